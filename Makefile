@@ -1,0 +1,45 @@
+# Kefu Pulse — local stack and checks. Contract: ../shared/spec/local-stack.md.
+# Every target honours the KEFU_* variables (ports, replicas, workers, data dir); see deploy/local/stack.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+STACK := deploy/local/stack.sh
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run setup up down status test lint bench clean
+
+## set-up + up + wall/console URLs and tokens + the Double-11 simulator; Ctrl-C stops everything
+run:
+	@$(STACK) run
+
+## venv, Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent, quick when done)
+setup:
+	@$(STACK) setup
+
+## start Kafka, Redis, worker(s), API replica(s) in the background; returns when /readyz is 200
+up:
+	@$(STACK) up
+
+## stop everything `up` started
+down:
+	@$(STACK) down
+
+status:
+	@$(STACK) status
+
+## the whole test suite (tests start their own stack on free ports via the `stack` fixture)
+test: setup
+	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; rc=0; fi; exit $$rc
+
+lint: setup
+	$(PY) -m ruff check .
+
+## benchmark; results under bench/results/
+bench: setup
+	$(PY) -m bench.run
+
+## down, then remove .run/ (all local data)
+clean:
+	@$(STACK) clean

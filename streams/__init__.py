@@ -1,0 +1,1 @@
+"""Kefu Pulse stream processing: events → topics → buyer state → facts → agent tables → snapshots."""

@@ -1,0 +1,46 @@
+"""Process configuration from `KEFU_*` environment variables (see README and shared/spec/local-stack.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", extra="ignore")
+
+    kafka_port: int = 9092
+    kafka_bootstrap: str = ""  # overrides 127.0.0.1:<kafka_port> when set
+    redis_port: int = 6379
+    redis_url: str = ""  # overrides redis://127.0.0.1:<redis_port>/0 when set
+    partitions: int = 8
+    app_id: str = "kefu-pulse"
+    data_dir: str = ".run"
+    clock: Literal["wall", "event"] = "wall"
+    worker_index: int = 1
+
+    # Tokens valid for every shop (local and test use); per-shop tokens come from tokens_file.
+    ingest_token: str = ""
+    viewer_token: str = ""
+    admin_token: str = ""
+    tokens_file: str = ""
+
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_events_per_request: int = 10_000
+    export_interval_s: float = 0.25
+    allow_private_webhooks: bool = False
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def redis_dsn(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+
+@lru_cache
+def get_config() -> Config:
+    return Config()

@@ -1,0 +1,95 @@
+"""Exporting the worker's agent tables to Redis: changed figures only, per shop at most every
+`export_interval_s`, each (shop, partition) in one transaction followed by a pub/sub notice."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from streams.config import Config
+from streams.processor import PartitionProcessor, agent_state
+from streams.settings_store import SettingsCache
+from streams.snapshots import (
+    SHOPS_KEY,
+    agent_meta_key,
+    export_shop,
+    status_key,
+    updates_channel,
+    write_export,
+)
+
+log = logging.getLogger(__name__)
+SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more for late events
+
+
+@dataclass(slots=True)
+class AgentPartition:
+    """Agent statuses of one agent-events partition (from the agents table)."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)  # "shop|agent" → state
+    dirty_shops: set[str] = field(default_factory=set)
+
+    def update(self, key: str, raw: bytes) -> None:
+        self.states[key] = agent_state(raw)
+        self.dirty_shops.add(key.partition("|")[0])
+
+    def shop_states(self, shop: str) -> dict[str, dict[str, Any]]:
+        prefix = f"{shop}|"
+        return {k[len(prefix):]: s for k, s in self.states.items() if k.startswith(prefix)}
+
+
+class Exporter:
+    def __init__(self, redis: Any, config: Config, settings: SettingsCache) -> None:
+        self.redis = redis
+        self.config = config
+        self.settings = settings
+        self._last_export: dict[tuple[int, str], float] = {}
+
+    def _now_ms(self, watermark: int) -> int:
+        return watermark if self.config.clock == "event" else int(time.time() * 1000)
+
+    async def export(
+        self, processors: dict[int, PartitionProcessor], agents: dict[int, AgentPartition]
+    ) -> int:
+        """Export what changed; returns the number of (shop, partition) exports written."""
+        written = 0
+        now = time.monotonic()
+        for partition, processor in list(processors.items()):
+            for shop, tables in list(processor.tables.shops.items()):
+                if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
+                        self.config.export_interval_s:
+                    continue
+                settings = self.settings.get(shop, self.settings.latest_version(shop))
+                export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
+                                     SERIES_KEEP_MS)
+                try:
+                    await write_export(self.redis, shop, partition, export)
+                except RedisError:
+                    tables.mark_all_dirty()  # Redis lost it or never got it: send everything again
+                    raise
+                self._last_export[(partition, shop)] = now
+                written += 1
+        for partition, agent_partition in list(agents.items()):
+            for shop in list(agent_partition.dirty_shops):
+                states = agent_partition.shop_states(shop)
+                pipe = self.redis.pipeline(transaction=True)
+                statuses = {agent: orjson.dumps({"status": s["status"], "ts": s["ts"]})
+                            for agent, s in states.items() if s["status"] is not None}
+                if statuses:
+                    pipe.hset(status_key(shop), mapping=statuses)
+                pipe.set(agent_meta_key(shop, partition), orjson.dumps({
+                    "processed": sum(s["n"] for s in states.values()),
+                    "watermark": max((s["ts"] for s in states.values()), default=0),
+                    "agents": sorted(states),
+                }))
+                pipe.sadd(SHOPS_KEY, shop)
+                pipe.publish(updates_channel(shop), b"changed")
+                await pipe.execute()
+                agent_partition.dirty_shops.discard(shop)
+                written += 1
+        return written

@@ -1,0 +1,3 @@
+from streams.simulator.cli import main
+
+main()

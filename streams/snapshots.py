@@ -1,0 +1,210 @@
+"""Snapshots: what a worker exports of its partitions' agent tables, and how readers merge them.
+
+A worker writes, per (shop, partition), only what changed: day buckets, minute buckets, the live
+facts and a meta document (watermark, processed count, agents) in one Redis transaction, then
+publishes on the shop's update channel. Readers (API replicas, the batch engine) merge the
+partitions: counters add up exactly because a buyer lives in exactly one partition.
+
+Redis keys (all per shop):
+  kefu:{shop}:p{p}:day:{day}  JSON day bucket         kefu:{shop}:p{p}:min   hash minute → bucket
+  kefu:{shop}:p{p}:live       JSON live facts         kefu:{shop}:p{p}:meta  JSON meta
+  kefu:{shop}:status          hash agent → {status, ts}   kefu:{shop}:updates    pub/sub channel
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.agent_tables import Bucket, ShopTables
+from streams.figures import add_counters
+
+SHOPS_KEY = "kefu:shops"
+
+
+def day_key(shop: str, partition: int, day: str) -> str:
+    return f"kefu:{shop}:p{partition}:day:{day}"
+
+
+def minutes_key(shop: str, partition: int) -> str:
+    return f"kefu:{shop}:p{partition}:min"
+
+
+def live_key(shop: str, partition: int) -> str:
+    return f"kefu:{shop}:p{partition}:live"
+
+
+def meta_key(shop: str, partition: int) -> str:
+    return f"kefu:{shop}:p{partition}:meta"
+
+
+def agent_meta_key(shop: str, partition: int) -> str:
+    """Meta (processed, watermark) of a partition of agent-events."""
+    return f"kefu:{shop}:ap{partition}:meta"
+
+
+def status_key(shop: str) -> str:
+    return f"kefu:{shop}:status"
+
+
+def updates_channel(shop: str) -> str:
+    return f"kefu:{shop}:updates"
+
+
+@dataclass(slots=True)
+class ShopExport:
+    days: dict[str, Bucket]
+    minutes: dict[int, Bucket]
+    dropped_minutes: list[int]
+    live: dict[str, Any] | None
+    meta: dict[str, Any]
+
+
+def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_minutes_ms: int) -> ShopExport:
+    """Take what changed since the last export (and forget what no reader can need any more)."""
+    dropped = tables.prune_minutes(now_ms - keep_minutes_ms)
+    days = {day: tables.days[day] for day in tables.dirty_days}
+    minutes = {minute: tables.minutes[minute] for minute in tables.dirty_minutes}
+    live = export_live(tables, now_ms, active_window_s) if tables.dirty_live else None
+    tables.dirty_days, tables.dirty_minutes, tables.dirty_live = set(), set(), False
+    meta = {"watermark": tables.watermark, "processed": tables.processed,
+            "agents": sorted(tables.agents), "days": sorted(tables.days)}
+    return ShopExport(days, minutes, dropped, live, meta)
+
+
+def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict[str, Any]:
+    """Live facts of the partition's buyers, reduced to what readers need at any later "now".
+
+    Readers' "now" is never earlier than ours, so activity older than the window and SLA clocks that
+    have already run out are settled here (dropped, respectively counted), keeping the export small.
+    """
+    oldest_active = now_ms - active_window_s * 1000
+    agents: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"activity": [], "pending": []})
+    open_sla: list[list[Any]] = []
+    aged: dict[tuple[str, str, str], int] = defaultdict(int)
+    idle = []
+    for buyer, live in tables.live.items():
+        for agent, ts in live.activity.items():
+            if ts >= oldest_active:
+                agents[agent]["activity"].append(ts)
+        for agent, since in live.pending_since.items():
+            agents[agent]["pending"].append(since)
+        for entry in live.open_sla:
+            if now_ms - entry.first_message_ts > entry.sla_ms:
+                aged[(entry.agent, entry.day, entry.group)] += 1
+            else:
+                open_sla.append([entry.agent, entry.day, entry.group, entry.first_message_ts, entry.sla_ms])
+        if not live.pending_since and not live.open_sla and all(
+            ts < oldest_active for ts in live.activity.values()
+        ):
+            idle.append(buyer)
+    for buyer in idle:  # nothing of theirs is live any more; their next event brings them back
+        del tables.live[buyer]
+    return {
+        "agents": dict(agents),
+        "open_sla": open_sla,
+        "aged_sla": [[agent, day, group, count] for (agent, day, group), count in aged.items()],
+    }
+
+
+async def write_export(redis: Any, shop: str, partition: int, export: ShopExport) -> None:
+    """One transaction per (shop, partition): readers never see half an export."""
+    pipe = redis.pipeline(transaction=True)
+    for day, bucket in export.days.items():
+        pipe.set(day_key(shop, partition, day), orjson.dumps(bucket))
+    if export.minutes:
+        pipe.hset(minutes_key(shop, partition),
+                  mapping={str(m): orjson.dumps(b) for m, b in export.minutes.items()})
+    if export.dropped_minutes:
+        pipe.hdel(minutes_key(shop, partition), *[str(m) for m in export.dropped_minutes])
+    if export.live is not None:
+        pipe.set(live_key(shop, partition), orjson.dumps(export.live))
+    pipe.set(meta_key(shop, partition), orjson.dumps(export.meta))
+    pipe.sadd(SHOPS_KEY, shop)
+    pipe.publish(updates_channel(shop), b"changed")
+    await pipe.execute()
+
+
+# ---- reading: merge partitions -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MergedLive:
+    activity: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    pending: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    open_sla: list[list[Any]] = field(default_factory=list)
+    aged_sla: list[list[Any]] = field(default_factory=list)
+
+
+def merge_buckets(buckets: list[Bucket]) -> Bucket:
+    merged: Bucket = {"agents": {}, "groups": {}, "team": {}}
+    for bucket in buckets:
+        for table in ("agents", "groups"):
+            for name, counters in bucket.get(table, {}).items():
+                add_counters(merged[table].setdefault(name, {}), counters)
+        add_counters(merged["team"], bucket.get("team", {}))
+    return merged
+
+
+def merge_live(lives: list[dict[str, Any]]) -> MergedLive:
+    merged = MergedLive()
+    for live in lives:
+        for agent, facts in live.get("agents", {}).items():
+            merged.activity[agent].extend(facts["activity"])
+            merged.pending[agent].extend(facts["pending"])
+        merged.open_sla.extend(live.get("open_sla", []))
+        merged.aged_sla.extend(live.get("aged_sla", []))
+    return merged
+
+
+def merge_meta(metas: list[dict[str, Any]]) -> dict[str, Any]:
+    agents: set[str] = set()
+    days: set[str] = set()
+    for meta in metas:
+        agents.update(meta.get("agents", []))
+        days.update(meta.get("days", []))
+    return {
+        "watermark": max((m.get("watermark", 0) for m in metas), default=0),
+        "processed": sum(m.get("processed", 0) for m in metas),
+        "agents": agents,
+        "days": days,
+    }
+
+
+def _loads_all(values: list[bytes | None]) -> list[Any]:
+    return [orjson.loads(v) for v in values if v is not None]
+
+
+async def read_day(redis: Any, shop: str, partitions: int, day: str) -> Bucket:
+    return merge_buckets(_loads_all(await redis.mget([day_key(shop, p, day) for p in range(partitions)])))
+
+
+async def read_live(redis: Any, shop: str, partitions: int) -> MergedLive:
+    return merge_live(_loads_all(await redis.mget([live_key(shop, p) for p in range(partitions)])))
+
+
+async def read_meta(redis: Any, shop: str, partitions: int) -> dict[str, Any]:
+    """Watermark, processed count, agents and days over every partition of every source topic."""
+    keys = [meta_key(shop, p) for p in range(partitions)]
+    keys += [agent_meta_key(shop, p) for p in range(partitions)]
+    return merge_meta(_loads_all(await redis.mget(keys)))
+
+
+async def read_minutes(redis: Any, shop: str, partitions: int, since_ms: int) -> dict[int, Bucket]:
+    pipe = redis.pipeline(transaction=False)
+    for p in range(partitions):
+        pipe.hgetall(minutes_key(shop, p))
+    by_minute: dict[int, list[Bucket]] = defaultdict(list)
+    for result in await pipe.execute():
+        for minute, bucket in result.items():
+            if int(minute) >= since_ms:
+                by_minute[int(minute)].append(orjson.loads(bucket))
+    return {minute: merge_buckets(buckets) for minute, buckets in by_minute.items()}
+
+
+async def read_statuses(redis: Any, shop: str) -> dict[str, dict[str, Any]]:
+    raw = await redis.hgetall(status_key(shop))
+    return {(k.decode() if isinstance(k, bytes) else k): orjson.loads(v) for k, v in raw.items()}

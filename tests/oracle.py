@@ -1,0 +1,602 @@
+"""Independent reference implementation (batch oracle) of the Kefu Pulse KPIs.
+
+Written from the specification alone — shared/spec/metrics.md (the KPI contract),
+shared/spec/events.md (the wire format) and docs/metric-rules.md (the project's binding reading of
+the points metrics.md leaves open) — without looking at the streaming engine in streams/. Its only
+purpose is to be obviously correct so that the engine can be compared against it: it is a plain
+batch computation, slow on purpose, with every figure computed by its direct definition.
+
+How it works:
+1. Deduplicate by (shop_id, event_id), first arrival wins; remember each event's arrival index.
+2. Take each buyer's chat and order events sorted by (ts, arrival index) and walk them with explicit
+   state: pending messages per owner (an agent id, or None for the robot/queue) with a pending clock
+   per owner, giving the list of human responses; and an order state machine per order_id.
+3. Credit each order (order agent / payment agent / attribution rule).
+4. Compute every figure for (agent set, day) by direct definition: one agent gives the per-agent
+   figures, the agents of a group give the group, all agents give the team (buyer counts are
+   distinct buyers, first response / SLA are over (agent, buyer) pairs, other counts are sums).
+5. Live load at "now" by replaying only the events with ts <= now; per-minute series.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "timezone": "Asia/Shanghai",
+    "slow_response_s": 60,
+    "sla_s": 180,
+    "inquiry_valid_days": 2,
+    "attribution": "order_first",
+    "active_window_s": 600,
+    "filter_buyers": [],
+    "filter_phrases": [],
+    "groups": {},
+}
+
+PER_AGENT_KEYS: tuple[str, ...] = (
+    "consult_buyers", "received_buyers", "filtered_buyers", "buyer_messages", "agent_messages",
+    "qa_ratio", "replied_buyers", "reply_rate", "responses", "avg_response_s", "first_response_avg_s",
+    "slow_responses", "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "inquiry_buyers",
+    "ordered_buyers", "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate",
+    "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
+    "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
+)
+TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers")
+SERIES_KEYS: tuple[str, ...] = (
+    "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
+    "slow_responses", "paid_amount",
+)
+DEFAULT_GROUP = "presale"
+MINUTE_MS = 60_000
+
+
+def yuan_to_fen(amount: int | float) -> int:
+    """Yuan (JSON number, at most 2 decimals) → integer fen, exactly."""
+    exact = Decimal(amount) if isinstance(amount, int) else Decimal(repr(amount))
+    fen = exact * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"amount {amount!r} has more than 2 decimals")
+    return int(fen)
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """A ratio whose denominator is 0 is None (never 0, never an error)."""
+    if denominator == 0:
+        return None
+    return numerator / denominator
+
+
+@dataclass
+class BuyerMessage:
+    buyer: str
+    agent: str | None  # None = with the robot / in the queue
+    ts: int
+    day: date
+    is_phrase: bool  # trimmed text equals a filter phrase
+
+
+@dataclass
+class HumanMessage:
+    buyer: str
+    agent: str
+    ts: int
+    day: date
+
+
+@dataclass
+class Response:
+    buyer: str
+    agent: str
+    ts: int  # the reply's ts
+    day: date  # the reply's day
+    ms: int  # response time
+
+
+@dataclass
+class Order:
+    buyer: str
+    order_id: str
+    created_ts: int
+    paid_ts: int | None = None
+    paid_fen: int = 0
+    paid_items: int = 0
+    refund_ts: int | None = None
+    refund_fen: int = 0
+    order_agent: str | None = None
+    payment_agent: str | None = None
+    credited: str | None = None
+
+
+def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]],
+                                                        dict[Any, int]]:
+    """Walk one buyer's chat events (already sorted by (ts, arrival)) with explicit pending state.
+
+    Returns (responses, pending, clock): responses as (agent, reply ts, response ms); the final
+    pending messages per owner (agent id or None = queue) and the final pending clock per owner.
+    """
+    pending: dict[Any, list[int]] = {}  # owner -> ts of the messages it still owes
+    clock: dict[Any, int] = {}  # owner -> pending clock start
+    responses: list[tuple[str, int, int]] = []
+    for ev in buyer_events:
+        kind = ev["type"]
+        ts = ev["ts"]
+        if kind == "chat.message":
+            sender = ev["sender"]
+            if sender == "buyer":
+                owner = ev.get("agent_id")  # None = queue
+                pending.setdefault(owner, []).append(ts)
+                clock[owner] = min(clock[owner], ts) if owner in clock else ts
+            elif sender == "agent":
+                agent = ev["agent_id"]
+                # answers every message pending to this agent with ts <= its own ts (all of them:
+                # events are walked in ts order, so everything pending is at or before now)
+                owed = [m for m in pending.get(agent, []) if m <= ts]
+                if owed:
+                    responses.append((agent, ts, ts - clock[agent]))
+                    rest = [m for m in pending[agent] if m > ts]
+                    if rest:  # cannot happen when walking in ts order; kept for clarity
+                        pending[agent] = rest
+                        clock[agent] = min(rest)
+                    else:
+                        del pending[agent]
+                        del clock[agent]
+            # robot messages answer nothing
+        elif kind == "chat.transfer":
+            source = ev.get("from_agent")  # None = queue
+            target = ev["to_agent"]
+            if source == target:
+                continue  # handing the buyer to the one who already has it changes nothing
+            moved = [m for m in pending.get(source, []) if m <= ts]
+            if not moved:
+                continue  # a transfer with nothing pending moves nothing
+            kept = [m for m in pending[source] if m > ts]
+            if kept:  # cannot happen when walking in ts order
+                pending[source] = kept
+                clock[source] = min(kept)
+            else:
+                del pending[source]
+                clock.pop(source, None)
+            start = max(min(moved), ts)
+            pending.setdefault(target, []).extend(moved)
+            clock[target] = min(clock[target], start) if target in clock else start
+    return responses, pending, clock
+
+
+class _Oracle:
+    def __init__(self, events: list[dict], settings: dict | None, now_ms: int | None) -> None:
+        self.s = {**DEFAULT_SETTINGS, **(settings or {})}
+        self.tz = ZoneInfo(self.s["timezone"])
+        self.filter_buyers = set(self.s["filter_buyers"])
+        self.filter_phrases = set(self.s["filter_phrases"])
+        self.groups: dict[str, str] = dict(self.s["groups"])
+        self.n_days = int(self.s["inquiry_valid_days"])
+
+        # 1. deduplicate by (shop_id, event_id): first arrival wins
+        seen: set[tuple[str, str]] = set()
+        self.events: list[tuple[int, dict]] = []  # (arrival index, event)
+        for idx, ev in enumerate(events):
+            key = (ev["shop_id"], ev["event_id"])
+            if key in seen:
+                continue
+            seen.add(key)
+            self.events.append((idx, ev))
+        shops = {ev["shop_id"] for _, ev in self.events}
+        if len(shops) > 1:
+            raise ValueError(f"oracle.compute takes the events of one shop, got {sorted(shops)}")
+        if now_ms is None:
+            now_ms = max((ev["ts"] for _, ev in self.events), default=0)
+        self.now = now_ms
+
+        # every agent id seen in any event
+        self.all_agents: set[str] = set()
+        for _, ev in self.events:
+            for f in ("agent_id", "from_agent", "to_agent"):
+                if ev.get(f) is not None:
+                    self.all_agents.add(ev[f])
+
+        # each buyer's chat/order events in (ts, arrival) order
+        per_buyer: dict[str, list[tuple[int, int, dict]]] = defaultdict(list)
+        for idx, ev in self.events:
+            if ev["type"].startswith(("chat.", "order.")):
+                per_buyer[ev["buyer_id"]].append((ev["ts"], idx, ev))
+        self.buyer_events: dict[str, list[dict]] = {
+            b: [ev for _, _, ev in sorted(lst, key=lambda t: (t[0], t[1]))] for b, lst in per_buyer.items()
+        }
+
+        self.days: set[date] = {self.day(ev["ts"]) for _, ev in self.events if ev["type"] != "agent.status"}
+        self._collect()
+        self._credit_orders()
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def day(self, ts: int) -> date:
+        return datetime.fromtimestamp(ts // 1000, self.tz).date()
+
+    def group_of(self, agent: str) -> str:
+        return self.groups.get(agent, DEFAULT_GROUP)
+
+    def is_phrase(self, ev: dict) -> bool:
+        text = ev.get("text")
+        return isinstance(text, str) and text.strip() in self.filter_phrases
+
+    # ---- 2. walk every buyer -------------------------------------------------------------------
+    def _collect(self) -> None:
+        self.buyer_msgs: list[BuyerMessage] = []
+        self.human_msgs: list[HumanMessage] = []
+        self.chat_msgs: list[tuple[str, str | None, int]] = []  # (buyer, agent_id, ts), any sender
+        self.responses: list[Response] = []
+        self.orders: list[Order] = []
+        self.ratings: list[tuple[str, str, int, int]] = []  # (buyer, agent, ts, score)
+        self.live_pending: dict[str, tuple[dict, dict]] = {}
+        for buyer, evs in self.buyer_events.items():
+            for ev in evs:
+                ts = ev["ts"]
+                if ev["type"] == "chat.message":
+                    self.chat_msgs.append((buyer, ev.get("agent_id"), ts))
+                    if ev["sender"] == "buyer":
+                        self.buyer_msgs.append(
+                            BuyerMessage(buyer, ev.get("agent_id"), ts, self.day(ts), self.is_phrase(ev)))
+                    elif ev["sender"] == "agent":
+                        self.human_msgs.append(HumanMessage(buyer, ev["agent_id"], ts, self.day(ts)))
+                elif ev["type"] == "chat.rating":
+                    self.ratings.append((buyer, ev["agent_id"], ts, ev["score"]))
+
+            responses, _, _ = simulate_pending(evs)
+            for agent, ts, ms in responses:
+                self.responses.append(Response(buyer, agent, ts, self.day(ts), ms))
+            _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now])
+            self.live_pending[buyer] = (pending, clock)
+
+            # orders: first created wins; first paid wins (paid without created = created at the
+            # payment); a refund counts only for an order paid before it, first such refund wins
+            orders: dict[str, Order] = {}
+            for ev in evs:
+                kind = ev["type"]
+                if not kind.startswith("order."):
+                    continue
+                oid = ev["order_id"]
+                if kind == "order.created":
+                    if oid not in orders:
+                        orders[oid] = Order(buyer, oid, ev["ts"])
+                elif kind == "order.paid":
+                    if oid not in orders:
+                        orders[oid] = Order(buyer, oid, ev["ts"])
+                    order = orders[oid]
+                    if order.paid_ts is None:
+                        order.paid_ts = ev["ts"]
+                        order.paid_fen = yuan_to_fen(ev["amount"])
+                        order.paid_items = ev["items"]
+                elif kind == "order.refunded":
+                    order = orders.get(oid)
+                    if order is not None and order.paid_ts is not None and order.refund_ts is None:
+                        order.refund_ts = ev["ts"]
+                        order.refund_fen = yuan_to_fen(ev["amount"])
+                # order.closed changes no figure
+            if buyer not in self.filter_buyers:  # their orders never count
+                self.orders.extend(orders.values())
+
+    # ---- 3. crediting --------------------------------------------------------------------------
+    def agent_at(self, buyer: str, ts: int) -> str | None:
+        """Agent of the buyer's last buyer message routed to an agent, not a filter phrase, with
+        ts <= the given ts, provided that message's day >= the day of ts - (N-1)."""
+        last: BuyerMessage | None = None
+        for m in self.buyer_msgs:  # per buyer in (ts, arrival) order
+            if m.buyer == buyer and m.agent is not None and not m.is_phrase and m.ts <= ts:
+                last = m
+        if last is None:
+            return None
+        if last.day < self.day(ts) - timedelta(days=self.n_days - 1):
+            return None
+        return last.agent
+
+    def _credit_orders(self) -> None:
+        rule = self.s["attribution"]
+        if rule not in ("order", "payment", "order_first"):
+            raise ValueError(f"unknown attribution {rule!r}")
+        for o in self.orders:
+            o.order_agent = self.agent_at(o.buyer, o.created_ts)
+            o.payment_agent = self.agent_at(o.buyer, o.paid_ts) if o.paid_ts is not None else None
+            if rule == "order":
+                o.credited = o.order_agent
+            elif rule == "payment":
+                o.credited = o.payment_agent
+            else:
+                o.credited = o.order_agent if o.order_agent is not None else o.payment_agent
+
+    # ---- 4. per (agent, day) building blocks ---------------------------------------------------
+    def consulting(self, agent: str, day: date) -> dict[str, dict]:
+        """Consulting buyers of (agent, day): buyer -> {"F": first message ts, "received": bool}."""
+        out: dict[str, dict] = {}
+        for m in self.buyer_msgs:
+            if m.agent == agent and m.day == day:
+                info = out.setdefault(m.buyer, {"F": m.ts, "received": False})
+                info["F"] = min(info["F"], m.ts)
+                if m.buyer not in self.filter_buyers and not m.is_phrase:
+                    info["received"] = True
+        return out
+
+    def first_response_ms(self, agent: str, buyer: str, first_ts: int) -> int | None:
+        later = [h.ts for h in self.human_msgs if h.agent == agent and h.buyer == buyer and h.ts >= first_ts]
+        return min(later) - first_ts if later else None
+
+    def cohort_window(self, day: date) -> set[date]:
+        return {day + timedelta(days=k) for k in range(self.n_days)}
+
+    def figures(self, agents: set[str], day: date) -> dict[str, Any]:
+        consult: set[str] = set()
+        received: set[str] = set()
+        replied: set[str] = set()
+        inquiry: set[str] = set()
+        ordered: set[str] = set()
+        paid: set[str] = set()
+        sales_buyers: set[str] = set()
+        buyer_messages = agent_messages = 0
+        responses = response_ms = slow = 0
+        fr_count = fr_ms = 0
+        sla_buyers = sla_met = 0
+        sales_fen = sales_items = refunds = refund_fen = ratings = satisfied = 0
+        slow_ms = self.s["slow_response_s"] * 1000
+        sla_ms = self.s["sla_s"] * 1000
+        window = self.cohort_window(day)
+
+        for a in agents:
+            cons = self.consulting(a, day)
+            consult |= set(cons)
+            recv = {b for b, info in cons.items() if info["received"]}
+            received |= recv
+            # replied: received buyers to whom a sent >= 1 human message that day
+            replied |= {h.buyer for h in self.human_msgs if h.agent == a and h.day == day and h.buyer in recv}
+            # first response / SLA over (agent, buyer) pairs
+            for b in recv:
+                first = cons[b]["F"]
+                fr = self.first_response_ms(a, b, first)
+                if fr is not None:
+                    fr_count += 1
+                    fr_ms += fr
+                    sla_buyers += 1
+                    if fr <= sla_ms:
+                        sla_met += 1
+                elif self.now - first > sla_ms:
+                    sla_buyers += 1
+            # cohort conversions
+            if self.group_of(a) == "presale":
+                inquiry |= recv
+                for b in recv:
+                    in_window = [o for o in self.orders if o.buyer == b and self.day(o.created_ts) in window]
+                    if any(o.order_agent == a for o in in_window):
+                        ordered.add(b)
+                    if any(o.credited == a and o.paid_ts is not None for o in in_window):
+                        paid.add(b)
+            # message counts (buyers in filter_buyers excluded)
+            buyer_messages += sum(1 for m in self.buyer_msgs
+                                  if m.agent == a and m.day == day and m.buyer not in self.filter_buyers)
+            agent_messages += sum(1 for h in self.human_msgs
+                                  if h.agent == a and h.day == day and h.buyer not in self.filter_buyers)
+            for r in self.responses:
+                if r.agent == a and r.day == day and r.buyer not in self.filter_buyers:
+                    responses += 1
+                    response_ms += r.ms
+                    if r.ms > slow_ms:
+                        slow += 1
+            for o in self.orders:
+                if o.credited != a:
+                    continue
+                if o.paid_ts is not None and self.day(o.paid_ts) == day:
+                    sales_fen += o.paid_fen
+                    sales_items += o.paid_items
+                    sales_buyers.add(o.buyer)
+                if o.refund_ts is not None and self.day(o.refund_ts) == day:
+                    refunds += 1
+                    refund_fen += o.refund_fen
+            for buyer, ragent, ts, score in self.ratings:
+                if ragent == a and self.day(ts) == day and buyer not in self.filter_buyers:
+                    ratings += 1
+                    if score >= 4:
+                        satisfied += 1
+
+        n_sales_buyers = len(sales_buyers)
+        return {
+            "consult_buyers": len(consult),
+            "received_buyers": len(received),
+            "filtered_buyers": len(consult) - len(received),
+            "buyer_messages": buyer_messages,
+            "agent_messages": agent_messages,
+            "qa_ratio": ratio(agent_messages, buyer_messages),
+            "replied_buyers": len(replied),
+            "reply_rate": ratio(len(replied), len(received)),
+            "responses": responses,
+            "avg_response_s": None if responses == 0 else response_ms / responses / 1000,
+            "first_response_avg_s": None if fr_count == 0 else fr_ms / fr_count / 1000,
+            "slow_responses": slow,
+            "sla_buyers": sla_buyers,
+            "sla_met_buyers": sla_met,
+            "sla_rate": ratio(sla_met, sla_buyers),
+            "unreplied_buyers": len(received) - len(replied),
+            "inquiry_buyers": len(inquiry),
+            "ordered_buyers": len(ordered),
+            "paid_buyers": len(paid),
+            "inquiry_order_rate": ratio(len(ordered), len(inquiry)),
+            "order_pay_rate": ratio(len(paid), len(ordered)),
+            "inquiry_pay_rate": ratio(len(paid), len(inquiry)),
+            "lost_buyers": len(inquiry) - len(ordered),
+            "sales": sales_fen / 100,
+            "sales_buyers": n_sales_buyers,
+            "sales_items": sales_items,
+            "avg_buyer_value": None if n_sales_buyers == 0 else sales_fen / n_sales_buyers / 100,
+            "items_per_buyer": ratio(sales_items, n_sales_buyers),
+            "avg_item_price": None if sales_items == 0 else sales_fen / sales_items / 100,
+            "refunds": refunds,
+            "refund_amount": refund_fen / 100,
+            "ratings": ratings,
+            "satisfied_ratings": satisfied,
+            "satisfaction_rate": ratio(satisfied, ratings),
+        }
+
+    def team_extras(self, day: date) -> dict[str, Any]:
+        paid_today = [o for o in self.orders if o.paid_ts is not None and self.day(o.paid_ts) == day]
+        silent_fen = sum(o.paid_fen for o in paid_today if o.credited is None)
+        sales_fen = sum(o.paid_fen for o in paid_today if o.credited is not None)  # = team sales
+        shop_fen = sales_fen + silent_fen
+        robot_only = 0
+        by_buyer: dict[str, list[str | None]] = defaultdict(list)
+        for buyer, agent, ts in self.chat_msgs:
+            if self.day(ts) == day and buyer not in self.filter_buyers:
+                by_buyer[buyer].append(agent)
+        for agents in by_buyer.values():
+            if agents and all(a is None for a in agents):
+                robot_only += 1
+        return {
+            "silent_sales": silent_fen / 100,
+            "shop_sales": shop_fen / 100,
+            "silent_share": ratio(silent_fen, shop_fen),
+            "robot_only_buyers": robot_only,
+        }
+
+    # ---- 5. live load and series ---------------------------------------------------------------
+    def live(self) -> dict[str, Any]:
+        window_ms = self.s["active_window_s"] * 1000
+        status_events = [(ev["ts"], idx, ev) for idx, ev in self.events
+                         if ev["type"] == "agent.status" and ev["ts"] <= self.now]
+        statuses = sorted(status_events, key=lambda t: (t[0], t[1]))
+        status: dict[str, str] = {}
+        for _, _, ev in statuses:
+            status[ev["agent_id"]] = ev["status"]
+        agents_out: dict[str, dict] = {}
+        for a in sorted(self.all_agents):
+            active = {b for b, agent, ts in self.chat_msgs
+                      if agent == a and ts <= self.now and self.now - ts <= window_ms}
+            waiting = 0
+            oldest: int | None = None
+            for pending, clock in self.live_pending.values():
+                if pending.get(a):
+                    waiting += 1
+                    oldest = clock[a] if oldest is None else min(oldest, clock[a])
+            longest = 0.0 if oldest is None else max(0, self.now - oldest) / 1000
+            agents_out[a] = {
+                "status": status.get(a, "unknown"),
+                "active_conversations": len(active),
+                "waiting_buyers": waiting,
+                "longest_wait_s": longest,
+            }
+        team = {
+            "active_conversations": sum(v["active_conversations"] for v in agents_out.values()),
+            "waiting_buyers": sum(v["waiting_buyers"] for v in agents_out.values()),
+            "longest_wait_s": max((v["longest_wait_s"] for v in agents_out.values()), default=0.0),
+        }
+        return {"agents": agents_out, "team": team}
+
+    def series(self) -> dict[str, Any]:
+        slow_ms = self.s["slow_response_s"] * 1000
+
+        def bucket(ts: int) -> int:
+            return ts // MINUTE_MS * MINUTE_MS
+
+        def blank() -> dict[str, Any]:
+            return {"buyer_messages": 0, "agent_messages": 0, "new_consult_buyers": 0, "responses": 0,
+                    "response_ms": 0, "slow_responses": 0, "paid_fen": 0}
+
+        agent_b: dict[str, dict[int, dict]] = defaultdict(lambda: defaultdict(blank))
+        team_b: dict[int, dict] = defaultdict(blank)
+        for m in self.buyer_msgs:
+            if m.agent is not None and m.buyer not in self.filter_buyers:
+                agent_b[m.agent][bucket(m.ts)]["buyer_messages"] += 1
+                team_b[bucket(m.ts)]["buyer_messages"] += 1
+        for h in self.human_msgs:
+            if h.buyer not in self.filter_buyers:
+                agent_b[h.agent][bucket(h.ts)]["agent_messages"] += 1
+                team_b[bucket(h.ts)]["agent_messages"] += 1
+        # new consulting buyers: the minute of the buyer's first message to the agent that day
+        # (team: to any agent that day)
+        first_agent: dict[tuple[str, date, str], int] = {}
+        first_team: dict[tuple[date, str], int] = {}
+        for m in self.buyer_msgs:
+            if m.agent is None:
+                continue
+            k = (m.agent, m.day, m.buyer)
+            first_agent[k] = min(first_agent.get(k, m.ts), m.ts)
+            kt = (m.day, m.buyer)
+            first_team[kt] = min(first_team.get(kt, m.ts), m.ts)
+        for (a, _, _), ts in first_agent.items():
+            agent_b[a][bucket(ts)]["new_consult_buyers"] += 1
+        for ts in first_team.values():
+            team_b[bucket(ts)]["new_consult_buyers"] += 1
+        for r in self.responses:
+            if r.buyer in self.filter_buyers:
+                continue
+            for b in (agent_b[r.agent][bucket(r.ts)], team_b[bucket(r.ts)]):
+                b["responses"] += 1
+                b["response_ms"] += r.ms
+                if r.ms > slow_ms:
+                    b["slow_responses"] += 1
+        for o in self.orders:
+            if o.paid_ts is None:
+                continue
+            team_b[bucket(o.paid_ts)]["paid_fen"] += o.paid_fen
+            if o.credited is not None:
+                agent_b[o.credited][bucket(o.paid_ts)]["paid_fen"] += o.paid_fen
+
+        def finish(buckets: dict[int, dict]) -> dict[int, dict]:
+            out = {}
+            for minute in sorted(buckets):
+                b = buckets[minute]
+                n = b["responses"]
+                row = {
+                    "buyer_messages": b["buyer_messages"],
+                    "agent_messages": b["agent_messages"],
+                    "new_consult_buyers": b["new_consult_buyers"],
+                    "responses": b["responses"],
+                    "avg_response_s": None if n == 0 else b["response_ms"] / n / 1000,
+                    "slow_responses": b["slow_responses"],
+                    "paid_amount": b["paid_fen"] / 100,
+                }
+                if any(v not in (0, None) for v in row.values()):
+                    out[minute] = row
+            return out
+
+        agents_out = {a: finish(bk) for a, bk in agent_b.items()}
+        return {"team": finish(team_b), "agents": {a: s for a, s in agents_out.items() if s}}
+
+    # ---- assemble ------------------------------------------------------------------------------
+    def result(self) -> dict[str, Any]:
+        agents_out: dict[str, dict] = {}
+        team_out: dict[str, dict] = {}
+        groups_out: dict[str, dict] = {}
+        for d in sorted(self.days):
+            key = d.isoformat()
+            per_agent = {}
+            for a in sorted(self.all_agents):
+                fig = self.figures({a}, d)
+                if any(v not in (0, None) for v in fig.values()):
+                    per_agent[a] = fig
+            if per_agent:
+                agents_out[key] = per_agent
+            team = self.figures(set(self.all_agents), d)
+            team.update(self.team_extras(d))
+            team_out[key] = team
+            groups_with_figures = {self.group_of(a) for a in per_agent}
+            if groups_with_figures:
+                groups_out[key] = {
+                    g: self.figures({a for a in self.all_agents if self.group_of(a) == g}, d)
+                    for g in sorted(groups_with_figures)
+                }
+        return {
+            "agents": agents_out,
+            "team": team_out,
+            "groups": groups_out,
+            "live": self.live(),
+            "series": self.series(),
+        }
+
+
+def compute(events: list[dict], settings: dict | None = None, now_ms: int | None = None) -> dict:
+    """All figures of metrics.md for one shop's events (valid wire dicts, in arrival order).
+
+    settings: the per-shop settings (missing keys take the defaults of metrics.md);
+    now_ms: "now" for live load and SLA, default the largest ts among the events.
+    """
+    return _Oracle(events, settings, now_ms).result()
