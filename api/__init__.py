@@ -1,0 +1,1 @@
+"""Kefu Pulse API: ingest, REST figures, settings, WebSocket fan-out, screens."""

@@ -1,0 +1,147 @@
+"""WebSocket fan-out: one Redis pub/sub subscription per API replica, one frame built per shop and
+change (at most every 0.5 s), and per client a keep-latest slot: a slow client gets the newest state,
+never a backlog, never slows another client; a client that stops reading is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket
+
+from api.readmodel import ReadModel
+from api.state import Counters
+
+log = logging.getLogger("kefu.hub")
+MIN_UPDATE_INTERVAL_S = 0.5
+HEARTBEAT_S = 10.0
+SEND_TIMEOUT_S = 10.0
+MAX_PENDING_ALERTS = 100
+
+
+class Client:
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.latest: bytes | None = None  # newest update frame not yet sent (older ones are dropped)
+        self.alerts: deque[bytes] = deque(maxlen=MAX_PENDING_ALERTS)
+        self.wakeup = asyncio.Event()
+
+    def offer(self, frame: bytes) -> None:
+        self.latest = frame
+        self.wakeup.set()
+
+    def offer_alert(self, frame: bytes) -> None:
+        self.alerts.append(frame)
+        self.wakeup.set()
+
+    async def send_loop(self, counters: Counters) -> None:
+        """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
+        while True:
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), HEARTBEAT_S)
+            except TimeoutError:
+                await self._send(orjson.dumps({"type": "heartbeat", "now": int(time.time() * 1000)}))
+                continue
+            self.wakeup.clear()
+            while self.alerts:
+                await self._send(self.alerts.popleft())
+            frame, self.latest = self.latest, None
+            if frame is not None:
+                await self._send(frame)
+                counters.ws_frames_sent += 1
+
+    async def _send(self, frame: bytes) -> None:
+        # A client that cannot take a frame within SEND_TIMEOUT_S is gone for our purposes.
+        await asyncio.wait_for(self.websocket.send_text(frame.decode()), SEND_TIMEOUT_S)
+
+
+class Hub:
+    def __init__(self, redis: Any, readmodel: ReadModel, counters: Counters) -> None:
+        self.redis = redis
+        self.readmodel = readmodel
+        self.counters = counters
+        self.clients: dict[str, set[Client]] = {}
+        self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
+        self._last_built: dict[str, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def client_count(self) -> int:
+        return sum(len(c) for c in self.clients.values())
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._build_loop())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def add(self, shop: str, client: Client) -> None:
+        self.clients.setdefault(shop, set()).add(client)
+
+    def remove(self, shop: str, client: Client) -> None:
+        clients = self.clients.get(shop)
+        if clients is not None:
+            clients.discard(client)
+            if not clients:
+                del self.clients[shop]
+
+    async def frame(self, shop: str, kind: str) -> bytes:
+        return orjson.dumps({"type": kind, **await self.readmodel.snapshot(shop)})
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.psubscribe("kefu:*:updates", "kefu:*:alerts")
+                for shop in self.clients:  # (re)connected: whatever we missed, screens get it now
+                    self._dirty.setdefault(shop, time.monotonic())
+                async for message in pubsub.listen():
+                    if message["type"] != "pmessage":
+                        continue
+                    channel = message["channel"].decode()
+                    shop = channel[len("kefu:") : channel.rindex(":")]
+                    if shop not in self.clients:
+                        continue
+                    if channel.endswith(":alerts"):
+                        frame = orjson.dumps({"type": "alert", **orjson.loads(message["data"])})
+                        for client in list(self.clients.get(shop, ())):
+                            client.offer_alert(frame)
+                    else:
+                        self._dirty.setdefault(shop, time.monotonic())
+            except (RedisError, OSError) as exc:
+                log.warning("pub/sub lost (%s); reconnecting", exc)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):  # already broken
+                    await pubsub.aclose()
+
+    async def _build_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            for shop, since in list(self._dirty.items()):
+                if shop not in self.clients:
+                    self._dirty.pop(shop, None)
+                    continue
+                if now - self._last_built.get(shop, 0) < MIN_UPDATE_INTERVAL_S:
+                    continue
+                self._dirty.pop(shop, None)
+                self._last_built[shop] = now
+                try:
+                    frame = await self.frame(shop, "update")
+                except (RedisError, OSError) as exc:
+                    log.warning("could not build frame for %s (%s)", shop, exc)
+                    self._dirty[shop] = since
+                    continue
+                self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
+                del self.counters.push_latency_ms[:-1000]
+                for client in list(self.clients.get(shop, ())):
+                    client.offer(frame)

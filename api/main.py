@@ -1,0 +1,80 @@
+"""The FastAPI app: ingest, REST figures and settings, WebSocket stream, screens, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.auth import Tokens
+from api.hub import Hub
+from api.publisher import Publisher
+from api.readmodel import ReadModel
+from api.routes import health, ingest, pages, shops, stream
+from api.state import AppState, Counters
+from streams.config import Config, get_config
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(config: Config | None = None) -> FastAPI:
+    config = config or get_config()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
+        counters = Counters()
+        readmodel = ReadModel(redis, config)
+        state = AppState(
+            config,
+            redis,
+            Tokens.from_config(config),
+            Publisher(config.bootstrap_servers, config.partitions),
+            readmodel,
+            counters,
+        )
+        state.hub = Hub(redis, readmodel, counters)
+        state.hub.start()
+        app.state.kefu = state
+        try:
+            yield
+        finally:
+            await state.hub.stop()
+            await state.publisher.reset()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Kefu Pulse API",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="客服脉搏: real-time customer-service figures. Contract: shared/spec/api.md",
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    for module in (ingest, shops, stream, health, pages):
+        app.include_router(module.router)
+    if (pages.WEB_DIST / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=pages.WEB_DIST / "assets"), name="assets")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,128 @@
+"""POST /api/v1/events: JSON array or NDJSON → validated → Kafka (acks=all) → 202."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import ORJSONResponse
+from redis.exceptions import RedisError
+
+from api.auth import authorize, request_token
+from api.errors import ApiError
+from api.publisher import KafkaUnavailable
+from api.readmodel import ACCEPTED_KEY
+from api.state import AppState, get_state
+from streams.events import FieldError, validate
+from streams.settings_store import version_key
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+CONTENT_TYPES = ("application/json", "application/x-ndjson")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"body larger than the limit of {limit} bytes", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"body larger than the limit of {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_body(body: bytes, content_type: str) -> list[Any]:
+    if content_type == "application/x-ndjson":
+        items = []
+        for line_number, line in enumerate(body.splitlines(), start=1):
+            if line.strip():
+                try:
+                    items.append(orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    raise ApiError(
+                        400,
+                        f"line {line_number} is not valid JSON: {exc}",
+                        "malformed_json",
+                        line=line_number,
+                    ) from None
+        return items
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", "malformed_json") from None
+    if isinstance(decoded, dict):
+        return [decoded]
+    if not isinstance(decoded, list):
+        raise ApiError(400, "body must be a JSON array of events (or one event object)", "malformed_json")
+    return decoded
+
+
+@router.post(
+    "/events", status_code=202, response_class=ORJSONResponse, summary="Ingest events (JSON array or NDJSON)"
+)
+async def ingest(request: Request, atomic: bool = Query(False), state: AppState = Depends(get_state)) -> Any:
+    state.counters.ingest_requests += 1
+    token = request_token(request)
+    if not token or not state.tokens.lookup(token):
+        authorize(state.tokens, token, "", ("ingest",))  # raises the 401
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CONTENT_TYPES:
+        raise ApiError(415, "Content-Type must be application/json or application/x-ndjson")
+    items = parse_body(await read_body(request, state.config.max_body_bytes), content_type)
+    if len(items) > state.config.max_events_per_request:
+        raise ApiError(
+            413,
+            f"at most {state.config.max_events_per_request} events per request",
+            limit=state.config.max_events_per_request,
+        )
+
+    valid, rejected = [], []
+    for index, item in enumerate(items):
+        result = validate(item)
+        if isinstance(result, FieldError):
+            rejected.append({"index": index, "field": result.field, "error": result.error})
+        else:
+            valid.append((result, item))
+    for shop in sorted({event.shop_id for event, _ in valid}):
+        authorize(state.tokens, token, shop, ("ingest",))
+    state.counters.ingest_events_rejected += len(rejected)
+    if atomic and rejected:
+        return ORJSONResponse(
+            status_code=422,
+            content={
+                "error": "invalid",
+                "message": f"{len(rejected)} of {len(items)} events are invalid; none accepted",
+                "accepted": 0,
+                "rejected": rejected,
+            },
+        )
+    if not valid:
+        return {"accepted": 0, "rejected": rejected}
+
+    shops = sorted({event.shop_id for event, _ in valid})
+    try:
+        versions = dict(zip(shops, await state.redis.mget([version_key(s) for s in shops]), strict=True))
+    except RedisError:
+        raise ApiError(503, "settings store (Redis) unreachable; nothing was accepted, retry") from None
+    # Stamp each event with the settings in force now: a settings PUT answered before this request
+    # is in force for these events, whatever moment a worker processes them.
+    wire = [(event, {**item, "settings_version": int(versions[event.shop_id] or 0)}) for event, item in valid]
+    try:
+        await state.publisher.publish(wire)
+    except KafkaUnavailable:
+        raise ApiError(503, "Kafka is unreachable; nothing was accepted, retry with backoff") from None
+    counts: dict[str, int] = {}
+    for event, _ in valid:
+        counts[event.shop_id] = counts.get(event.shop_id, 0) + 1
+    try:
+        pipe = state.redis.pipeline(transaction=False)
+        for shop, count in counts.items():
+            pipe.incrby(ACCEPTED_KEY.format(shop=shop), count)
+        await pipe.execute()
+    except RedisError:
+        pass  # the events are in Kafka and will be processed; only /lag's accounting misses them
+    state.counters.ingest_events_accepted += len(valid)
+    return {"accepted": len(valid), "rejected": rejected}

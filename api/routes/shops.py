@@ -1,0 +1,108 @@
+"""Per-shop REST: figures (agents, summary, live, series, lag) and settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import ORJSONResponse
+
+from api.auth import ADMIN_ROLES, VIEW_ROLES, authorize, request_token
+from api.errors import ApiError
+from api.state import AppState, get_state
+from streams.settings_store import current_version, put_settings
+from streams.shop_settings import InvalidSettings, parse_settings
+
+router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=ORJSONResponse)
+ShopId = Path(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the shop (tenant)")
+DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def viewer(request: Request, shop_id: str = ShopId, state: AppState = Depends(get_state)) -> str:
+    authorize(state.tokens, request_token(request), shop_id, VIEW_ROLES)
+    return shop_id
+
+
+def admin(request: Request, shop_id: str = ShopId, state: AppState = Depends(get_state)) -> str:
+    authorize(state.tokens, request_token(request), shop_id, ADMIN_ROLES)
+    return shop_id
+
+
+def checked_day(day: str | None) -> str | None:
+    if day is None:
+        return None
+    try:
+        if DAY_RE.fullmatch(day):
+            return date.fromisoformat(day).isoformat()
+    except ValueError:
+        pass
+    raise ApiError(422, "day must be a date YYYY-MM-DD", field="day")
+
+
+@router.get("/agents", summary="Per-agent figures of a day")
+async def agents(
+    shop_id: str = Depends(viewer), day: str | None = Query(None), state: AppState = Depends(get_state)
+):
+    return await state.readmodel.agents(shop_id, checked_day(day))
+
+
+@router.get("/summary", summary="Team and group figures of a day")
+async def summary(
+    shop_id: str = Depends(viewer), day: str | None = Query(None), state: AppState = Depends(get_state)
+):
+    return await state.readmodel.summary(shop_id, checked_day(day))
+
+
+@router.get("/live", summary="Live load per agent and for the team")
+async def live(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+    return await state.readmodel.live(shop_id)
+
+
+@router.get("/series", summary="Per-minute buckets, oldest first, with sliding 5/15/60-minute figures")
+async def series(
+    shop_id: str = Depends(viewer),
+    agent_id: str | None = Query(None, max_length=128),
+    minutes: int = Query(60, ge=1, le=1440),
+    state: AppState = Depends(get_state),
+):
+    return await state.readmodel.series(shop_id, agent_id or None, minutes)
+
+
+@router.get("/lag", summary="How far processing is behind ingest for this shop")
+async def lag(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+    return await state.readmodel.lag(shop_id)
+
+
+async def settings_payload(state: AppState, shop_id: str) -> dict[str, Any]:
+    version = await current_version(state.redis, shop_id)
+    settings = await state.readmodel.settings(shop_id)
+    return {**settings.to_json(), "shop_id": shop_id, "version": version}
+
+
+@router.get("/settings", summary="The shop's settings (metrics.md)")
+async def get_settings(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+    return await settings_payload(state, shop_id)
+
+
+@router.put(
+    "/settings",
+    summary="Replace the shop's settings (admin); in force for every event accepted after the answer",
+)
+async def put_shop_settings(
+    request: Request, shop_id: str = Depends(admin), state: AppState = Depends(get_state)
+):
+    try:
+        document = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", "malformed_json") from None
+    if isinstance(document, dict):
+        document = {k: v for k, v in document.items() if k not in ("shop_id", "version")}
+    try:
+        settings = parse_settings(document)
+    except InvalidSettings as exc:
+        raise ApiError(422, f"{exc.field}: {exc.error}", field=exc.field) from None
+    await put_settings(state.redis, shop_id, settings)
+    return await settings_payload(state, shop_id)

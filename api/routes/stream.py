@@ -1,0 +1,61 @@
+"""WS /api/v1/shops/{shop}/stream: snapshot, then updates (≤ every 0.5 s), alerts and heartbeats.
+
+Auth failures close the socket with 4401 (missing/invalid token) or 4403 (not this shop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.auth import VIEW_ROLES, authorize, token_of
+from api.errors import ApiError
+from api.hub import Client
+from api.state import AppState
+from streams.events import SHOP_ID_RE
+
+router = APIRouter()
+
+
+@router.websocket("/api/v1/shops/{shop_id}/stream")
+async def stream(websocket: WebSocket, shop_id: str) -> None:
+    state: AppState = websocket.app.state.kefu
+    token = token_of(websocket.headers, websocket.query_params.get("token"))
+    try:
+        if not SHOP_ID_RE.fullmatch(shop_id):
+            raise ApiError(404, "unknown shop id")
+        authorize(state.tokens, token, shop_id, VIEW_ROLES)
+    except ApiError as exc:
+        await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
+        return
+    await websocket.accept()
+    client = Client(websocket)
+    state.hub.add(shop_id, client)
+    sender = asyncio.create_task(client.send_loop(state.counters))
+    try:
+        await websocket.send_text((await state.hub.frame(shop_id, "snapshot")).decode())
+        receiver = asyncio.create_task(_drain(websocket))
+        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is sender and task.exception() is not None:
+                state.counters.ws_clients_dropped += 1
+        receiver.cancel()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        sender.cancel()
+        state.hub.remove(shop_id, client)
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return

@@ -1,0 +1,40 @@
+"""Per-process state shared by the routes (created in the app's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from api.auth import Tokens
+from api.publisher import Publisher
+from api.readmodel import ReadModel
+from streams.config import Config
+
+
+@dataclass
+class Counters:
+    """Process counters exported at /metrics (Prometheus text)."""
+
+    ingest_requests: int = 0
+    ingest_events_accepted: int = 0
+    ingest_events_rejected: int = 0
+    ws_frames_sent: int = 0
+    ws_clients_dropped: int = 0
+    push_latency_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class AppState:
+    config: Config
+    redis: Any
+    tokens: Tokens
+    publisher: Publisher
+    readmodel: ReadModel
+    counters: Counters
+    hub: Any = None
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.kefu
