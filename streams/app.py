@@ -57,6 +57,8 @@ app = faust.App(
     # A killed worker's partitions move after this, not after Faust's default of 60 s.
     broker_session_timeout=10.0,
     broker_heartbeat_interval=2.0,
+    # Also the rebalance timeout: a worker killed mid-rebalance stalls the group this long (default 1000 s).
+    broker_max_poll_interval=30.0,
     stream_buffer_maxsize=20_000,
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
