@@ -516,6 +516,10 @@ cmd_run() {
   cmd_up
   cmd_info
   need_module streams.simulator "the simulator"
+  # The demo shop's settings match the simulator's agents (groups), filter phrases and test accounts.
+  "$PY" -m streams.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
+    -H "Content-Type: application/json" --data-binary @- "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/demo-shop/settings" \
+    || die "could not store the demo shop's settings"
   say "simulator: demo-shop at 200 events/s into $KEFU_API_PORT (Ctrl-C stops the simulator and the stack)"
   local sim
   # Background + wait, so that a signal reaches the trap at once; the trap stops the simulator.
