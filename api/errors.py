@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.responses import JsonResponse
 
 log = logging.getLogger("kefu.api")
 
@@ -27,35 +28,38 @@ STATUS_CODES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, **details: Any) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None, *,
+                 headers: dict[str, str] | None = None, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or STATUS_CODES.get(status, "error")
         self.message = message
+        self.headers = headers
         self.details = details
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> ORJSONResponse:
-    return ORJSONResponse({"error": code, "message": message, **details}, status_code=status)
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   **details: Any) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, **details}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> ORJSONResponse:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+    async def api_error(_: Request, exc: ApiError) -> JsonResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JsonResponse:
         code = STATUS_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def validation_error(_: Request, exc: RequestValidationError) -> JsonResponse:
         first = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "(request)"
         return error_response(422, "invalid", f"{field}: {first.get('msg', 'invalid')}", field=field)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> ORJSONResponse:
+    async def unexpected(_: Request, exc: Exception) -> JsonResponse:
         log.exception("unexpected error")
         return error_response(500, "internal", "internal error; the incident was logged")

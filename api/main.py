@@ -7,26 +7,34 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.auth import Tokens
 from api.hub import Hub
 from api.publisher import Publisher
+from api.ratelimit import TokenBuckets
 from api.readmodel import ReadModel
 from api.routes import health, ingest, pages, shops, stream
 from api.state import AppState, Counters
 from streams.config import Config, get_config
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self' ws: wss:; frame-ancestors 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Referrer-Policy": "no-referrer",
-}
+
+def security_headers(config: Config) -> dict[str, str]:
+    """Strict by default: our own scripts only (no inline), frames only from configured origins."""
+    ancestors = " ".join(["'self'", *(o.strip() for o in config.frame_ancestors.split(",") if o.strip())])
+    headers = {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws: wss:; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    if not config.frame_ancestors:  # X-Frame-Options cannot list origins: only without configured ones
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+    return headers
 
 
 def create_app(config: Config | None = None) -> FastAPI:
@@ -44,6 +52,7 @@ def create_app(config: Config | None = None) -> FastAPI:
             Publisher(config.bootstrap_servers, config.partitions),
             readmodel,
             counters,
+            TokenBuckets(config.ingest_rate_per_token, config.ingest_burst_per_token),
         )
         state.hub = Hub(redis, readmodel, counters)
         state.hub.start()
@@ -63,12 +72,19 @@ def create_app(config: Config | None = None) -> FastAPI:
     )
     errors.install(app)
 
+    headers = security_headers(config)
+
     @app.middleware("http")
-    async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+    async def add_security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
+
+    origins = [o.strip() for o in config.cors_origins.split(",") if o.strip()]
+    if origins:  # no CORS headers at all unless origins are configured: browsers then refuse cross-origin
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
+                           allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
 
     for module in (ingest, shops, stream, health, pages):
         app.include_router(module.router)

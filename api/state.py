@@ -9,6 +9,7 @@ from fastapi import Request
 
 from api.auth import Tokens
 from api.publisher import Publisher
+from api.ratelimit import TokenBuckets
 from api.readmodel import ReadModel
 from streams.config import Config
 
@@ -33,6 +34,7 @@ class AppState:
     publisher: Publisher
     readmodel: ReadModel
     counters: Counters
+    rate_limits: TokenBuckets
     hub: Any = None
 
 

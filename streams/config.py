@@ -29,8 +29,15 @@ class Config(BaseSettings):
 
     max_body_bytes: int = 5 * 1024 * 1024
     max_events_per_request: int = 10_000
-    export_interval_s: float = 0.25
+    export_interval_s: float = 0.5  # per shop: exports at most this often
     allow_private_webhooks: bool = False
+    # Ingest rate limit per token and API replica: sustained events/s and burst (429 beyond).
+    ingest_rate_per_token: float = 50_000
+    ingest_burst_per_token: float = 200_000
+    # Browser origins allowed to call the API cross-origin (none by default), and origins allowed to
+    # embed the screens in a frame (the wall in a portal), comma-separated.
+    cors_origins: str = ""
+    frame_ancestors: str = ""
 
     @property
     def bootstrap_servers(self) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from redis.exceptions import RedisError
 
+from api.responses import JsonResponse
 from api.state import AppState, get_state
 
 router = APIRouter(tags=["health"])
@@ -17,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(state: AppState = Depends(get_state)) -> ORJSONResponse:
+async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
     try:
         redis_ok = bool(await state.redis.ping())
     except (RedisError, OSError):
@@ -27,7 +28,7 @@ async def readyz(state: AppState = Depends(get_state)) -> ORJSONResponse:
     body = {"status": "ready" if ready else "not_ready", "kafka": kafka_ok, "redis": redis_ok}
     if not ready:
         body = {"error": "not_ready", "message": "Kafka or Redis unreachable", **body}
-    return ORJSONResponse(body, status_code=200 if ready else 503)
+    return JsonResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

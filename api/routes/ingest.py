@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import ORJSONResponse
 from redis.exceptions import RedisError
 
 from api.auth import authorize, request_token
 from api.errors import ApiError
 from api.publisher import KafkaUnavailable
 from api.readmodel import ACCEPTED_KEY
+from api.responses import JsonResponse
 from api.state import AppState, get_state
 from streams.events import FieldError, validate
 from streams.settings_store import version_key
@@ -61,7 +62,7 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
 
 
 @router.post(
-    "/events", status_code=202, response_class=ORJSONResponse, summary="Ingest events (JSON array or NDJSON)"
+    "/events", status_code=202, response_class=JsonResponse, summary="Ingest events (JSON array or NDJSON)"
 )
 async def ingest(request: Request, atomic: bool = Query(False), state: AppState = Depends(get_state)) -> Any:
     state.counters.ingest_requests += 1
@@ -88,9 +89,14 @@ async def ingest(request: Request, atomic: bool = Query(False), state: AppState 
             valid.append((result, item))
     for shop in sorted({event.shop_id for event, _ in valid}):
         authorize(state.tokens, token, shop, ("ingest",))
+    wait_s = state.rate_limits.take(token, len(items))
+    if wait_s:
+        retry = max(1, math.ceil(min(wait_s, 3600)))
+        raise ApiError(429, f"ingest rate limit of this token exceeded; retry in {retry} s", retry_after_s=retry,
+                       headers={"Retry-After": str(retry)})
     state.counters.ingest_events_rejected += len(rejected)
     if atomic and rejected:
-        return ORJSONResponse(
+        return JsonResponse(
             status_code=422,
             content={
                 "error": "invalid",
