@@ -136,7 +136,9 @@ class PartitionProcessor:
                     before = BuyerRecord.from_bytes(raw) if raw is not None else None
                     record = BuyerRecord.from_bytes(raw) if raw is not None else BuyerRecord()
                     entry = touched[key] = (event.shop_id, event.buyer_id or "", record, before)
-                version = event.settings_version or self.settings.latest_version(event.shop_id)
+                version = event.settings_version
+                if version is None:  # straight to Kafka, not through ingest: the newest settings known
+                    version = self.settings.latest_version(event.shop_id)
                 outcome = apply(entry[2], event, version, self.settings.get(event.shop_id, version),
                                 source.topic, (source.offset, index))
                 if outcome is Outcome.APPLIED:

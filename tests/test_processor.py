@@ -1,0 +1,75 @@
+"""The partition processor: settings versions, dead letters, replays of whole batches."""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.processor import PartitionProcessor, SourceRecord
+from streams.shop_settings import ShopSettings
+from streams.topics import partition_for
+
+T = 1_794_362_400_000
+PARTITIONS = 4
+KEY = "s|b1"
+P = partition_for(KEY, PARTITIONS)
+
+
+class Versions:
+    """Version 0: defaults; version 1 (the newest): "在吗" is a filter phrase."""
+
+    settings = {0: ShopSettings(), 1: ShopSettings(filter_phrases=frozenset({"在吗"}))}
+
+    def latest_version(self, shop_id: str) -> int:
+        return 1
+
+    def get(self, shop_id: str, version: int) -> ShopSettings:
+        return self.settings[version]
+
+
+def record(offset: int, *events: dict, partition: int = P) -> SourceRecord:
+    return SourceRecord("chat-events", partition, offset, orjson.dumps(list(events)))
+
+
+def hello(event_id: str, version: int | None) -> dict:
+    event = {"event_id": event_id, "shop_id": "s", "type": "chat.message", "ts": T, "buyer_id": "b1",
+             "agent_id": "A", "sender": "buyer", "text": "在吗"}
+    return event if version is None else {**event, "settings_version": version}
+
+
+def counters(processor: PartitionProcessor) -> dict:
+    return processor.tables.shop("s").days["2026-11-11"]["agents"]["A"]
+
+
+def test_version_zero_is_a_version_not_a_missing_one() -> None:
+    processor = PartitionProcessor(P, PARTITIONS, {}, Versions(), clock=lambda: T)
+    processor.process([record(0, hello("e1", 0))])
+    assert counters(processor).get("received") == 1  # defaults: not a filter phrase
+    other = PartitionProcessor(P, PARTITIONS, {}, Versions(), clock=lambda: T)
+    other.process([record(0, hello("e1", None))])  # straight to Kafka: the newest settings
+    assert counters(other).get("received") is None
+
+
+def test_bad_events_become_dead_letters_and_the_rest_is_processed() -> None:
+    processor = PartitionProcessor(P, PARTITIONS, {}, Versions(), clock=lambda: T)
+    result = processor.process([
+        SourceRecord("chat-events", P, 0, b"{oops"),
+        record(1, hello("e1", 0), {**hello("e2", 0), "sender": "boss"}),
+        record(2, hello("e3", 0), partition=(P + 1) % PARTITIONS),
+    ])
+    assert [(d.offset, d.index) for d in result.dead_letters] == [(0, None), (1, 1), (2, 0)]
+    assert "belongs to partition" in result.dead_letters[2].reason
+    assert result.applied == 1
+
+
+def test_a_replayed_batch_changes_nothing() -> None:
+    store: dict[str, bytes] = {}
+    processor = PartitionProcessor(P, PARTITIONS, store, Versions(), clock=lambda: T)
+    batch = [record(0, hello("e1", 0)), record(1, {**hello("e2", 0), "sender": "agent", "ts": T + 5000})]
+    processor.process(batch)
+    before = (dict(store), repr(processor.tables.shop("s").days))
+    result = processor.process(batch)
+    assert result.replayed == 2 and not result.changed
+    assert (dict(store), repr(processor.tables.shop("s").days)) == before
+    rebuilt = PartitionProcessor(P, PARTITIONS, store, Versions(), clock=lambda: T)
+    rebuilt.rebuild()
+    assert rebuilt.tables.shop("s").days == processor.tables.shop("s").days
