@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,22 @@ class Exporter:
         self.config = config
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
+        self._marker = f"kefu:exported:{uuid.uuid4().hex}"
+        self._marker_checked = 0.0
+
+    async def _redis_kept_our_exports(self) -> bool:
+        """False when Redis lost what we wrote (restarted empty, flushed): then export everything again.
+
+        A marker key is written with our first export; its absence later means the data went with it.
+        Checked about once a second."""
+        now = time.monotonic()
+        if now - self._marker_checked < 1.0:
+            return True
+        self._marker_checked = now
+        kept = bool(await self.redis.exists(self._marker))
+        if not kept:
+            await self.redis.set(self._marker, b"1", ex=7 * 86_400)
+        return kept
 
     def _now_ms(self, watermark: int) -> int:
         return watermark if self.config.clock == "event" else int(time.time() * 1000)
@@ -58,6 +75,12 @@ class Exporter:
     ) -> int:
         """Export what changed; returns the number of (shop, partition) exports written."""
         written = 0
+        if not await self._redis_kept_our_exports():
+            for processor in processors.values():
+                for tables in processor.tables.shops.values():
+                    tables.mark_all_dirty()
+            for agent_partition in agents.values():
+                agent_partition.dirty_shops |= {key.partition("|")[0] for key in agent_partition.states}
         now = time.monotonic()
         for partition, processor in list(processors.items()):
             for shop, tables in list(processor.tables.shops.items()):
