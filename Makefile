@@ -7,7 +7,7 @@ STACK := deploy/local/stack.sh
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup up down status test lint bench clean
+.PHONY: run setup up down status test chaos lint bench clean
 
 ## set-up + up + wall/console URLs and tokens + the Double-11 simulator; Ctrl-C stops everything
 run:
@@ -31,6 +31,11 @@ status:
 ## the whole test suite (tests start their own stack on free ports via the `stack` fixture)
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## fault tests: worker kill -9, two workers with one killed, broker/Redis/API restarts (slow ones included)
+chaos: setup
+	$(PY) -m pytest -q -m "chaos or integration" tests/test_chaos_two_workers.py tests/test_worker_crash.py \
+		tests/test_stack_faults.py
 
 lint: setup
 	$(PY) -m ruff check .
