@@ -1,0 +1,95 @@
+"""Load soak: ingest at a steady rate for N minutes through the real stack; no error, bounded memory.
+
+    .venv/bin/python -m bench.soak --minutes 10 --rate 1500
+
+Starts its own stack (own ports and data dir), runs the Double-11 simulator through HTTP ingest,
+samples every 10 s the RSS of each process and the shop's /lag, and writes
+bench/results/soak-<timestamp>.json. Exit status 1 when an ingest error happened, the pipeline fell
+behind for good, or a process's memory kept growing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.stack import LocalStack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def rss_mb(pid: int | None) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, TypeError):
+        pass
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--rate", type=int, default=1500, help="events/s offered through HTTP ingest")
+    args = parser.parse_args()
+    shop = "soak-shop"
+    stack = LocalStack(clock="wall", partitions=8)
+    print("soak: starting a stack …", file=sys.stderr)
+    stack.start()
+    samples = []
+    try:
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "streams.simulator", "--sink", "http", "--url", stack.api_url, "--token",
+             stack.ingest_token, "--shop", shop, "--rate", str(args.rate), "--duration", str(args.minutes * 60),
+             "--batch", "500", "--quiet"], stderr=subprocess.PIPE, text=True)
+        http = httpx.Client(base_url=stack.api_url, timeout=10,
+                            headers={"Authorization": f"Bearer {stack.viewer_token}"})
+        started = time.monotonic()
+        while simulator.poll() is None:
+            time.sleep(10)
+            lag = http.get(f"/api/v1/shops/{shop}/lag").json()
+            sample = {"t_s": round(time.monotonic() - started), **{k: lag[k] for k in (
+                "accepted_events", "processed_events", "pending_events")}}
+            for name in ("worker-1", "api-1", "kafka", "redis"):
+                sample[f"rss_mb_{name}"] = rss_mb(stack.pid(name))
+            samples.append(sample)
+            print(f"soak: {sample}", file=sys.stderr)
+        errors = simulator.stderr.read() if simulator.stderr else ""
+        deadline = time.monotonic() + 120
+        while http.get(f"/api/v1/shops/{shop}/lag").json()["pending_events"] and time.monotonic() < deadline:
+            time.sleep(1)
+        final = http.get(f"/api/v1/shops/{shop}/lag").json()
+    finally:
+        stack.stop()
+    # Memory is bounded when the last third of the run grows less than 10 % over the middle third.
+    growth = {}
+    third = max(1, len(samples) // 3)
+    for key in [k for k in samples[0] if k.startswith("rss_mb_")] if samples else []:
+        middle = [s[key] for s in samples[third:2 * third] if s[key]]
+        last = [s[key] for s in samples[2 * third:] if s[key]]
+        if middle and last:
+            growth[key] = round(max(last) / max(middle) - 1, 3)
+    result = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "minutes": args.minutes, "offered_rate_eps": args.rate, "final_lag": final,
+        "simulator_exit": simulator.returncode, "simulator_stderr": errors[-2000:],
+        "rss_growth_last_vs_middle_third": growth, "samples": samples,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"soak-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    ok = simulator.returncode == 0 and final["pending_events"] == 0 and all(g < 0.10 for g in growth.values())
+    print(f"soak: {'OK' if ok else 'FAILED'}: {final}, RSS growth {growth}; {out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
