@@ -16,7 +16,7 @@ from api.hub import Hub
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
 from api.readmodel import ReadModel
-from api.routes import health, ingest, pages, shops, stream
+from api.routes import alerts, health, ingest, pages, shops, stream
 from api.state import AppState, Counters
 from streams.config import Config, get_config
 
@@ -86,10 +86,10 @@ def create_app(config: Config | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
                            allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
 
-    for module in (ingest, shops, stream, health, pages):
+    for module in (ingest, shops, alerts, stream, health, pages):
         app.include_router(module.router)
-    if (pages.WEB_DIST / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=pages.WEB_DIST / "assets"), name="assets")
+    # check_dir=False: an API started before the web build serves the assets once they exist.
+    app.mount("/assets", StaticFiles(directory=pages.WEB_DIST / "assets", check_dir=False), name="assets")
     return app
 
 

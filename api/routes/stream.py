@@ -27,6 +27,8 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
             raise ApiError(404, "unknown shop id")
         authorize(state.tokens, token, shop_id, VIEW_ROLES)
     except ApiError as exc:
+        # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
+        await websocket.accept()
         await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
         return
     await websocket.accept()

@@ -1,0 +1,559 @@
+// Supervisor console /console?shop=…&token=… — per-agent table with every per-agent figure of
+// metrics.md plus the live load; sort (click a header), group filter, search, day picker (today is
+// live from the WebSocket, past days come from GET /agents?day=), drill-down per agent with
+// per-minute charts (GET /series?agent_id=&minutes=), CSV export identical to the table.
+import "./styles/common.css";
+import "./styles/console.css";
+import { createApi } from "./api.js";
+import { createTrendChart } from "./charts.js";
+import { connectStream } from "./connection.js";
+import { downloadCsv, toCsv } from "./csv.js";
+import { byKind, count, DASH, money, percent, seconds } from "./format.js";
+import { applyI18n, groupName, lang, onLangChange, statusName, t, toggleLang } from "./i18n.js";
+import {
+  AGENT_METRICS,
+  agentLevel,
+  LIVE_METRICS,
+  SLA_AMBER,
+  SLA_RED,
+  WAIT_AMBER_S,
+  WAIT_RED_S,
+} from "./metrics.js";
+import { clockAndUpdated, connectionIndicator, pageParams, paramProblem, showAccessDenied, throttle } from "./page.js";
+
+const SERIES_EVERY_MS = 12000;
+const SERIES_MIN_GAP_MS = 5000;
+const SLIDING_KEYS = [
+  ["buyer_messages", "count"],
+  ["agent_messages", "count"],
+  ["new_consult_buyers", "count"],
+  ["responses", "count"],
+  ["avg_response_s", "secs"],
+  ["slow_responses", "count"],
+  ["paid_amount", "money"],
+];
+
+// Headline figures first, then the rest in the order of metrics.md.
+const HEADLINE = ["sales", "inquiry_pay_rate", "sla_rate", "avg_response_s"];
+const COLUMNS = [
+  { key: "agent_id", zh: "客服", en: "Agent", kind: "text" },
+  { key: "group", zh: "分组", en: "Group", kind: "group" },
+  ...LIVE_METRICS.map((m) => ({ ...m, live: true })),
+  ...HEADLINE.map((key) => AGENT_METRICS.find((m) => m.key === key)),
+  ...AGENT_METRICS.filter((m) => !HEADLINE.includes(m.key)),
+];
+
+const $ = (id) => document.getElementById(id);
+const params = pageParams();
+const problem = paramProblem(params);
+
+const state = {
+  timeZone: "Asia/Shanghai",
+  today: null, // the shop's current day (from the server)
+  day: null, // the day shown; null = today (live)
+  live: { agents: [], team: null },
+  todayAgents: [],
+  todaySummary: null,
+  pastAgents: [],
+  pastSummary: null,
+  settingsGroups: [],
+  sort: { key: "sales", dir: -1 },
+  group: "",
+  search: "",
+  drill: { agent: null, minutes: 60, series: null },
+};
+
+if (problem) {
+  showAccessDenied(problem, params.shop);
+} else {
+  start();
+}
+
+// ---------------------------------------------------------------------------------------- helpers
+
+const isToday = () => state.day === null || state.day === state.today;
+const colTitle = (c) => (lang() === "zh" ? c.zh : c.en);
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function formatCell(col, row) {
+  if (col.live && !isToday()) return DASH;
+  const v = row[col.key];
+  switch (col.kind) {
+    case "text":
+      return v ?? DASH;
+    case "group":
+      return groupName(v);
+    case "status":
+      return statusName(v);
+    default:
+      return byKind(col.kind, v);
+  }
+}
+
+/** Rows of the selected day: figures merged with the live load (today only). */
+function dayRows() {
+  if (!isToday()) return state.pastAgents.map((a) => ({ ...a }));
+  const byId = new Map(state.todayAgents.map((a) => [a.agent_id, { ...a }]));
+  for (const l of state.live?.agents ?? []) {
+    const row = byId.get(l.agent_id) ?? { agent_id: l.agent_id };
+    byId.set(l.agent_id, { ...row, ...l, group: row.group ?? l.group });
+  }
+  return [...byId.values()];
+}
+
+function visibleRows() {
+  const search = state.search.trim().toLowerCase();
+  const rows = dayRows().filter(
+    (r) => (!state.group || r.group === state.group) && (!search || String(r.agent_id).toLowerCase().includes(search)),
+  );
+  const { key, dir } = state.sort;
+  const col = COLUMNS.find((c) => c.key === key) ?? COLUMNS[0];
+  const text = col.kind === "text" || col.kind === "group" || col.kind === "status";
+  rows.sort((a, b) => {
+    const va = col.live && !isToday() ? null : a[key];
+    const vb = col.live && !isToday() ? null : b[key];
+    const na = va === null || va === undefined;
+    const nb = vb === null || vb === undefined;
+    if (na || nb) return na && nb ? a.agent_id.localeCompare(b.agent_id) : na ? 1 : -1; // nulls last
+    const diff = text ? String(va).localeCompare(String(vb), "zh-CN") : va - vb;
+    return diff * dir || a.agent_id.localeCompare(b.agent_id);
+  });
+  return rows;
+}
+
+/** The figures of the total line: the team, or the selected group (summary of the day). */
+function totalRow() {
+  const summary = isToday() ? state.todaySummary : state.pastSummary;
+  if (!summary) return null;
+  const figures = state.group ? summary.groups?.[state.group] : summary.team;
+  if (!figures) return null;
+  const row = { ...figures, agent_id: state.group ? `${groupName(state.group)} · ${t("team_line")}` : t("team_line") };
+  row.group = state.group || "";
+  if (isToday()) {
+    const agents = (state.live?.agents ?? []).filter((a) => !state.group || a.group === state.group);
+    row.status = "";
+    row.active_conversations = agents.reduce((s, a) => s + (a.active_conversations ?? 0), 0);
+    row.waiting_buyers = agents.reduce((s, a) => s + (a.waiting_buyers ?? 0), 0);
+    row.longest_wait_s = agents.reduce((m, a) => Math.max(m, a.longest_wait_s ?? 0), 0);
+  }
+  return row;
+}
+
+function totalCell(col, row) {
+  if (col.key === "group") return state.group ? groupName(state.group) : t("all_groups");
+  if (col.key === "status") return DASH;
+  return formatCell(col, row);
+}
+
+// ------------------------------------------------------------------------------------------ start
+
+function start() {
+  applyI18n();
+  $("shop-name").textContent = params.shop;
+  document.title = `${t("app")} · ${t("console_title")} · ${params.shop}`;
+
+  const api = createApi(params.shop, params.token);
+  const conn = connectionIndicator($("conn"));
+  const clock = clockAndUpdated($("clock"), $("updated"), () => state.timeZone);
+  let failed = false;
+
+  function authFailed(status) {
+    if (failed) return;
+    failed = true;
+    showAccessDenied(status, params.shop);
+  }
+  const handle = (err) => {
+    if (err?.isAuth) authFailed(err.status);
+    else console.warn("kefu-pulse:", err);
+  };
+
+  const render = throttle(() => {
+    if (failed) return;
+    renderControls();
+    renderSummary();
+    renderTable();
+    renderDrillFigures();
+  }, 250);
+
+  // ------------------------------------------------------------------ controls
+  $("lang-toggle").addEventListener("click", () => toggleLang());
+  $("day-picker").addEventListener("change", (e) => selectDay(e.target.value || null));
+  $("today-btn").addEventListener("click", () => selectDay(null));
+  $("group-filter").addEventListener("change", (e) => {
+    state.group = e.target.value;
+    render();
+  });
+  $("search").addEventListener("input", (e) => {
+    state.search = e.target.value;
+    render();
+  });
+  $("export-csv").addEventListener("click", exportCsv);
+  $("table-head").addEventListener("click", (e) => {
+    const th = e.target.closest("th[data-key]");
+    if (!th) return;
+    const key = th.dataset.key;
+    const col = COLUMNS.find((c) => c.key === key);
+    const textual = col.kind === "text" || col.kind === "group" || col.kind === "status";
+    state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: textual ? 1 : -1 };
+    render();
+  });
+  $("table-body").addEventListener("click", (e) => {
+    const tr = e.target.closest("tr[data-agent]");
+    if (tr) openDrill(tr.dataset.agent);
+  });
+  $("table-body").addEventListener("keydown", (e) => {
+    const tr = e.target.closest("tr[data-agent]");
+    if (tr && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      openDrill(tr.dataset.agent);
+    }
+  });
+  $("drill-close").addEventListener("click", () => $("drill").close());
+  $("drill").addEventListener("close", () => {
+    state.drill.agent = null;
+  });
+  $("drill-minutes").addEventListener("change", (e) => {
+    state.drill.minutes = Number(e.target.value);
+    loadDrillSeries();
+  });
+
+  async function selectDay(day) {
+    state.day = !day || day === state.today ? null : day;
+    $("day-picker").value = state.day ?? state.today ?? "";
+    if (!isToday()) {
+      state.pastAgents = [];
+      state.pastSummary = null;
+      render();
+      const requested = state.day;
+      try {
+        const [agents, summary] = await Promise.all([api.agents(requested), api.summary(requested)]);
+        if (state.day !== requested) return; // the user picked another day meanwhile
+        state.pastAgents = agents.agents ?? [];
+        state.pastSummary = summary;
+      } catch (err) {
+        handle(err);
+      }
+    }
+    render();
+  }
+
+  function exportCsv() {
+    const header = COLUMNS.map(colTitle);
+    const rows = visibleRows().map((r) => COLUMNS.map((c) => formatCell(c, r)));
+    const total = totalRow();
+    if (total) rows.push(COLUMNS.map((c) => totalCell(c, total)));
+    const day = isToday() ? state.today : state.day;
+    downloadCsv(`kefu-pulse_${params.shop}_${day ?? "today"}.csv`, toCsv(header, rows));
+  }
+
+  // ------------------------------------------------------------------ drill-down
+  const drillCharts = {
+    messages: createTrendChart($("drill-chart-messages"), {
+      series: [
+        { key: "buyer_messages", type: "line", area: true },
+        { key: "agent_messages", type: "line", area: true },
+        { key: "new_consult_buyers", type: "line" },
+      ],
+      timeZone: () => state.timeZone,
+      interactive: true,
+    }),
+    responses: createTrendChart($("drill-chart-responses"), {
+      series: [
+        { key: "responses", type: "bar" },
+        { key: "slow_responses", type: "bar" },
+      ],
+      timeZone: () => state.timeZone,
+      interactive: true,
+    }),
+    avg: createTrendChart($("drill-chart-avg"), {
+      series: [{ key: "avg_response_s", type: "line", area: true, symbols: true }],
+      timeZone: () => state.timeZone,
+      interactive: true,
+      valueFormat: seconds,
+    }),
+    paid: createTrendChart($("drill-chart-paid"), {
+      series: [{ key: "paid_amount", type: "bar" }],
+      timeZone: () => state.timeZone,
+      interactive: true,
+      valueFormat: money,
+    }),
+  };
+
+  function openDrill(agent) {
+    state.drill.agent = agent;
+    state.drill.series = null;
+    $("drill-agent").textContent = agent;
+    renderDrillFigures();
+    renderDrillSeries();
+    if (!$("drill").open) $("drill").showModal();
+    loadDrillSeries();
+  }
+
+  async function loadDrillSeries() {
+    const { agent, minutes } = state.drill;
+    if (!agent) return;
+    try {
+      const series = await api.series(agent, minutes);
+      if (state.drill.agent !== agent || state.drill.minutes !== minutes) return;
+      state.drill.series = series;
+      renderDrillSeries();
+    } catch (err) {
+      handle(err);
+    }
+  }
+  const drillSoon = throttle(loadDrillSeries, SERIES_MIN_GAP_MS);
+  setInterval(loadDrillSeries, SERIES_EVERY_MS);
+
+  function renderDrillSeries() {
+    const points = state.drill.series?.points ?? [];
+    for (const c of Object.values(drillCharts)) c.update(points);
+    const sliding = state.drill.series?.sliding ?? {};
+    const table = el("table", "sliding");
+    const head = el("tr");
+    head.append(el("th", "", ""), ...SLIDING_KEYS.map(([k]) => el("th", "", t(`series_${k}`))));
+    table.append(head);
+    for (const span of ["last_5m", "last_15m", "last_60m"]) {
+      const tr = el("tr");
+      tr.append(el("th", "", t(span)), ...SLIDING_KEYS.map(([k, kind]) => el("td", "num", byKind(kind, sliding[span]?.[k]))));
+      table.append(tr);
+    }
+    $("drill-sliding").replaceChildren(table);
+  }
+
+  // ------------------------------------------------------------------ data
+  function applyToday(body) {
+    if (body.day) {
+      const dayChanged = state.today !== null && state.today !== body.day;
+      state.today = body.day;
+      if (dayChanged && state.day === null) $("day-picker").value = body.day;
+    }
+    if (body.team) state.todaySummary = { day: body.day, team: body.team, groups: body.groups ?? {} };
+    if (Array.isArray(body.agents)) state.todayAgents = body.agents;
+    if (body.live) state.live = body.live;
+  }
+
+  async function initialLoad() {
+    const results = await Promise.allSettled([api.settings(), api.summary(), api.agents(), api.live()]);
+    const authError = results.find((r) => r.status === "rejected" && r.reason?.isAuth);
+    if (authError) {
+      authFailed(authError.reason.status);
+      return false;
+    }
+    const [settings, summary, agents, live] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
+    if (settings?.timezone) state.timeZone = settings.timezone;
+    state.settingsGroups = Object.values(settings?.groups ?? {});
+    if (!state.todaySummary && summary) applyToday(summary);
+    if (!state.todayAgents.length && agents) state.todayAgents = agents.agents ?? [];
+    if (!state.live.team && live) state.live = live;
+    if (state.today) {
+      $("day-picker").value = state.today;
+      $("day-picker").max = state.today;
+    }
+    clock.touch();
+    render();
+    return true;
+  }
+
+  initialLoad().then((ok) => {
+    if (!ok) return;
+    connectStream({
+      url: api.streamUrl(),
+      onState: (s) => conn.update(s),
+      onAuthError: authFailed,
+      checkAuth: () => api.live().then(() => 200, (err) => err.status),
+      reloadAfterMs: params.reloadAfterMs,
+      onFrame(frame) {
+        if (failed) return;
+        clock.touch();
+        if (frame.type === "snapshot" || frame.type === "update") {
+          applyToday(frame);
+          if (state.today) $("day-picker").max = state.today;
+          render();
+          if (state.drill.agent) drillSoon();
+        }
+      },
+    });
+  });
+
+  onLangChange(() => {
+    document.title = `${t("app")} · ${t("console_title")} · ${params.shop}`;
+    render();
+    renderDrillSeries();
+    for (const c of Object.values(drillCharts)) c.refresh();
+  });
+}
+
+// ---------------------------------------------------------------------------------------- render
+
+function renderControls() {
+  const groups = new Set(state.settingsGroups);
+  for (const r of [...state.todayAgents, ...state.pastAgents, ...(state.live?.agents ?? [])]) if (r.group) groups.add(r.group);
+  for (const g of Object.keys(state.todaySummary?.groups ?? {})) groups.add(g);
+  const select = $("group-filter");
+  const wanted = ["", ...[...groups].sort()];
+  const current = [...select.options].map((o) => `${o.value}|${o.textContent}`);
+  const next = wanted.map((g) => `${g}|${g ? groupName(g) : t("all_groups")}`);
+  if (current.join() !== next.join()) {
+    select.replaceChildren(
+      ...wanted.map((g) => {
+        const o = el("option", "", g ? groupName(g) : t("all_groups"));
+        o.value = g;
+        return o;
+      }),
+    );
+  }
+  select.value = state.group;
+  const note = $("day-note");
+  note.hidden = isToday();
+  note.textContent = isToday() ? "" : `${t("past_day_note")} · ${t("live_na")}`;
+  $("today-btn").disabled = isToday();
+}
+
+const SUMMARY_TILES = [
+  ["sales", "kpi_sales", money],
+  ["shop_sales", "kpi_shop_sales", money, "team"],
+  ["silent_share", "kpi_silent_share", percent, "team"],
+  ["inquiry_pay_rate", "kpi_inquiry_pay_rate", percent],
+  ["sla_rate", "kpi_sla_rate", percent],
+  ["avg_response_s", "kpi_avg_response", seconds],
+  ["received_buyers", "kpi_received", count],
+  ["active_conversations", "kpi_active", count, "live"],
+  ["waiting_buyers", "kpi_waiting", count, "live"],
+  ["longest_wait_s", "kpi_longest_wait", seconds, "live"],
+];
+
+function renderSummary() {
+  const total = totalRow() ?? {};
+  const tiles = [];
+  for (const [key, label, format, only] of SUMMARY_TILES) {
+    if (only === "team" && state.group) continue;
+    if (only === "live" && !isToday()) continue;
+    const tile = el("div", "tile");
+    tile.dataset.key = key;
+    const value = el("div", "tile-value num", format(total[key]));
+    value.id = `sum-${key.replace(/_/g, "-")}`;
+    tile.append(el("div", "tile-label", t(label)), value);
+    if (key === "sla_rate" && typeof total.sla_rate === "number") {
+      tile.dataset.level = total.sla_rate < SLA_RED ? "bad" : "good";
+    }
+    if (key === "longest_wait_s" && total.longest_wait_s > WAIT_RED_S) tile.dataset.level = "bad";
+    tiles.push(tile);
+  }
+  $("summary").replaceChildren(...tiles);
+}
+
+function renderTable() {
+  const headRow = $("table-head");
+  headRow.replaceChildren(
+    ...COLUMNS.map((c, i) => {
+      const th = el("th", `${c.kind === "text" || c.kind === "group" || c.kind === "status" ? "" : "num"}${i === 0 ? " sticky" : ""}`);
+      th.dataset.key = c.key;
+      th.title = `${c.zh} · ${c.en} (${c.key})`;
+      th.append(el("span", "", colTitle(c)));
+      if (state.sort.key === c.key) {
+        th.classList.add("sorted");
+        th.setAttribute("aria-sort", state.sort.dir > 0 ? "ascending" : "descending");
+        th.append(el("span", "sort-mark", state.sort.dir > 0 ? "▲" : "▼"));
+      }
+      return th;
+    }),
+  );
+
+  const rows = visibleRows();
+  const all = dayRows().length;
+  $("count-note").textContent =
+    rows.length === all ? `${all} ${t("agents_count")}` : `${t("rows_shown")} ${rows.length} / ${all} ${t("agents_count")}`;
+  $("table-body").replaceChildren(
+    ...rows.map((r) => {
+      const tr = el("tr");
+      tr.dataset.agent = r.agent_id;
+      tr.tabIndex = 0;
+      const lvl = agentLevel(isToday() ? r : { ...r, longest_wait_s: 0 });
+      if (lvl) tr.classList.add(lvl);
+      tr.append(
+        ...COLUMNS.map((c, i) => {
+          const td = el("td", `${c.kind === "text" || c.kind === "group" || c.kind === "status" ? "" : "num"}${i === 0 ? " sticky" : ""}`, formatCell(c, r));
+          td.dataset.key = c.key;
+          if (c.kind === "status" && isToday()) td.classList.add("status", `s-${r.status || "unknown"}`);
+          const heat = cellHeat(c.key, r);
+          if (heat) td.classList.add(heat);
+          return td;
+        }),
+      );
+      return tr;
+    }),
+  );
+  if (!rows.length) {
+    const tr = el("tr", "empty");
+    const td = el("td", "", t("no_agents"));
+    td.colSpan = COLUMNS.length;
+    tr.append(td);
+    $("table-body").append(tr);
+  }
+
+  const total = totalRow();
+  const foot = $("table-foot");
+  if (!total) {
+    foot.replaceChildren();
+    return;
+  }
+  const tr = el("tr", "total");
+  tr.append(
+    ...COLUMNS.map((c, i) => {
+      const td = el("td", `${c.kind === "text" || c.kind === "group" || c.kind === "status" ? "" : "num"}${i === 0 ? " sticky" : ""}`, totalCell(c, total));
+      td.dataset.key = c.key;
+      return td;
+    }),
+  );
+  foot.replaceChildren(tr);
+}
+
+/** "hot" (red) / "warm" (amber) for the cells that make a row red or amber (metrics.js thresholds). */
+function cellHeat(key, row) {
+  if (key === "sla_rate" && typeof row.sla_rate === "number") {
+    return row.sla_rate < SLA_RED ? "hot" : row.sla_rate < SLA_AMBER ? "warm" : "";
+  }
+  if (key === "longest_wait_s" && isToday()) {
+    const wait = row.longest_wait_s ?? 0;
+    return wait > WAIT_RED_S ? "hot" : wait > WAIT_AMBER_S ? "warm" : "";
+  }
+  return "";
+}
+
+function renderDrillFigures() {
+  const agent = state.drill.agent;
+  if (!agent) return;
+  const row = dayRows().find((r) => r.agent_id === agent) ?? { agent_id: agent };
+  $("drill-group").textContent = groupName(row.group);
+  const keys = [
+    "sales",
+    "inquiry_pay_rate",
+    "sla_rate",
+    "avg_response_s",
+    "first_response_avg_s",
+    "received_buyers",
+    "responses",
+    "slow_responses",
+    "satisfaction_rate",
+  ];
+  const tiles = keys.map((key) => {
+    const col = COLUMNS.find((c) => c.key === key);
+    const tile = el("div", "tile");
+    tile.append(el("div", "tile-label", colTitle(col)), el("div", "tile-value num", formatCell(col, row)));
+    return tile;
+  });
+  if (isToday()) {
+    for (const col of LIVE_METRICS) {
+      const tile = el("div", "tile live");
+      tile.append(el("div", "tile-label", colTitle(col)), el("div", "tile-value num", formatCell(col, row)));
+      tiles.push(tile);
+    }
+  }
+  $("drill-figures").replaceChildren(...tiles);
+}

@@ -1,0 +1,274 @@
+// Chinese by default, English on request (toggle, or ?lang=en in the URL for a kiosk); the choice is
+// remembered in localStorage.
+// Static text in the HTML carries data-i18n="key" and is filled in by applyI18n().
+
+const STORAGE_KEY = "kefu-pulse.lang";
+const LANGS = ["zh", "en"];
+
+const STRINGS = {
+  zh: {
+    app: "客服脉搏",
+    wall_title: "实时客服看板",
+    console_title: "客服主管控制台",
+    today: "今天",
+    day: "统计日",
+    group: "分组",
+    all_groups: "全部分组",
+    search: "搜索客服",
+    export_csv: "导出 CSV",
+    lang_toggle: "English",
+    last_updated: "更新于",
+    never: "尚未更新",
+    conn_connecting: "连接中",
+    conn_live: "实时",
+    conn_reconnecting: "重连中",
+    conn_offline: "连接中断",
+    conn_reloading: "正在重新加载",
+    kpi_sales: "客服销售额",
+    kpi_shop_sales: "店铺销售额",
+    kpi_silent_share: "静默销售占比",
+    kpi_inquiry_pay_rate: "询单转化率",
+    kpi_sla_rate: "3分钟人工响应率",
+    kpi_avg_response: "平均响应时长",
+    kpi_active: "当前接待",
+    kpi_waiting: "排队",
+    kpi_longest_wait: "最长等待",
+    kpi_received: "接待人数",
+    kpi_responses: "响应次数",
+    chart_messages: "消息量 / 分钟",
+    chart_responses: "响应次数 / 分钟",
+    chart_avg_response: "平均响应时长 (秒) / 分钟",
+    chart_paid: "付款金额 / 分钟",
+    series_buyer_messages: "买家消息",
+    series_agent_messages: "客服消息",
+    series_responses: "响应",
+    series_slow_responses: "慢响应",
+    series_avg_response_s: "平均响应",
+    series_paid_amount: "付款金额",
+    series_new_consult_buyers: "新咨询",
+    board_sales: "销售排行",
+    board_load: "接待压力",
+    board_agent: "客服",
+    board_rank: "#",
+    no_agents: "暂无客服数据",
+    alerts: "告警",
+    no_alerts: "暂无告警",
+    alert_firing: "告警",
+    alert_resolved: "已恢复",
+    alert_team: "团队",
+    alert_kind_buyer_waiting: "买家等待过久",
+    alert_kind_slow_response: "慢响应",
+    alert_kind_avg_response: "平均响应时长过高",
+    alert_kind_sla_rate: "3分钟人工响应率过低",
+    alert_kind_waiting_buyers: "排队人数过多",
+    alert_kind_active_conversations: "接待量过高",
+    alert_threshold: "阈值",
+    status_online: "在线",
+    status_busy: "忙碌",
+    status_away: "离开",
+    status_offline: "离线",
+    status_unknown: "未知",
+    group_presale: "售前",
+    group_aftersale: "售后",
+    agents_count: "位客服",
+    rows_shown: "显示",
+    drill_title: "客服明细",
+    drill_minutes: "时间范围",
+    drill_close: "关闭",
+    last_5m: "近 5 分钟",
+    last_15m: "近 15 分钟",
+    last_60m: "近 60 分钟",
+    minutes_60: "1 小时",
+    minutes_180: "3 小时",
+    minutes_720: "12 小时",
+    minutes_1440: "24 小时",
+    past_day_note: "历史日期：数据为当日统计，不随实时推送更新",
+    live_na: "实时接待数据仅对今天显示",
+    loading: "加载中…",
+    load_failed: "数据加载失败，稍后自动重试",
+    team_line: "团队合计",
+    sub_conv: "询单 {0} · 付款 {1}",
+    sub_sla: "达标 {0} / {1} 人",
+    sub_resp: "响应 {0} 次 · 慢响应 {1}",
+    sub_active: "今日接待 {0} 人",
+    sub_waiting: "{0} 位客服有买家排队",
+    nobody_waiting: "无人等待",
+    status_title: "状态",
+    board_conv: "询单转化",
+    board_sla: "3分钟率",
+    board_active: "接待",
+    board_waiting: "排队",
+    board_wait: "最长等待",
+    silent_sales: "静默销售额",
+  },
+  en: {
+    app: "Kefu Pulse",
+    wall_title: "Live customer-service wall",
+    console_title: "Supervisor console",
+    today: "Today",
+    day: "Day",
+    group: "Group",
+    all_groups: "All groups",
+    search: "Search agent",
+    export_csv: "Export CSV",
+    lang_toggle: "中文",
+    last_updated: "Updated",
+    never: "not yet updated",
+    conn_connecting: "Connecting",
+    conn_live: "Live",
+    conn_reconnecting: "Reconnecting",
+    conn_offline: "Disconnected",
+    conn_reloading: "Reloading",
+    kpi_sales: "CS sales",
+    kpi_shop_sales: "Shop sales",
+    kpi_silent_share: "Silent share",
+    kpi_inquiry_pay_rate: "Inquiry conversion",
+    kpi_sla_rate: "3-min response rate",
+    kpi_avg_response: "Avg response time",
+    kpi_active: "Active chats",
+    kpi_waiting: "Waiting",
+    kpi_longest_wait: "Longest wait",
+    kpi_received: "Buyers received",
+    kpi_responses: "Responses",
+    chart_messages: "Messages / min",
+    chart_responses: "Responses / min",
+    chart_avg_response: "Avg response (s) / min",
+    chart_paid: "Paid amount / min",
+    series_buyer_messages: "Buyer msgs",
+    series_agent_messages: "Agent msgs",
+    series_responses: "Responses",
+    series_slow_responses: "Slow",
+    series_avg_response_s: "Avg response",
+    series_paid_amount: "Paid",
+    series_new_consult_buyers: "New buyers",
+    board_sales: "Top sales",
+    board_load: "Load now",
+    board_agent: "Agent",
+    board_rank: "#",
+    no_agents: "No agents yet",
+    alerts: "Alerts",
+    no_alerts: "No alerts",
+    alert_firing: "Alert",
+    alert_resolved: "Resolved",
+    alert_team: "Team",
+    alert_kind_buyer_waiting: "Buyer waiting too long",
+    alert_kind_slow_response: "Slow response",
+    alert_kind_avg_response: "Avg response too slow",
+    alert_kind_sla_rate: "3-min response rate too low",
+    alert_kind_waiting_buyers: "Too many buyers waiting",
+    alert_kind_active_conversations: "Too many active chats",
+    alert_threshold: "threshold",
+    status_online: "Online",
+    status_busy: "Busy",
+    status_away: "Away",
+    status_offline: "Offline",
+    status_unknown: "Unknown",
+    group_presale: "Presale",
+    group_aftersale: "After-sale",
+    agents_count: "agents",
+    rows_shown: "shown",
+    drill_title: "Agent detail",
+    drill_minutes: "Range",
+    drill_close: "Close",
+    last_5m: "Last 5 min",
+    last_15m: "Last 15 min",
+    last_60m: "Last 60 min",
+    minutes_60: "1 hour",
+    minutes_180: "3 hours",
+    minutes_720: "12 hours",
+    minutes_1440: "24 hours",
+    past_day_note: "Past day: figures of that day, not updated live",
+    live_na: "Live load is shown for today only",
+    loading: "Loading…",
+    load_failed: "Could not load the figures; retrying",
+    team_line: "Team total",
+    sub_conv: "{0} inquiries · {1} paid",
+    sub_sla: "{0} of {1} buyers in 3 min",
+    sub_resp: "{0} responses · {1} slow",
+    sub_active: "{0} buyers received today",
+    sub_waiting: "{0} agents with buyers waiting",
+    nobody_waiting: "nobody waiting",
+    status_title: "Status",
+    board_conv: "Conv.",
+    board_sla: "3-min",
+    board_active: "Active",
+    board_waiting: "Waiting",
+    board_wait: "Longest wait",
+    silent_sales: "Silent sales",
+  },
+};
+
+function stored() {
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function fromUrl() {
+  const value = new URLSearchParams(location.search).get("lang");
+  if (!LANGS.includes(value)) return null;
+  try {
+    localStorage.setItem(STORAGE_KEY, value);
+  } catch {
+    // storage disabled
+  }
+  return value;
+}
+
+let current = fromUrl() ?? (LANGS.includes(stored()) ? stored() : "zh");
+const listeners = new Set();
+
+export function lang() {
+  return current;
+}
+
+export function setLang(next) {
+  if (!LANGS.includes(next) || next === current) return;
+  current = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // private mode / disabled storage: the choice lasts for this page only
+  }
+  applyI18n();
+  for (const fn of listeners) fn(next);
+}
+
+export function toggleLang() {
+  setLang(current === "zh" ? "en" : "zh");
+}
+
+export function onLangChange(fn) {
+  listeners.add(fn);
+}
+
+export function t(key) {
+  return STRINGS[current][key] ?? STRINGS.zh[key] ?? key;
+}
+
+/** t() with {0}, {1}… replaced by the arguments. */
+export function tf(key, ...args) {
+  return t(key).replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ""));
+}
+
+/** Label of a group id: known ones translated, others shown as configured. */
+export function groupName(group) {
+  if (!group) return "—";
+  const key = `group_${group}`;
+  return key in STRINGS.zh ? t(key) : group;
+}
+
+export function statusName(status) {
+  const key = `status_${status || "unknown"}`;
+  return key in STRINGS.zh ? t(key) : status;
+}
+
+export function applyI18n(root = document) {
+  document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+}

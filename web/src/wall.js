@@ -1,0 +1,408 @@
+// Wall display /wall?shop=…&token=… — no interaction: today's headline figures, per-minute trends,
+// agent boards (by sales, by load), alert ticker, clock, last update and connection state.
+// Data: REST for the first paint, then the WebSocket (snapshot / update / alert / heartbeat);
+// /series is refetched every 12 s and on updates (at most every 5 s).
+import "./styles/common.css";
+import "./styles/wall.css";
+import { alertKey, describeAlert } from "./alerts.js";
+import { createApi } from "./api.js";
+import { createTrendChart } from "./charts.js";
+import { connectStream } from "./connection.js";
+import { countUp } from "./countup.js";
+import { count, dateLong, money, percent, seconds } from "./format.js";
+import { applyI18n, groupName, onLangChange, statusName, t, tf } from "./i18n.js";
+import { agentLevel, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
+import { clockAndUpdated, connectionIndicator, pageParams, paramProblem, showAccessDenied, throttle } from "./page.js";
+
+const SERIES_EVERY_MS = 12000;
+const SERIES_MIN_GAP_MS = 5000;
+const BOARD_ROWS = 10;
+const MAX_ALERTS = 30;
+
+const $ = (id) => document.getElementById(id);
+
+const params = pageParams();
+const problem = paramProblem(params);
+
+const state = {
+  timeZone: "Asia/Shanghai",
+  day: null,
+  team: null,
+  agents: [],
+  live: { agents: [], team: null },
+  alerts: [],
+  alertKeys: new Set(),
+  series: null,
+};
+
+if (problem) {
+  showAccessDenied(problem, params.shop);
+} else {
+  start();
+}
+
+function start() {
+  applyI18n();
+  $("shop-name").textContent = params.shop;
+  document.title = `${t("app")} · ${params.shop}`;
+
+  const api = createApi(params.shop, params.token);
+  const sales = countUp($("kpi-sales"), (v) => money(v), () => fit($("kpi-sales")));
+  const conn = connectionIndicator($("conn"));
+  const clock = clockAndUpdated($("clock"), $("updated"), () => state.timeZone);
+  const charts = {
+    messages: createTrendChart($("chart-messages"), {
+      series: [
+        { key: "buyer_messages", type: "line", area: true },
+        { key: "agent_messages", type: "line", area: true },
+      ],
+      timeZone: () => state.timeZone,
+    }),
+    responses: createTrendChart($("chart-responses"), {
+      series: [
+        { key: "responses", type: "bar" },
+        { key: "slow_responses", type: "bar" },
+      ],
+      timeZone: () => state.timeZone,
+    }),
+    avgResponse: createTrendChart($("chart-avg-response"), {
+      series: [{ key: "avg_response_s", type: "line", area: true, symbols: true }],
+      timeZone: () => state.timeZone,
+    }),
+  };
+  let failed = false;
+
+  function authFailed(status) {
+    if (failed) return;
+    failed = true;
+    showAccessDenied(status, params.shop);
+  }
+
+  function renderAll() {
+    renderKpis(sales);
+    renderBoards();
+    fitAll();
+  }
+
+  function renderSeries() {
+    const points = state.series?.points ?? [];
+    charts.messages.update(points);
+    charts.responses.update(points);
+    charts.avgResponse.update(points);
+  }
+
+  async function loadSeries() {
+    try {
+      state.series = await api.series(null, 60);
+      renderSeries();
+    } catch (err) {
+      if (err.isAuth) authFailed(err.status);
+    }
+  }
+  const seriesSoon = throttle(loadSeries, SERIES_MIN_GAP_MS);
+  setInterval(loadSeries, SERIES_EVERY_MS);
+
+  function applyFigures(body) {
+    if (body.day) state.day = body.day;
+    if (body.team) state.team = body.team;
+    if (Array.isArray(body.agents)) state.agents = body.agents;
+    if (body.live) state.live = body.live;
+  }
+
+  /** Add alerts not seen yet (newest first, at most MAX_ALERTS); true when something was added. */
+  function addAlerts(list) {
+    let added = false;
+    for (const a of list) {
+      const key = alertKey(a);
+      if (state.alertKeys.has(key)) continue;
+      state.alertKeys.add(key);
+      state.alerts.push(a);
+      added = true;
+    }
+    state.alerts.sort((a, b) => (b.ts ?? 0) - (a.ts ?? 0));
+    state.alerts.length = Math.min(state.alerts.length, MAX_ALERTS);
+    return added;
+  }
+
+  async function initialLoad() {
+    const results = await Promise.allSettled([
+      api.settings(),
+      api.summary(),
+      api.agents(),
+      api.live(),
+      api.alerts(MAX_ALERTS),
+    ]);
+    const authError = results.find((r) => r.status === "rejected" && r.reason?.isAuth);
+    if (authError) {
+      authFailed(authError.reason.status);
+      return false;
+    }
+    const [settings, summary, agents, live, alerts] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
+    if (settings?.timezone) state.timeZone = settings.timezone;
+    // The stream may already have delivered newer figures: REST fills only what is still empty.
+    if (!state.team && summary) applyFigures(summary);
+    if (!state.agents.length && agents) state.agents = agents.agents ?? [];
+    if (!state.live.team && live) state.live = live;
+    if (alerts) addAlerts(alerts);
+    renderAll();
+    renderTicker();
+    clock.touch();
+    return true;
+  }
+
+  initialLoad().then((ok) => {
+    if (!ok) return;
+    loadSeries();
+    connectStream({
+      url: api.streamUrl(),
+      onState: (s) => conn.update(s),
+      onAuthError: authFailed,
+      checkAuth: () => api.live().then(() => 200, (err) => err.status),
+      reloadAfterMs: params.reloadAfterMs,
+      onFrame(frame) {
+        if (failed) return;
+        clock.touch();
+        if (frame.type === "snapshot" || frame.type === "update") {
+          applyFigures(frame);
+          renderAll();
+          if (frame.type === "update") seriesSoon();
+          else loadSeries();
+        } else if (frame.type === "alert" && addAlerts([frame])) {
+          renderTicker(); // only on news: a rebuild restarts the scrolling
+        }
+      },
+    });
+  });
+
+  onLangChange(() => {
+    renderAll();
+    renderTicker();
+    sales.refresh();
+    for (const c of Object.values(charts)) c.refresh();
+  });
+  window.addEventListener("resize", fitAll);
+}
+
+// ------------------------------------------------------------------------------------------ KPIs
+
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function level(id, value) {
+  $(id).dataset.level = value;
+}
+
+function renderKpis(sales) {
+  const team = state.team ?? {};
+  const live = state.live?.team ?? {};
+  $("day").textContent = dateLong(state.day);
+  sales.set(team.sales ?? null);
+  setText("kpi-shop-sales", money(team.shop_sales));
+  setText("kpi-silent-share", percent(team.silent_share));
+
+  setText("kpi-inquiry-pay-rate", percent(team.inquiry_pay_rate));
+  setText("sub-conversion", tf("sub_conv", count(team.inquiry_buyers), count(team.paid_buyers)));
+
+  setText("kpi-sla-rate", percent(team.sla_rate));
+  setText("sub-sla", tf("sub_sla", count(team.sla_met_buyers), count(team.sla_buyers)));
+  const sla = team.sla_rate;
+  level("tile-sla", sla === null || sla === undefined ? "" : sla < SLA_RED ? "bad" : sla < SLA_AMBER ? "warn" : "good");
+
+  setText("kpi-avg-response", seconds(team.avg_response_s));
+  setText("sub-avg-response", tf("sub_resp", count(team.responses), count(team.slow_responses)));
+
+  setText("kpi-active", count(live.active_conversations));
+  setText("sub-active", tf("sub_active", count(team.received_buyers)));
+
+  setText("kpi-waiting", count(live.waiting_buyers));
+  const agentsWaiting = (state.live?.agents ?? []).filter((a) => a.waiting_buyers > 0).length;
+  setText("sub-waiting", tf("sub_waiting", count(agentsWaiting)));
+  level("tile-waiting", live.waiting_buyers > 0 ? "warn" : "good");
+
+  const longest = live.longest_wait_s;
+  setText("kpi-longest-wait", seconds(longest));
+  const who = [...(state.live?.agents ?? [])].sort((a, b) => b.longest_wait_s - a.longest_wait_s)[0];
+  setText("sub-longest-wait", who && who.longest_wait_s > 0 ? who.agent_id : t("nobody_waiting"));
+  level(
+    "tile-longest-wait",
+    longest === undefined || longest === null ? "" : longest > WAIT_RED_S ? "bad" : longest > WAIT_AMBER_S ? "warn" : "good",
+  );
+}
+
+// ----------------------------------------------------------------------------------------- boards
+
+/** Figures and live load of every agent, merged by agent_id. */
+function mergedAgents() {
+  const byId = new Map();
+  for (const a of state.agents) byId.set(a.agent_id, { ...a });
+  for (const l of state.live?.agents ?? []) {
+    const row = byId.get(l.agent_id) ?? { agent_id: l.agent_id, group: l.group, sales: 0, sla_rate: null };
+    byId.set(l.agent_id, { ...row, ...l, group: row.group ?? l.group });
+  }
+  return [...byId.values()];
+}
+
+function cell(text, cls = "") {
+  const span = document.createElement("span");
+  if (cls) span.className = cls;
+  span.textContent = text;
+  return span;
+}
+
+function row(cells, cls = "") {
+  const div = document.createElement("div");
+  div.className = `board-row ${cls}`.trim();
+  div.append(...cells);
+  return div;
+}
+
+function statusCell(status) {
+  const span = cell(statusName(status), `status s-${status || "unknown"}`);
+  return span;
+}
+
+function renderBoards() {
+  const agents = mergedAgents();
+  const total = agents.length;
+
+  const bySales = [...agents].sort(
+    (a, b) => (b.sales ?? 0) - (a.sales ?? 0) || (b.inquiry_pay_rate ?? -1) - (a.inquiry_pay_rate ?? -1) || a.agent_id.localeCompare(b.agent_id),
+  );
+  const salesBoard = $("board-sales");
+  salesBoard.classList.add("board-sales");
+  const salesRows = [
+    row(
+      [
+        cell(t("board_rank")),
+        cell(t("board_agent")),
+        cell(t("group")),
+        cell(t("kpi_sales"), "r"),
+        cell(t("board_conv"), "r"),
+        cell(t("board_sla"), "r"),
+      ],
+      "board-head",
+    ),
+    ...bySales.slice(0, BOARD_ROWS).map((a, i) => {
+      const lvl = agentLevel(a);
+      return row(
+        [
+          cell(String(i + 1), "rank"),
+          cell(a.agent_id, "agent"),
+          cell(groupName(a.group), "group"),
+          cell(money(a.sales), "r money"),
+          cell(percent(a.inquiry_pay_rate), "r"),
+          cell(percent(a.sla_rate), `r ${a.sla_rate !== null && a.sla_rate < SLA_RED ? "hot" : ""}`),
+        ],
+        `${lvl} rank-${i + 1}`,
+      );
+    }),
+  ];
+  if (!total) salesRows.push(emptyRow());
+  salesBoard.replaceChildren(...salesRows);
+  setText("board-sales-note", total > BOARD_ROWS ? `${BOARD_ROWS} / ${total} ${t("agents_count")}` : total ? `${total} ${t("agents_count")}` : "");
+
+  const byLoad = [...agents].sort(
+    (a, b) =>
+      (b.waiting_buyers ?? 0) - (a.waiting_buyers ?? 0) ||
+      (b.longest_wait_s ?? 0) - (a.longest_wait_s ?? 0) ||
+      (b.active_conversations ?? 0) - (a.active_conversations ?? 0) ||
+      a.agent_id.localeCompare(b.agent_id),
+  );
+  const loadBoard = $("board-load");
+  loadBoard.classList.add("board-load");
+  const loadRows = [
+    row(
+      [
+        cell(t("board_agent")),
+        cell(t("status_title")),
+        cell(t("board_active"), "r"),
+        cell(t("board_waiting"), "r"),
+        cell(t("board_wait"), "r"),
+        cell(t("board_sla"), "r"),
+      ],
+      "board-head",
+    ),
+    ...byLoad.slice(0, BOARD_ROWS).map((a) => {
+      const lvl = agentLevel(a);
+      const wait = a.longest_wait_s ?? 0;
+      return row(
+        [
+          cell(a.agent_id, "agent"),
+          statusCell(a.status),
+          cell(count(a.active_conversations), "r"),
+          cell(count(a.waiting_buyers), `r ${a.waiting_buyers > 0 ? "hot" : ""}`),
+          cell(seconds(wait), `r ${wait > WAIT_AMBER_S ? "hot" : ""}`),
+          cell(percent(a.sla_rate), `r ${a.sla_rate !== null && a.sla_rate < SLA_RED ? "hot" : ""}`),
+        ],
+        lvl,
+      );
+    }),
+  ];
+  if (!total) loadRows.push(emptyRow());
+  loadBoard.replaceChildren(...loadRows);
+  const red = agents.filter((a) => agentLevel(a) === "bad").length;
+  setText("board-load-note", red ? `⚠ ${red}` : "");
+}
+
+function emptyRow() {
+  const div = document.createElement("div");
+  div.className = "board-empty";
+  div.textContent = t("no_agents");
+  return div;
+}
+
+// ----------------------------------------------------------------------------------------- ticker
+
+function renderTicker() {
+  const track = $("ticker-track");
+  const content = $("ticker");
+  const items = state.alerts.map((a) => {
+    const d = describeAlert(a, state.timeZone);
+    const item = document.createElement("span");
+    item.className = `alert-item ${d.firing ? "firing" : "resolved"} sev-${d.severity}`;
+    item.append(cell(d.time, "a-time"), cell(d.state, "a-state"), cell(d.text, "a-text"));
+    return item;
+  });
+  // Red while any alert's newest transition is "firing" (a later "resolved" clears it).
+  const newest = new Map();
+  for (const a of state.alerts) if (!newest.has(a.alert_id)) newest.set(a.alert_id, a.state || "firing");
+  const anyFiring = [...newest.values()].includes("firing");
+  track.parentElement.classList.toggle("has-firing", anyFiring);
+  content.classList.remove("scrolling");
+  if (!items.length) {
+    content.replaceChildren(cell(t("no_alerts"), "alert-none"));
+    return;
+  }
+  const group = document.createElement("span");
+  group.className = "ticker-group";
+  group.append(...items);
+  content.replaceChildren(group);
+  if (group.scrollWidth > track.clientWidth) {
+    // Too long for one line: scroll it, two copies back to back for a seamless loop.
+    const copy = group.cloneNode(true);
+    copy.setAttribute("aria-hidden", "true");
+    content.append(copy);
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    content.style.animationDuration = `${Math.max(20, group.scrollWidth / (rem * 6))}s`;
+    content.classList.add("scrolling");
+  }
+}
+
+// ------------------------------------------------------------------------------------------- fit
+
+/** Shrink the font of a .fit element until its text fits (long numbers, English labels). */
+function fit(el) {
+  el.style.fontSize = "";
+  let size = parseFloat(getComputedStyle(el).fontSize);
+  const min = size * 0.5;
+  while (el.scrollWidth > el.clientWidth + 1 && size > min) {
+    size *= 0.92;
+    el.style.fontSize = `${size}px`;
+  }
+}
+
+function fitAll() {
+  for (const el of document.querySelectorAll(".fit")) fit(el);
+}
