@@ -70,7 +70,8 @@ def cell(key: str, value: Any) -> str:
     return str(value)
 
 
-def print_table(rows: list[dict[str, Any]], as_csv: bool, out: Any = sys.stdout) -> None:
+def print_table(rows: list[dict[str, Any]], as_csv: bool, out: Any = None) -> None:
+    out = out or sys.stdout  # looked up at call time (redirections, tests)
     if as_csv:
         writer = csv.writer(out)
         writer.writerow([key for key, _ in COLUMNS])
