@@ -20,6 +20,10 @@ def main() -> None:
         log_level="warning",
         proxy_headers=False,
         server_header=False,
+        # No permessage-deflate: compressing each ~30 KB frame once per client (zlib, per connection)
+        # was ~75 % of the API's CPU with 1,000 screens and pushed delivery p99 past 250 ms on 2 cores
+        # (docs/performance.md). Frames cost ~60 KB/s per screen uncompressed instead.
+        ws_per_message_deflate=False,
     )
 
 

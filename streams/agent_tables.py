@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.facts import BuyerFacts, BuyerLive
+from streams.facts import BuyerFacts, BuyerLive, Delta
 
 Bucket = dict[str, Any]
 
@@ -80,6 +80,24 @@ class ShopTables:
         self.live[buyer] = new.live
         self.agents |= new.live.agents
         self.watermark = max(self.watermark, new.max_ts)
+        self.dirty_live = True
+
+    def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
+        """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
+
+        The same sums as replace() with the old and new facts in full, touching the same scopes."""
+        counters_of = self._counters_of
+        for scope, name, change in deltas:
+            counters = counters_of(scope)
+            value = counters.get(name, 0) + change
+            if value:
+                counters[name] = value
+            else:
+                counters.pop(name, None)
+        self.live[buyer] = live
+        self.agents |= live.agents
+        if max_ts > self.watermark:
+            self.watermark = max_ts
         self.dirty_live = True
 
     def prune_minutes(self, oldest_kept: int) -> list[int]:

@@ -29,7 +29,8 @@ class Config(BaseSettings):
 
     max_body_bytes: int = 5 * 1024 * 1024
     max_events_per_request: int = 10_000
-    export_interval_s: float = 0.5  # per shop: exports at most this often
+    # Counters to Redis at most this often per shop and partition (live facts: every 0.5 s, see exporter.py).
+    export_interval_s: float = 0.1
     allow_private_webhooks: bool = False
     # Ingest rate limit per token and API replica: sustained events/s and burst (429 beyond).
     ingest_rate_per_token: float = 50_000
@@ -38,6 +39,14 @@ class Config(BaseSettings):
     # embed the screens in a frame (the wall in a portal), comma-separated.
     cors_origins: str = ""
     frame_ancestors: str = ""
+
+    # Deployment (docs/operations.md): replication factor of the topics `python -m streams.topics` creates
+    # (1 locally; 3 on a 3-broker cluster), and the worker's Prometheus endpoint (streams/metrics.py):
+    # off when the port is 0; worker i listens on port + i - 1; `worker` label = worker_name or worker-<i>.
+    replication_factor: int = 1
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
+    worker_name: str = ""
 
     @property
     def bootstrap_servers(self) -> str:

@@ -26,6 +26,10 @@ from streams.snapshots import (
 
 log = logging.getLogger(__name__)
 SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more for late events
+# Live facts (activity, pending clocks, open SLA clocks) at most this often per shop and partition:
+# building them walks every live buyer of the partition, and no screen shows them more often (the
+# API's frames are at most every 0.5 s). Counters and meta go every config.export_interval_s.
+LIVE_EXPORT_INTERVAL_S = 0.5
 
 
 @dataclass(slots=True)
@@ -50,6 +54,7 @@ class Exporter:
         self.config = config
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
+        self._last_live: dict[tuple[int, str], float] = {}
         self._marker = f"kefu:exported:{uuid.uuid4().hex}"
         self._marker_checked = 0.0
 
@@ -87,15 +92,20 @@ class Exporter:
                 if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
                         self.config.export_interval_s:
                     continue
+                live_due = now - self._last_live.get((partition, shop), 0) >= LIVE_EXPORT_INTERVAL_S
+                if not (tables.dirty_days or tables.dirty_minutes or live_due):
+                    continue  # only live facts changed, and they are not due yet
                 settings = self.settings.get(shop, self.settings.latest_version(shop))
                 export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
-                                     SERIES_KEEP_MS)
+                                     SERIES_KEEP_MS, with_live=live_due)
                 try:
                     await write_export(self.redis, shop, partition, export)
                 except RedisError:
                     tables.mark_all_dirty()  # Redis lost it or never got it: send everything again
                     raise
                 self._last_export[(partition, shop)] = now
+                if export.live is not None:
+                    self._last_live[(partition, shop)] = now
                 written += 1
         for partition, agent_partition in list(agents.items()):
             for shop in list(agent_partition.dirty_shops):

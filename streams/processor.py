@@ -2,7 +2,8 @@
 
 No Faust and no I/O here: the Faust agent (streams/app.py) feeds batches and writes the changed
 records to the table changelog; the batch engine (streams/engine.py) and replays use it directly.
-Costs are paid per batch: each buyer touched is derived once per batch, whatever its event count.
+Costs are paid per batch: each buyer touched is derived once per batch, whatever its event count, and
+buyers touched recently stay decoded with their derivation, so a batch resumes it (facts.advance).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
@@ -17,9 +19,12 @@ import orjson
 from streams.agent_tables import PartitionTables
 from streams.buyer_state import BuyerRecord, Outcome, apply
 from streams.events import InvalidEvent, parse_event
-from streams.facts import BuyerFacts, derive
+from streams.facts import Derivation, advance
 from streams.shop_settings import ShopSettings
 from streams.topics import partition_for, topic_for_type
+
+# The key → partition rule (murmur2 in pure Python, ~8 µs) for keys seen again and again.
+partition_of = lru_cache(maxsize=1 << 18)(partition_for)
 
 
 class SettingsSource(Protocol):
@@ -83,7 +88,7 @@ def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = No
         if topic_for_type(event.type) != record.topic:
             bad.append(dead(index, f"type: {event.type} does not belong on topic {record.topic}"))
             continue
-        expected = partition_for(event.key, partitions)
+        expected = partition_of(event.key, partitions)
         if expected != record.partition:
             bad.append(dead(index, f"key {event.key!r} belongs to partition {expected}, "
                                    f"not {record.partition}"))
@@ -92,11 +97,33 @@ def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = No
     return events, bad
 
 
+@dataclass(slots=True, eq=False)
+class _Buyer:
+    """A buyer as the processor keeps it between batches: the decoded record (equal to the stored bytes)
+    and its derivation (what the agent tables hold for it, and the fold to resume)."""
+
+    record: BuyerRecord
+    derivation: Derivation | None
+    shop_id: str
+    buyer_id: str
+    existed: bool = True  # the store had a record before this batch
+    applied_before: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ingest_before: int = 0
+    length_before: int = 0
+
+
 class PartitionProcessor:
-    """Buyer records and agent tables of one partition of chat-events/order-events."""
+    """Buyer records and agent tables of one partition of chat-events/order-events.
+
+    Keeps the buyers it touched last (up to `cache_size`) decoded, with their derivation, so a batch
+    neither decodes their records again nor derives them from scratch: facts.advance() resumes the
+    derivation and gives the agent tables' changes directly. A batch takes its buyers out of that cache
+    and puts them back only once it completed: a batch that fails half-way (settings unreadable) leaves
+    nothing changed behind, and is simply processed again from the stored records.
+    """
 
     def __init__(self, partition: int, partitions: int, store: MutableMapping[str, bytes],
-                 settings: SettingsSource, facts_cache_size: int = 50_000,
+                 settings: SettingsSource, cache_size: int = 20_000,
                  clock: Callable[[], int | None] = lambda: None) -> None:
         self.partition = partition
         self.partitions = partitions
@@ -104,42 +131,54 @@ class PartitionProcessor:
         self.settings = settings
         self.tables = PartitionTables()
         self.clock = clock  # validation's "now" (None: wall clock)
-        self._facts: OrderedDict[str, BuyerFacts] = OrderedDict()
-        self._facts_cache_size = facts_cache_size
+        self._buyers: OrderedDict[str, _Buyer] = OrderedDict()
+        self._cache_size = cache_size
 
     def _settings_for(self, shop_id: str) -> Callable[[int], ShopSettings]:
-        return lambda version: self.settings.get(shop_id, version)
+        get = self.settings.get
+        return lambda version: get(shop_id, version)
 
-    def _old_facts(self, key: str, shop_id: str, record: BuyerRecord | None) -> BuyerFacts | None:
-        facts = self._facts.pop(key, None)
-        if facts is None and record is not None:
-            facts = derive(record.timeline, self._settings_for(shop_id))
-        return facts
+    def _take(self, key: str, shop_id: str, buyer_id: str) -> _Buyer:
+        """The buyer out of the cache, else from the store (derived as the agent tables hold it)."""
+        buyer = self._buyers.pop(key, None)
+        if buyer is None:
+            raw = self.store.get(key)
+            if raw is None:
+                buyer = _Buyer(BuyerRecord(), None, shop_id, buyer_id, existed=False)
+            else:
+                record = BuyerRecord.from_bytes(raw)
+                derivation, _ = advance(None, record.timeline, self._settings_for(shop_id))
+                buyer = _Buyer(record, derivation, shop_id, buyer_id)
+        record = buyer.record
+        buyer.applied_before = dict(record.applied_through)
+        buyer.ingest_before = record.ingest_events
+        buyer.length_before = len(record.timeline)
+        return buyer
 
-    def _remember(self, key: str, facts: BuyerFacts) -> None:
-        self._facts[key] = facts
-        if len(self._facts) > self._facts_cache_size:
-            self._facts.popitem(last=False)
+    def _keep(self, key: str, buyer: _Buyer) -> None:
+        buyer.existed = True
+        self._buyers[key] = buyer
+        if len(self._buyers) > self._cache_size:
+            self._buyers.popitem(last=False)
 
     def process(self, records: list[SourceRecord]) -> BatchResult:
         result = BatchResult()
-        touched: dict[str, tuple[str, str, BuyerRecord, BuyerRecord | None]] = {}
+        touched: dict[str, _Buyer] = {}
         now_ms = self.clock()
+        settings = self.settings
         for source in records:
             events, bad = decode_record(source, self.partitions, now_ms)
-            result.dead_letters.extend(bad)
+            if bad:
+                result.dead_letters.extend(bad)
             for index, event in events:
                 key = event.key
-                entry = touched.get(key)
-                if entry is None:
-                    raw = self.store.get(key)
-                    before = BuyerRecord.from_bytes(raw) if raw is not None else None
-                    record = BuyerRecord.from_bytes(raw) if raw is not None else BuyerRecord()
-                    entry = touched[key] = (event.shop_id, event.buyer_id or "", record, before)
+                buyer = touched.get(key)
+                if buyer is None:
+                    buyer = touched[key] = self._take(key, event.shop_id, event.buyer_id or "")
                 version = event.settings_version
                 if version is None:  # straight to Kafka, not through ingest: the newest settings known
-                    version = self.settings.latest_version(event.shop_id)
-                outcome = apply(entry[2], event, version, self.settings.get(event.shop_id, version),
+                    version = settings.latest_version(event.shop_id)
+                outcome = apply(buyer.record, event, version, settings.get(event.shop_id, version),
                                 source.topic, (source.offset, index))
                 if outcome is Outcome.APPLIED:
                     result.applied += 1
@@ -147,37 +186,42 @@ class PartitionProcessor:
                     result.duplicates += 1
                 else:
                     result.replayed += 1
-        for shop_id, _, record, _ in touched.values():
-            for version in {event.settings_version for event in record.timeline}:
-                self.settings.get(shop_id, version)  # a settings read that fails, fails before any change
-        for key, (shop_id, buyer_id, record, before) in touched.items():
-            if before is not None and record.applied_through == before.applied_through:
-                continue  # every event was a replay: nothing changed
-            tables = self.tables.shop(shop_id)
-            tables.processed += record.ingest_events - (before.ingest_events if before else 0)
-            if before is None or len(record.timeline) != len(before.timeline):
-                new_facts = derive(record.timeline, self._settings_for(shop_id))
-                tables.replace(buyer_id, self._old_facts(key, shop_id, before), new_facts)
-                self._remember(key, new_facts)
+        # Every settings version the buyers' timelines use has been read by now (a settings read that
+        # fails, fails before any change): the new events' versions by apply(), the older events' when
+        # their facts were derived (here, or in an earlier batch: versions are cached for good).
+        for key, buyer in touched.items():
+            record = buyer.record
+            if buyer.existed and record.applied_through == buyer.applied_before:
+                self._keep(key, buyer)  # every event was a replay: nothing changed
+                continue
+            tables = self.tables.shop(buyer.shop_id)
+            tables.processed += record.ingest_events - buyer.ingest_before
+            if not buyer.existed or len(record.timeline) != buyer.length_before:
+                derivation, deltas = advance(buyer.derivation, record.timeline, self._settings_for(buyer.shop_id))
+                tables.apply(buyer.buyer_id, deltas, derivation.live, derivation.max_ts)
+                buyer.derivation = derivation
             tables.dirty_live = True  # processed count changed at least
             data = record.to_bytes()
             self.store[key] = data
             result.changed[key] = data
+            self._keep(key, buyer)
         return result
 
     def rebuild(self) -> None:
         """Rebuild the agent tables from the buyer records (after recovery or a rebalance)."""
         self.tables = PartitionTables()
-        self._facts.clear()
+        self._buyers.clear()
         for key, raw in list(self.store.items()):
-            if partition_for(key, self.partitions) != self.partition:
-                continue
+            if key.startswith("\x00") or partition_of(key, self.partitions) != self.partition:
+                continue  # "\x00…": bookkeeping (offset cursors), not a buyer
             shop_id, _, buyer_id = key.partition("|")
             record = BuyerRecord.from_bytes(raw)
-            facts = derive(record.timeline, self._settings_for(shop_id))
+            derivation, deltas = advance(None, record.timeline, self._settings_for(shop_id))
             tables = self.tables.shop(shop_id)
-            tables.replace(buyer_id, None, facts)
+            tables.apply(buyer_id, deltas, derivation.live, derivation.max_ts)
             tables.processed += record.ingest_events
+            if len(self._buyers) < self._cache_size:
+                self._buyers[key] = _Buyer(record, derivation, shop_id, buyer_id)
         for tables in self.tables.shops.values():
             tables.mark_all_dirty()
 

@@ -23,6 +23,7 @@ from streams.agent_tables import Bucket, ShopTables
 from streams.figures import add_counters
 
 SHOPS_KEY = "kefu:shops"
+AGED_MINUTES_KEEP_MS = 2 * 3600 * 1000  # alert windows are at most an hour (streams/alerts)
 
 
 def day_key(shop: str, partition: int, day: str) -> str:
@@ -63,13 +64,19 @@ class ShopExport:
     meta: dict[str, Any]
 
 
-def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_minutes_ms: int) -> ShopExport:
-    """Take what changed since the last export (and forget what no reader can need any more)."""
+def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_minutes_ms: int,
+                with_live: bool = True) -> ShopExport:
+    """Take what changed since the last export (and forget what no reader can need any more).
+
+    with_live=False leaves the live facts for a later export (they stay dirty): export_live() walks
+    every live buyer of the partition, so the exporter sends them less often than the counters."""
     dropped = tables.prune_minutes(now_ms - keep_minutes_ms)
     days = {day: tables.days[day] for day in tables.dirty_days}
     minutes = {minute: tables.minutes[minute] for minute in tables.dirty_minutes}
-    live = export_live(tables, now_ms, active_window_s) if tables.dirty_live else None
-    tables.dirty_days, tables.dirty_minutes, tables.dirty_live = set(), set(), False
+    live = export_live(tables, now_ms, active_window_s) if tables.dirty_live and with_live else None
+    tables.dirty_days, tables.dirty_minutes = set(), set()
+    if live is not None:
+        tables.dirty_live = False
     meta = {"watermark": tables.watermark, "processed": tables.processed,
             "agents": sorted(tables.agents), "days": sorted(tables.days)}
     return ShopExport(days, minutes, dropped, live, meta)
@@ -85,6 +92,7 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
     agents: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"activity": [], "pending": []})
     open_sla: list[list[Any]] = []
     aged: dict[tuple[str, str, str], int] = defaultdict(int)
+    aged_minutes: dict[tuple[str, int], int] = defaultdict(int)  # for alert windows: (agent, minute ran out)
     idle = []
     for buyer, live in tables.live.items():
         for agent, ts in live.activity.items():
@@ -95,6 +103,9 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
         for entry in live.open_sla:
             if now_ms - entry.first_message_ts > entry.sla_ms:
                 aged[(entry.agent, entry.day, entry.group)] += 1
+                ran_out = entry.first_message_ts + entry.sla_ms + 1
+                if ran_out >= now_ms - AGED_MINUTES_KEEP_MS:
+                    aged_minutes[(entry.agent, ran_out - ran_out % 60_000)] += 1
             else:
                 open_sla.append([entry.agent, entry.day, entry.group, entry.first_message_ts, entry.sla_ms])
         if not live.pending_since and not live.open_sla and all(
@@ -107,6 +118,7 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
         "agents": dict(agents),
         "open_sla": open_sla,
         "aged_sla": [[agent, day, group, count] for (agent, day, group), count in aged.items()],
+        "aged_minutes": [[agent, minute, count] for (agent, minute), count in aged_minutes.items()],
     }
 
 

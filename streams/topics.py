@@ -47,14 +47,15 @@ def all_topics(config: Config) -> list[NewTopic]:
     compacted = {"cleanup.policy": "compact"}
     week = {"retention.ms": str(7 * 86_400_000)}
     n = config.partitions
+    rf = config.replication_factor  # KEFU_REPLICATION_FACTOR: 1 locally, 3 on a 3-broker cluster
     return [
-        NewTopic(CHAT_EVENTS, n, 1, topic_configs=week),
-        NewTopic(ORDER_EVENTS, n, 1, topic_configs=week),
-        NewTopic(AGENT_EVENTS, n, 1, topic_configs=week),
-        NewTopic(DEAD_LETTERS, 1, 1, topic_configs=week),
-        NewTopic(ALERTS, 1, 1, topic_configs=week),
-        NewTopic(changelog_topic(config, BUYER_TABLE), n, 1, topic_configs=compacted),
-        NewTopic(changelog_topic(config, AGENT_TABLE), n, 1, topic_configs=compacted),
+        NewTopic(CHAT_EVENTS, n, rf, topic_configs=week),
+        NewTopic(ORDER_EVENTS, n, rf, topic_configs=week),
+        NewTopic(AGENT_EVENTS, n, rf, topic_configs=week),
+        NewTopic(DEAD_LETTERS, 1, rf, topic_configs=week),
+        NewTopic(ALERTS, 1, rf, topic_configs=week),
+        NewTopic(changelog_topic(config, BUYER_TABLE), n, rf, topic_configs=compacted),
+        NewTopic(changelog_topic(config, AGENT_TABLE), n, rf, topic_configs=compacted),
     ]
 
 

@@ -1,4 +1,4 @@
-"""A dedicated local stack for the test session: Kafka, Redis, Faust worker(s), API replica(s).
+"""A dedicated local stack for the test session: Kafka, Redis, Faust worker(s), alert dispatcher, API replica(s).
 
 `LocalStack().start()` runs `deploy/local/stack.sh up` with its own KEFU_DATA_DIR under /tmp, free
 ports (Kafka, its controller, Redis, a block of API ports), fixed tokens ("test-ingest",
@@ -285,6 +285,16 @@ class LocalStack:
     def start_api(self, i: int) -> None:
         """Start API replica i and wait until its /readyz answers 200."""
         self._stack("start-api", str(i))
+
+    def kill_dispatcher(self) -> None:
+        """SIGKILL the alert dispatcher (no clean shutdown: tests that nothing is lost)."""
+        self._stack("kill-dispatcher")
+
+    def stop_dispatcher(self) -> None:
+        self._stack("stop-dispatcher")
+
+    def start_dispatcher(self) -> None:
+        self._stack("start-dispatcher")
 
     def stop_kafka(self) -> None:
         self._stack("stop-kafka")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Kefu Pulse local stack: Kafka + Redis + Faust worker(s) + API replica(s), no Docker.
+# Kefu Pulse local stack: Kafka + Redis + Faust worker(s) + alert dispatcher + API replica(s), no Docker.
 # The Makefile calls this; so does tests/stack.py (with its own KEFU_DATA_DIR and ports).
 #
 #   stack.sh setup          venv + Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent)
@@ -12,6 +12,7 @@
 #   stack.sh topics         create the Kafka topics (python -m streams.topics)
 #   stack.sh start-worker I | stop-worker I | kill-worker I (SIGKILL)
 #   stack.sh start-api I    (waits for /readyz) | stop-api I
+#   stack.sh start-dispatcher | stop-dispatcher | kill-dispatcher (SIGKILL)   the alert webhook dispatcher
 #   stack.sh start-kafka | stop-kafka | start-redis | stop-redis
 #
 # Environment (defaults in brackets; see shared/spec/local-stack.md):
@@ -119,8 +120,10 @@ setup_system() {
     command -v mvn >/dev/null || missing+=(maven)
   fi
   if [[ -f "$REPO/web/package.json" ]] && ! command -v npm >/dev/null; then
-    missing+=(nodejs npm)
+    missing+=(nodejs npm)  # the web build needs Node >= 20.19 (Vite 7): Debian 12's own nodejs is older
   fi
+  # The screens are Chinese first: without a CJK font a kiosk browser on this machine shows boxes.
+  [[ -d /usr/share/fonts/opentype/noto ]] || missing+=(fonts-noto-cjk)
   if ((${#missing[@]})); then
     apt_install "${missing[@]}"
     DID=1
@@ -213,6 +216,7 @@ marker() {
   case "$1" in
     worker-*) echo 'streams\.worker' ;;
     api-*) echo '-m api( |$)' ;;
+    dispatcher) echo 'streams\.alerts\.dispatcher' ;;
   esac
 }
 
@@ -364,6 +368,19 @@ start_worker() {
   say "worker-$i started (pid $(cat "$(pidfile "worker-$i")"), log $LOGDIR/worker-$i.log)"
 }
 
+# The alert webhook dispatcher (python -m streams.alerts.dispatcher): one instance, pid file dispatcher.pid.
+start_dispatcher() {
+  local pid
+  if pid="$(svc_pid dispatcher)"; then
+    say "dispatcher already running (pid $pid)"
+    return 0
+  fi
+  rm -f "$(pidfile dispatcher)"
+  need_module streams.alerts.dispatcher "the alert dispatcher"
+  start_proc dispatcher "$PY" -m streams.alerts.dispatcher
+  say "dispatcher started (pid $(cat "$(pidfile dispatcher)"), log $LOGDIR/dispatcher.log)"
+}
+
 start_api() {
   local i="$1" pid port
   port="$(api_port "$i")"
@@ -401,6 +418,11 @@ wait_ready() {
         die "$name (python -m streams.worker) exited (log above)"
       fi
     done
+    if [[ -f "$(pidfile dispatcher)" ]] && ! svc_pid dispatcher >/dev/null; then
+      log_tail "$LOGDIR/dispatcher.log"
+      rm -f "$(pidfile dispatcher)"
+      die "the alert dispatcher (python -m streams.alerts.dispatcher) exited (log above)"
+    fi
     ((${#still[@]})) || break
     pending=("${still[@]}")
     if ((SECONDS >= deadline)); then
@@ -437,6 +459,7 @@ cmd_up() {
   "$REDIS_SH" start 8>&-
   create_topics
   for ((i = 1; i <= KEFU_WORKERS; i++)); do start_worker "$i"; done
+  start_dispatcher
   local apis=()
   for ((i = 1; i <= KEFU_API_REPLICAS; i++)); do
     start_api "$i"
@@ -455,6 +478,7 @@ cmd_down() {
   # shellcheck disable=SC2207
   names=($(svc_names api "$KEFU_API_REPLICAS"))
   stop_procs "${names[@]}"
+  stop_procs dispatcher
   # shellcheck disable=SC2207
   names=($(svc_names worker "$KEFU_WORKERS"))
   stop_procs "${names[@]}"
@@ -486,6 +510,11 @@ cmd_status() {
       printf '%-9s stopped\n' "$name"
     fi
   done
+  if pid="$(svc_pid dispatcher)"; then
+    printf '%-9s running  pid %s\n' dispatcher "$pid"
+  else
+    printf '%-9s stopped\n' dispatcher
+  fi
   for name in $(svc_names api "$KEFU_API_REPLICAS"); do
     i="${name#api-}"
     if pid="$(svc_pid "$name")"; then
@@ -574,13 +603,26 @@ case "$sub" in
     rm -f "$(pidfile "worker-$1")"
     ;;
   start-api) check_index "${1:-}"; lock_data_dir; load_tokens; start_api "$1"; wait_ready "$1" ;;
+  start-dispatcher) lock_data_dir; load_tokens; start_dispatcher ;;
+  stop-dispatcher) lock_data_dir; stop_procs dispatcher ;;
+  kill-dispatcher)
+    lock_data_dir
+    if pid="$(svc_pid dispatcher)"; then
+      kill -KILL "$pid"
+      while proc_alive "$pid"; do sleep 0.05; done
+      say "dispatcher killed (SIGKILL, pid $pid)"
+    else
+      say "dispatcher not running"
+    fi
+    rm -f "$(pidfile dispatcher)"
+    ;;
   stop-api) check_index "${1:-}"; lock_data_dir; stop_procs "api-$1" ;;
   start-kafka) lock_data_dir; "$KAFKA_SH" start 8>&- ;;
   stop-kafka) lock_data_dir; "$KAFKA_SH" stop 8>&- ;;
   start-redis) lock_data_dir; "$REDIS_SH" start 8>&- ;;
   stop-redis) lock_data_dir; "$REDIS_SH" stop 8>&- ;;
   *)
-    echo "usage: $0 {setup|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-kafka|stop-kafka|start-redis|stop-redis}" >&2
+    echo "usage: $0 {setup|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-dispatcher|stop-dispatcher|kill-dispatcher|start-kafka|stop-kafka|start-redis|stop-redis}" >&2
     exit 2
     ;;
 esac

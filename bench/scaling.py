@@ -1,0 +1,101 @@
+"""Cost growth: state per buyer and per agent, and how the worker's path behaves at 1×, 10×, 100×.
+
+1× is one shop of 12 agents and the first `base_events` events of its Double-11 day (the midnight
+surge); 10× and 100× are one shop with 10× / 100× the agents and events, hence about 10× / 100× the
+buyers. Each scale runs the worker's code path in this process (bench.offline: decode → records →
+facts → agent tables → exports every 0.25 s, no Kafka/Faust/Redis), and measures:
+  - throughput (events/s) and the export cost (what each 0.25 s export serialises, and its time);
+  - state: serialised buyer record + key per buyer (what the changelog/table holds), agent records,
+    agent tables, bytes_per_active_buyer = all of it / buyers; process memory growth per buyer;
+  - what a screen update costs at that size: the WebSocket frame (today's summary, agents, live)
+    built from the exports as the API builds it, its size and build time;
+  - rebuild time after a restart/rebalance (agent tables from the buyer records).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any
+
+import orjson
+
+from bench.common import rss_bytes, say
+from bench.dataset import build
+from bench.offline import run, state_bytes
+from streams.shop_settings import DEFAULT_SETTINGS
+from streams.snapshots import export_shop, merge_buckets, merge_live, merge_meta
+from streams.views import agents_view, live_view, summary_view
+
+PARTITIONS = 8
+
+
+def frame_cost(result: Any, shop: str) -> tuple[int, float]:
+    """Size (bytes) and build time (ms) of the snapshot frame the hub would send for the shop."""
+    exports = []
+    for processor in result.processors.values():
+        tables = processor.tables.shops.get(shop)
+        if tables is not None:
+            tables.mark_all_dirty()
+            exports.append(export_shop(tables, tables.watermark, DEFAULT_SETTINGS.active_window_s, 2**62))
+    # What the API reads back from Redis: the JSON documents.
+    docs = [orjson.dumps({"days": e.days, "live": e.live, "meta": e.meta}) for e in exports]
+    t0 = time.perf_counter()
+    loaded = [orjson.loads(d) for d in docs]
+    meta = merge_meta([d["meta"] for d in loaded])
+    now = meta["watermark"]
+    day = max(meta["days"])
+    bucket = merge_buckets([d["days"][day] for d in loaded if day in d["days"]])
+    live = merge_live([d["live"] for d in loaded if d["live"]])
+    agents = agents_view(shop, day, bucket, live, meta["agents"], DEFAULT_SETTINGS, now)["agents"]
+    frame = orjson.dumps({"type": "update", **summary_view(shop, day, bucket, live, now), "agents": agents,
+                          "live": live_view(shop, live, {}, meta["agents"], DEFAULT_SETTINGS, now)})
+    return len(frame), (time.perf_counter() - t0) * 1000
+
+
+def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str, Any]:
+    agents = base_agents * factor
+    events = base_events * factor
+    t0 = time.monotonic()
+    data = build(1, agents, events, PARTITIONS, prefix=f"scale{factor}")
+    gen_s = time.monotonic() - t0
+    gc.collect()
+    rss0 = rss_bytes_self()
+    result = run(data.records, data.count, PARTITIONS, batch=256)
+    gc.collect()
+    rss1 = rss_bytes_self()
+    state = state_bytes(result)
+    frame_bytes, frame_ms = frame_cost(result, data.shops[0])
+    t1 = time.perf_counter()
+    for processor in result.processors.values():
+        processor.rebuild()
+    rebuild_s = time.perf_counter() - t1
+    row = {
+        "scale": f"{factor}x",
+        "agents": agents,
+        "events": data.count,
+        "buyers": state["buyers"],
+        "eps": round(result.eps),
+        "us_per_event": round(result.seconds / data.count * 1e6, 1),
+        "export_bytes_avg": round(result.export_bytes / max(result.exports, 1)),
+        "export_ms_avg": round(result.export_seconds / max(result.exports, 1) * 1000, 2),
+        "frame_bytes": frame_bytes,
+        "frame_build_ms": round(frame_ms, 1),
+        "rebuild_s": round(rebuild_s, 2),
+        "rebuild_us_per_buyer": round(rebuild_s / max(state["buyers"], 1) * 1e6, 1),
+        "memory_growth_bytes_per_buyer": round((rss1 - rss0) / max(state["buyers"], 1)),
+        **{k: v for k, v in state.items() if k not in ("buyers",)},
+    }
+    say(f"  {factor}x: {agents} agents, {state['buyers']:,} buyers, {data.count:,} events (generated in {gen_s:.0f}s): "
+        f"{row['eps']:,} events/s, {row['bytes_per_active_buyer']} bytes/buyer serialised, "
+        f"{row['memory_growth_bytes_per_buyer']} bytes/buyer in memory, frame {frame_bytes:,} bytes "
+        f"built in {row['frame_build_ms']} ms, export {row['export_bytes_avg']:,} bytes")
+    del data, result
+    gc.collect()
+    return row
+
+
+def rss_bytes_self() -> int:
+    import os
+
+    return rss_bytes(os.getpid())

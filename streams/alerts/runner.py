@@ -1,0 +1,284 @@
+"""The worker side of the alert hooks: evaluation on a Faust timer (streams/app.py calls `tick`).
+
+Each shop is evaluated by exactly one worker: the one that owns partition partition_for(shop_id) of
+chat-events. It reads the shop's merged snapshot from Redis (every partition's export, so it sees the
+whole shop), evaluates the rules (streams/alerts/evaluate.py, pure) and commits the new alert state
+with its transitions in one compare-and-set script: alert state, the capped alert list, the outbox
+and the pub/sub message for screens. The outbox is then produced to the Kafka `alerts` topic (key =
+shop) and emptied; what a crash leaves in it is produced on the next sweep (at least once — the
+dispatcher keeps one set of deliveries per alert id and state).
+
+When a shop is evaluated:
+- when its figures change (the exporters' `kefu:{shop}:updates` notices) or its rules change;
+- wall clock only: when the clock alone could change an outcome (Evaluation.next_due_ms: a wait
+  crossing its threshold, a window sliding, a hold ending) — so a waiting buyer fires on time;
+- for every owned shop after an assignment change and every SWEEP_S (catches lost notices).
+A shop is evaluated for new data at most every MIN_INTERVAL_S; a due time is honoured at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
+
+from streams.alerts.evaluate import ShopFigures, evaluate, window_minutes
+from streams.alerts.rules import WINDOW_KINDS
+from streams.alerts.store import RulesCache, commit_state, outbox_key, rules_channel, rules_version_key, state_key
+from streams.config import Config
+from streams.settings_store import load_settings, version_key
+from streams.shop_settings import ShopSettings
+from streams.snapshots import (
+    SHOPS_KEY,
+    agent_meta_key,
+    live_key,
+    merge_buckets,
+    merge_live,
+    merge_meta,
+    meta_key,
+    minutes_key,
+    updates_channel,
+)
+from streams.topics import ALERTS, partition_for
+
+log = logging.getLogger("kefu.alerts")
+
+
+class AlertRunner:
+    TICK_S = 0.1
+    MIN_INTERVAL_S = 0.2
+    SWEEP_S = 30.0
+    CONCURRENCY = 16
+    SEND_TIMEOUT_S = 10.0
+    OUTBOX_BATCH = 200
+
+    def __init__(self, config: Config, owned_partitions: Callable[[], set[int]], redis: Any = None,
+                 producer: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.partitions = config.partitions
+        self.owned_partitions = owned_partitions
+        self.redis = redis or aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
+        self.rules = RulesCache(self.redis)
+        self.producer = producer
+        self.wall_clock = wall_clock
+        self._settings: dict[tuple[str, int], ShopSettings] = {}
+        self._owned: set[int] = set()
+        self._dirty: set[str] = set()
+        self._due: dict[str, int] = {}  # shop → wall ms at which to evaluate again (wall clock only)
+        self._last_eval: dict[str, float] = {}
+        self._outbox: set[str] = set()  # shops whose outbox may hold transitions not yet in Kafka
+        self._last_sweep = float("-inf")
+        self._producer_retry_at = 0.0
+        self._listener: asyncio.Task[None] | None = None
+        self.evaluations = 0
+
+    # ---- the timer ---------------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        try:
+            await self._tick()
+        except (RedisError, OSError) as exc:
+            log.warning("alert evaluation: Redis unavailable (%s); will retry", exc)
+        except Exception:  # never let alerts take the worker (and the figures) down
+            log.exception("alert evaluation failed; will retry")
+
+    async def _tick(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen())
+        owned = set(self.owned_partitions())
+        mono = time.monotonic()
+        if owned != self._owned or mono - self._last_sweep >= self.SWEEP_S:
+            self._owned = owned
+            self._last_sweep = mono
+            if owned:
+                for raw in await self.redis.smembers(SHOPS_KEY):
+                    shop = raw.decode() if isinstance(raw, bytes) else raw
+                    if self.owns(shop):
+                        self._dirty.add(shop)
+                        self._outbox.add(shop)
+        if not owned:
+            self._dirty.clear()
+            self._due.clear()
+            return
+        wall_ms = int(self.wall_clock() * 1000)
+        due = {shop for shop, at in self._due.items() if at <= wall_ms}
+        todo = []
+        for shop in self._dirty | due:
+            if not self.owns(shop):
+                self._dirty.discard(shop)
+                self._due.pop(shop, None)
+                continue
+            if shop not in due and mono - self._last_eval.get(shop, float("-inf")) < self.MIN_INTERVAL_S:
+                continue  # new data only: stays dirty for a later tick (a due time is never held back)
+            self._dirty.discard(shop)
+            self._due.pop(shop, None)
+            self._last_eval[shop] = mono
+            todo.append(shop)
+        for start in range(0, len(todo), self.CONCURRENCY):
+            await asyncio.gather(*(self._evaluate_logged(shop) for shop in todo[start:start + self.CONCURRENCY]))
+        if self._outbox and time.monotonic() >= self._producer_retry_at:
+            for shop in list(self._outbox):
+                if not await self.flush_outbox(shop):
+                    self._producer_retry_at = time.monotonic() + 1.0
+                    break
+
+    def owns(self, shop: str) -> bool:
+        return partition_for(shop, self.partitions) in self._owned
+
+    async def _evaluate_logged(self, shop: str) -> None:
+        try:
+            await self.evaluate_shop(shop)
+        except (RedisError, OSError) as exc:
+            self._dirty.add(shop)
+            log.warning("alert evaluation of %s failed (%s); will retry", shop, exc)
+        except Exception:  # a bad document must not stop the other shops' alerts
+            log.exception("alert evaluation of %s failed", shop)
+
+    # ---- one shop ----------------------------------------------------------------------------------
+
+    async def evaluate_shop(self, shop: str) -> None:
+        p = self.partitions
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.mget([live_key(shop, i) for i in range(p)])
+        pipe.mget([meta_key(shop, i) for i in range(p)] + [agent_meta_key(shop, i) for i in range(p)])
+        pipe.get(version_key(shop))
+        pipe.get(rules_version_key(shop))
+        pipe.get(state_key(shop))
+        lives_raw, metas_raw, settings_version, rules_version, state_raw = await pipe.execute()
+        meta = merge_meta([orjson.loads(m) for m in metas_raw if m is not None])
+        if self.config.clock == "event":
+            now = int(meta["watermark"])
+            if now <= 0:
+                return  # nothing processed yet: no "now"
+        else:
+            now = int(self.wall_clock() * 1000)
+        rules_version = int(rules_version or 0)
+        rules = await self.rules.get(shop, rules_version)
+        state = orjson.loads(state_raw) if state_raw else {"seq": 0, "firing": {}, "pending": {}}
+        if not rules and not state.get("firing") and not state.get("pending"):
+            return
+        settings = await self._shop_settings(shop, int(settings_version or 0))
+        longest = max((r.window_s for r in rules if r.kind in WINDOW_KINDS), default=0)
+        minutes = await self._read_minutes(shop, window_minutes(now, longest)) if longest else {}
+        live = merge_live([orjson.loads(raw) for raw in lives_raw if raw is not None])
+        aged = [entry for raw in lives_raw if raw is not None for entry in orjson.loads(raw).get("aged_minutes", ())]
+        figures = ShopFigures(now, live.pending, live.activity, minutes, live.open_sla, aged,
+                              settings.slow_response_s, settings.active_window_s)
+        result = evaluate(shop, rules, rules_version, figures, state)
+        self.evaluations += 1
+        if result.changed:
+            if not await commit_state(self.redis, shop, int(state.get("seq", 0)), result.state, result.transitions):
+                self._dirty.add(shop)  # someone else committed since we read: evaluate again
+                return
+            for alert in result.transitions:
+                log.info("alert %s %s value=%s", alert["alert_id"], alert["state"], alert["value"])
+            if result.transitions:
+                self._outbox.add(shop)
+                await self.flush_outbox(shop)
+        if self.config.clock != "event" and result.next_due_ms is not None:
+            self._due[shop] = result.next_due_ms
+
+    async def _shop_settings(self, shop: str, version: int) -> ShopSettings:
+        settings = self._settings.get((shop, version))
+        if settings is None:
+            settings = await load_settings(self.redis, shop, version)
+            if len(self._settings) > 4096:
+                self._settings.clear()
+            self._settings[(shop, version)] = settings
+        return settings
+
+    async def _read_minutes(self, shop: str, minutes: list[int]) -> dict[int, Any]:
+        """Only the window's minute buckets (HMGET), merged over the partitions."""
+        fields = [str(m) for m in minutes]
+        pipe = self.redis.pipeline(transaction=False)
+        for i in range(self.partitions):
+            pipe.hmget(minutes_key(shop, i), fields)
+        by_minute: dict[int, list[Any]] = {}
+        for values in await pipe.execute():
+            for minute, raw in zip(minutes, values, strict=True):
+                if raw is not None:
+                    by_minute.setdefault(minute, []).append(orjson.loads(raw))
+        return {minute: merge_buckets(buckets) for minute, buckets in by_minute.items()}
+
+    # ---- outbox → Kafka ----------------------------------------------------------------------------
+
+    async def flush_outbox(self, shop: str) -> bool:
+        """Produce the shop's committed transitions to `alerts`; False when Kafka is unavailable."""
+        key = outbox_key(shop)
+        items = await self.redis.lrange(key, 0, self.OUTBOX_BATCH - 1)
+        if not items:
+            self._outbox.discard(shop)
+            return True
+        try:
+            producer = await self._get_producer()
+            for raw in items:
+                await asyncio.wait_for(producer.send_and_wait(ALERTS, key=shop.encode(), value=raw),
+                                       self.SEND_TIMEOUT_S)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            log.warning("alerts of %s not produced yet (%s); will retry", shop, exc)
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        for raw in items:
+            pipe.lrem(key, 1, raw)  # by value: a concurrent owner's newer items stay
+        await pipe.execute()
+        if len(items) < self.OUTBOX_BATCH:
+            self._outbox.discard(shop)
+        return True
+
+    async def _get_producer(self) -> Any:
+        if self.producer is None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.config.bootstrap_servers, acks="all",
+                                        enable_idempotence=True, linger_ms=0, request_timeout_ms=10_000)
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self.producer = producer
+        return self.producer
+
+    # ---- change notices ----------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.psubscribe(updates_channel("*"), rules_channel("*"))
+                self._last_sweep = float("-inf")  # (re)subscribed: whatever we missed, the sweep catches
+                async for message in pubsub.listen():
+                    if message["type"] != "pmessage":
+                        continue
+                    channel = message["channel"]
+                    channel = channel.decode() if isinstance(channel, bytes) else channel
+                    shop = channel[len("kefu:"):channel.rindex(":")]
+                    if self.owns(shop):
+                        self._dirty.add(shop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection lost: resubscribe
+                log.warning("alert runner pub/sub lost (%s); reconnecting", exc)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(BaseException):
+                await self._listener
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()

@@ -1,0 +1,160 @@
+"""Redis keys and I/O of the alert hooks.
+
+Per shop:
+  kefu:{shop}:alert-rules:version      version in force (absent: 0, the default rules)
+  kefu:{shop}:alert-rules:{v}          each version's rules document (immutable; secrets included)
+  kefu:{shop}:alert-state              JSON {"seq", "firing": {rule: {subject: entry}}, "pending": {...}}
+  kefu:{shop}:alerts                   list of alert transitions, newest first (LTRIM to 500)
+  kefu:{shop}:alert-outbox             transitions committed but not yet acknowledged by Kafka
+  kefu:{shop}:deliveries               list of delivery attempts, newest first (LTRIM to 500)
+  kefu:{shop}:alert-sent:{alert}:{st}  "delivery jobs already created for this transition" (TTL 8 days)
+  channel kefu:{shop}:alerts           each transition as JSON (the API hub forwards it to screens)
+  channel kefu:{shop}:alert-rules      "changed" after a PUT (the runner evaluates the shop at once)
+Global (the dispatcher):
+  kefu:alert-jobs                      hash job id → job JSON (one per transition and webhook)
+  kefu:alert-jobs:due                  zset job id → epoch ms of its next attempt (or lease expiry)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from streams.alerts.rules import DEFAULT_RULES, AlertRule, load_stored_rules, rules_to_json
+
+ALERTS_KEEP = 500
+DELIVERIES_KEEP = 500
+SENT_MARK_TTL_S = 8 * 86_400  # longer than the alerts topic's retention (7 days)
+JOBS_KEY = "kefu:alert-jobs"
+DUE_KEY = "kefu:alert-jobs:due"
+
+
+def rules_version_key(shop: str) -> str:
+    return f"kefu:{shop}:alert-rules:version"
+
+
+def rules_doc_prefix(shop: str) -> str:
+    return f"kefu:{shop}:alert-rules:"
+
+
+def state_key(shop: str) -> str:
+    return f"kefu:{shop}:alert-state"
+
+
+def alerts_key(shop: str) -> str:
+    return f"kefu:{shop}:alerts"
+
+
+def alerts_channel(shop: str) -> str:
+    return f"kefu:{shop}:alerts"
+
+
+def rules_channel(shop: str) -> str:
+    return f"kefu:{shop}:alert-rules"
+
+
+def outbox_key(shop: str) -> str:
+    return f"kefu:{shop}:alert-outbox"
+
+
+def deliveries_key(shop: str) -> str:
+    return f"kefu:{shop}:deliveries"
+
+
+def sent_mark_key(shop: str, alert_id: str, state: str) -> str:
+    return f"kefu:{shop}:alert-sent:{alert_id}:{state}"
+
+
+# ---- rules -----------------------------------------------------------------------------------------
+
+# Store the document under the next version, make it current and tell the runners, atomically.
+PUT_RULES_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('SET', ARGV[2] .. version, ARGV[1])
+redis.call('PUBLISH', ARGV[3], 'changed')
+return version
+"""
+
+
+async def put_rules(client: Any, shop: str, rules: tuple[AlertRule, ...]) -> int:
+    document = orjson.dumps({"rules": rules_to_json(rules)})
+    return int(await client.eval(PUT_RULES_SCRIPT, 1, rules_version_key(shop), document, rules_doc_prefix(shop),
+                                 rules_channel(shop)))
+
+
+async def current_rules_version(client: Any, shop: str) -> int:
+    raw = await client.get(rules_version_key(shop))
+    return int(raw) if raw else 0
+
+
+async def load_rules(client: Any, shop: str, version: int) -> tuple[AlertRule, ...]:
+    if version == 0:
+        return DEFAULT_RULES
+    raw = await client.get(f"{rules_doc_prefix(shop)}{version}")
+    return load_stored_rules(orjson.loads(raw)) if raw else DEFAULT_RULES
+
+
+class RulesCache:
+    """Rules by (shop, version): versions are immutable, so a cached one is never stale."""
+
+    def __init__(self, client: Any, size: int = 4096) -> None:
+        self.client = client
+        self.size = size
+        self._cache: dict[tuple[str, int], tuple[AlertRule, ...]] = {}
+
+    async def get(self, shop: str, version: int) -> tuple[AlertRule, ...]:
+        rules = self._cache.get((shop, version))
+        if rules is None:
+            rules = await load_rules(self.client, shop, version)
+            if len(self._cache) >= self.size:
+                self._cache.clear()
+            self._cache[(shop, version)] = rules
+        return rules
+
+
+# ---- alert state: compare-and-set commit ------------------------------------------------------------
+
+# KEYS: state, alerts list, outbox.  ARGV: expected seq, new state JSON, channel, keep, then transitions.
+# The commit happens only when nobody committed since we read the state (seq unchanged): during a
+# rebalance two workers may both believe they own the shop for a moment; only one of them commits.
+COMMIT_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+local seq = 0
+if raw then seq = cjson.decode(raw)['seq'] or 0 end
+if tostring(seq) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 5, #ARGV do
+  redis.call('LPUSH', KEYS[2], ARGV[i])
+  redis.call('RPUSH', KEYS[3], ARGV[i])
+  redis.call('PUBLISH', ARGV[3], ARGV[i])
+end
+if #ARGV >= 5 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1) end
+return 1
+"""
+
+
+def empty_state() -> dict[str, Any]:
+    return {"seq": 0, "firing": {}, "pending": {}}
+
+
+async def read_state(client: Any, shop: str) -> dict[str, Any]:
+    raw = await client.get(state_key(shop))
+    return orjson.loads(raw) if raw else empty_state()
+
+
+async def commit_state(client: Any, shop: str, expected_seq: int, state: dict[str, Any],
+                       transitions: list[dict[str, Any]]) -> bool:
+    """Write the new state (seq + 1) and the transitions (alert list, outbox, pub/sub) if nobody else did."""
+    new_state = {**state, "seq": expected_seq + 1}
+    args = [str(expected_seq), orjson.dumps(new_state), alerts_channel(shop), ALERTS_KEEP,
+            *(orjson.dumps(t) for t in transitions)]
+    return bool(await client.eval(COMMIT_SCRIPT, 3, state_key(shop), alerts_key(shop), outbox_key(shop), *args))
+
+
+async def recent_alerts(client: Any, shop: str, limit: int) -> list[dict[str, Any]]:
+    return [orjson.loads(raw) for raw in await client.lrange(alerts_key(shop), 0, limit - 1)]
+
+
+async def recent_deliveries(client: Any, shop: str, limit: int) -> list[dict[str, Any]]:
+    return [orjson.loads(raw) for raw in await client.lrange(deliveries_key(shop), 0, limit - 1)]
