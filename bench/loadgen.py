@@ -6,7 +6,9 @@ midnight (streams.simulator, day mode: the stories of buyers, agents and orders)
 rate follows the day's shape compressed 60× (one second of the run = one minute after midnight:
 `double11_shape`, the surge decaying from its peak over ~12 s), scaled so that the first second runs
 at R events/s. Each 50 ms slot is posted when its last event's time has come (up to 8 requests in
-flight). `--unpaced` posts 1,000-event requests as fast as the API takes them (the saturation run).
+flight). `--unpaced` posts 1,000-event requests as fast as the API takes them (the saturation run);
+`--steps R1,R2,...` sends constant rates for `--step-s` seconds each (the staircase that finds the
+sustainable rate).
 
 Prints one line "start <epoch s>" when sending begins, and a JSON summary as the last line.
 """
@@ -35,13 +37,17 @@ def rate_at(t: float, peak: float) -> float:
 
 
 def generate(shop: str, agents: int, peak: float, start_ms: int, duration_s: float, seed: int,
-             unpaced: bool) -> list[dict[str, Any]]:
-    """Events with ts following the profile (or spread evenly when unpaced), from the simulator's day."""
+             unpaced: bool, steps: list[float] | None = None, step_s: float = 5.0) -> list[dict[str, Any]]:
+    """Events with ts following the profile (or spread evenly when unpaced), from the simulator's day.
+
+    With `steps`, the rate is constant at steps[i] during [i * step_s, (i + 1) * step_s) instead."""
     step = 0.01
     times: list[float] = []  # the send time of each event, seconds from the start
     t, carry = 0.0, 0.0
+    if steps:
+        duration_s = len(steps) * step_s
     while t < duration_s:
-        carry += rate_at(t, peak) * step
+        carry += (steps[min(int(t / step_s), len(steps) - 1)] if steps else rate_at(t, peak)) * step
         count = int(carry)
         carry -= count
         times += [t + step * j / count for j in range(count)]
@@ -91,7 +97,9 @@ async def post_all(client: httpx.AsyncClient, bodies: list[tuple[float, bytes, i
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     generated_at = int(time.time() * 1000)
-    events = generate(args.shop, args.agents, args.peak, generated_at, args.duration, args.seed, args.unpaced)
+    steps = [float(x) for x in args.steps.split(",")] if args.steps else None
+    events = generate(args.shop, args.agents, args.peak, generated_at, args.duration, args.seed, args.unpaced,
+                      steps, args.step_s)
     start_ms = int((time.time() + args.lead) * 1000)  # the surge starts now: shift it (generation took a while)
     for event in events:
         event["ts"] += start_ms - generated_at
@@ -134,6 +142,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--inflight", type=int, default=8)
     parser.add_argument("--unpaced", action="store_true")
+    parser.add_argument("--steps", help="constant rates (events/s), comma-separated: a staircase instead of the surge")
+    parser.add_argument("--step-s", type=float, default=5.0, help="seconds per step of --steps")
     args = parser.parse_args()
     uvloop.install()
     result = asyncio.run(main_async(args))

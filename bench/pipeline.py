@@ -56,6 +56,8 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
             produce_s = await produce_records(stack, data.records)
         finally:
             cpu0 = sum(cpu_seconds(p) for p in pids)
+            kafka_pid = stack.pid("kafka")
+            kafka_cpu0 = cpu_seconds(kafka_pid) if kafka_pid else 0.0
             stack.signal_workers(workers, signal.SIGCONT)
         t0 = time.monotonic()
         say(f"  {workers} worker(s): {data.count:,} events in {len(data.records):,} records produced in "
@@ -85,12 +87,13 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
             await client.aclose()
         elapsed = time.monotonic() - t0
         cpu = sum(cpu_seconds(p) for p in pids) - cpu0
+        kafka_cpu = cpu_seconds(kafka_pid) - kafka_cpu0 if kafka_pid else 0.0
         rss = [rss_bytes(p) for p in pids]
     finally:
         stack.stop_workers(workers)
     eps = data.count / elapsed
     say(f"  {workers} worker(s): {data.count:,} events reflected in Redis in {elapsed:.2f}s = {eps:,.0f} events/s "
-        f"(worker CPU {cpu:.1f}s, {cpu / data.count * 1e6:.0f} µs/event)")
+        f"(CPU per event: workers {cpu / data.count * 1e6:.0f} µs, Kafka {kafka_cpu / data.count * 1e6:.0f} µs)")
     return {
         "workers": workers,
         "events": data.count,
@@ -100,6 +103,7 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
         "seconds_to_10_50_90_pct": [round(marks.get(p, elapsed), 3) for p in (10, 50, 90)],
         "worker_cpu_s": round(cpu, 2),
         "worker_cpu_us_per_event": round(cpu / data.count * 1e6, 1),
+        "kafka_cpu_us_per_event": round(kafka_cpu / data.count * 1e6, 1),
         "worker_rss_mib": [round(r / 2**20, 1) for r in rss],
         "produce_s": round(produce_s, 2),
     }

@@ -29,6 +29,10 @@ class ShopTables:
     agents: set[str] = field(default_factory=set)
     watermark: int = 0  # largest event ts in this partition for the shop
     processed: int = 0  # ingest events reflected here (for /lag)
+    # What the last export that included the live facts could vouch for: /lag and "now" must not run
+    # ahead of the live facts in Redis (the exporter sends those less often than the counters).
+    exported_processed: int = 0
+    exported_watermark: int = 0
     dirty_days: set[str] = field(default_factory=set)
     dirty_minutes: set[int] = field(default_factory=set)
     dirty_live: bool = False

@@ -56,7 +56,8 @@ app = faust.App(
     table_standby_replicas=0,
     processing_guarantee="at_least_once",
     producer_acks=-1,
-    producer_linger=0.005,
+    producer_linger=0.02,
+    producer_max_batch_size=1_048_576,
     broker_commit_interval=1.0,
     # A killed worker's partitions move after this, not after Faust's default of 60 s.
     broker_session_timeout=10.0,

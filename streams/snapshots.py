@@ -77,7 +77,9 @@ def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_mi
     tables.dirty_days, tables.dirty_minutes = set(), set()
     if live is not None:
         tables.dirty_live = False
-    meta = {"watermark": tables.watermark, "processed": tables.processed,
+    if not tables.dirty_live:  # everything is in this export or an earlier one
+        tables.exported_processed, tables.exported_watermark = tables.processed, tables.watermark
+    meta = {"watermark": tables.exported_watermark, "processed": tables.exported_processed,
             "agents": sorted(tables.agents), "days": sorted(tables.days)}
     return ShopExport(days, minutes, dropped, live, meta)
 
