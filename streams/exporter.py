@@ -109,6 +109,9 @@ class Exporter:
                 written += 1
         for partition, agent_partition in list(agents.items()):
             for shop in list(agent_partition.dirty_shops):
+                # Not dirty from here on: a status applied while this export awaits Redis marks it again
+                # (discarding after the await lost such changes until the shop's next status event).
+                agent_partition.dirty_shops.discard(shop)
                 states = agent_partition.shop_states(shop)
                 pipe = self.redis.pipeline(transaction=True)
                 statuses = {agent: orjson.dumps({"status": s["status"], "ts": s["ts"]})
@@ -122,7 +125,10 @@ class Exporter:
                 }))
                 pipe.sadd(SHOPS_KEY, shop)
                 pipe.publish(updates_channel(shop), b"changed")
-                await pipe.execute()
-                agent_partition.dirty_shops.discard(shop)
+                try:
+                    await pipe.execute()
+                except RedisError:
+                    agent_partition.dirty_shops.add(shop)
+                    raise
                 written += 1
         return written
