@@ -158,6 +158,9 @@ class BenchStack:
 
     def start(self) -> None:
         for port in (self.kafka_port, self.kafka_port + 1, self.redis_port, self.api_port):
+            deadline = time.monotonic() + 20  # these ports are in Linux's ephemeral range: an outgoing
+            while not port_free(port) and time.monotonic() < deadline:  # connection may hold one briefly
+                time.sleep(0.5)
             if not port_free(port):
                 raise RuntimeError(f"port {port} is in use: stop what runs there or set BENCH_*_PORT / "
                                    f"`bash deploy/local/stack.sh down` with KEFU_DATA_DIR={self.data_dir}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import gc
 import time
-import tracemalloc
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from streams.processor import PartitionProcessor, SourceRecord, process_agent_ev
 from streams.shop_settings import DEFAULT_SETTINGS
 from streams.snapshots import ShopExport, export_shop
 from streams.topics import AGENT_EVENTS
+from streams.worker import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = 0.25
 
@@ -52,6 +52,17 @@ class OfflineResult:
 
 def run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: int, batch: int = 128,
         event_clock: bool = True) -> OfflineResult:
+    """The worker's path over `records`, with the worker's garbage-collector settings."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        return _run(records, events, partitions, batch, event_clock)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: int, batch: int,
+         event_clock: bool) -> OfflineResult:
     source = StaticSettings(DEFAULT_SETTINGS)
     processors = {p: PartitionProcessor(p, partitions, {}, source, clock=lambda: 2**62) for p in range(partitions)}
     agent_store: dict[str, bytes] = {}
@@ -116,20 +127,6 @@ def state_bytes(result: OfflineResult) -> dict[str, Any]:
         "agent_tables_bytes": tables_bytes,
         "bytes_per_active_buyer": round((record_bytes + keys + agent_bytes + tables_bytes) / max(buyers, 1)),
     }
-
-
-def memory_per_buyer(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: int) -> dict[str, Any]:
-    """In-process memory (tracemalloc) of the processors after the run: records, caches, agent tables."""
-    gc.collect()
-    tracemalloc.start()
-    result = run(records, events, partitions, batch=512)
-    gc.collect()
-    current, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    buyers = sum(len(p.store) for p in result.processors.values())
-    agents = len(result.agent_store)
-    return {"memory_bytes": current, "memory_bytes_per_buyer": round(current / max(buyers, 1)),
-            "buyers": buyers, "agents": agents}
 
 
 def main() -> None:
