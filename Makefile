@@ -40,9 +40,10 @@ chaos: setup
 lint: setup
 	$(PY) -m ruff check .
 
-## benchmark; results under bench/results/
+## benchmark (~10 min; BENCH_ARGS=--quick ≈ 3-4 min); results under bench/results/, method in docs/performance.md
+BENCH_ARGS ?=
 bench: setup
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## down, then remove .run/ (all local data)
 clean:

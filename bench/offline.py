@@ -2,9 +2,10 @@
 buyer records → facts → agent tables → snapshot exports (serialised as write_export would send them).
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
-partition), exports run like the exporter's timer (each shop/partition at most every 0.25 s of run
-time). Used for profiling (`python -m bench.offline --profile`) and for the cost-growth table (state
-size and throughput with 1×, 10×, 100× buyers and agents).
+partition), exports run like the exporter's timer (each shop/partition at most every
+export_interval_s of run time, live facts every 0.5 s). Used for profiling
+(`python -m bench.offline --profile`) and for the cost-growth table (state size and throughput with
+1×, 10×, 100× buyers and agents).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from typing import Any
 
 import orjson
 
+from streams.config import Config
 from streams.engine import StaticSettings
-from streams.exporter import SERIES_KEEP_MS
+from streams.exporter import LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
 from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.shop_settings import DEFAULT_SETTINGS
 from streams.snapshots import ShopExport, export_shop
 from streams.topics import AGENT_EVENTS
 from streams.worker import GC_THRESHOLDS
 
-EXPORT_INTERVAL_S = 0.25
+EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
 
 
 def export_bytes(export: ShopExport) -> int:
@@ -68,6 +70,7 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
     agent_store: dict[str, bytes] = {}
     offsets: dict[tuple[str, int], int] = defaultdict(int)
     last_export: dict[tuple[int, str], float] = {}
+    last_live: dict[tuple[int, str], float] = {}
     exports = size = 0
     export_s = 0.0
     gc.collect()
@@ -89,9 +92,15 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
         for partition, processor in processors.items():
             for shop, tables in processor.tables.shops.items():
                 if tables.dirty and now - last_export.get((partition, shop), 0) >= EXPORT_INTERVAL_S:
+                    live_due = now - last_live.get((partition, shop), 0) >= LIVE_EXPORT_INTERVAL_S
+                    if not (tables.dirty_days or tables.dirty_minutes or live_due):
+                        continue
                     t = time.perf_counter()
                     now_ms = tables.watermark if event_clock else int(time.time() * 1000)
-                    export = export_shop(tables, now_ms, DEFAULT_SETTINGS.active_window_s, SERIES_KEEP_MS)
+                    export = export_shop(tables, now_ms, DEFAULT_SETTINGS.active_window_s, SERIES_KEEP_MS,
+                                         with_live=live_due)
+                    if export.live is not None:
+                        last_live[(partition, shop)] = now
                     size += export_bytes(export)
                     export_s += time.perf_counter() - t
                     exports += 1

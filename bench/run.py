@@ -186,7 +186,7 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         for row in out["scaling"]:
             rows.append((f"cost at {row['scale']} ({row['agents']} agents, {row['buyers']:,} buyers)",
                          f"{row['eps']:,} ev/s in-process, {row['bytes_per_active_buyer']} B/buyer serialised, "
-                         f"{row['memory_growth_bytes_per_buyer']} B/buyer in memory, frame {row['frame_bytes']:,} B",
+                         f"{row['memory_bytes_per_buyer']:,} B/buyer in memory, frame {row['frame_bytes']:,} B",
                          "", ""))
     return rows
 

@@ -6,7 +6,8 @@ buyers. Each scale runs the worker's code path in this process (bench.offline: d
 facts → agent tables → exports every 0.25 s, no Kafka/Faust/Redis), and measures:
   - throughput (events/s) and the export cost (what each 0.25 s export serialises, and its time);
   - state: serialised buyer record + key per buyer (what the changelog/table holds), agent records,
-    agent tables, bytes_per_active_buyer = all of it / buyers; process memory growth per buyer;
+    agent tables, bytes_per_active_buyer = all of it / buyers; in-process memory per buyer (deep size
+    of the stored bytes, the decoded record and derivation, plus the agent tables and live facts);
   - what a screen update costs at that size: the WebSocket frame (today's summary, agents, live)
     built from the exports as the API builds it, its size and build time;
   - rebuild time after a restart/rebalance (agent tables from the buyer records).
@@ -15,12 +16,13 @@ facts → agent tables → exports every 0.25 s, no Kafka/Faust/Redis), and meas
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from typing import Any
 
 import orjson
 
-from bench.common import rss_bytes, say
+from bench.common import say
 from bench.dataset import build
 from bench.offline import run, state_bytes
 from streams.shop_settings import DEFAULT_SETTINGS
@@ -53,18 +55,46 @@ def frame_cost(result: Any, shop: str) -> tuple[int, float]:
     return len(frame), (time.perf_counter() - t0) * 1000
 
 
+def deep_size(obj: Any, seen: set[int]) -> int:
+    """Bytes of an object and everything it references (containers, slots), each object counted once."""
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif isinstance(obj, list | tuple | set | frozenset):
+        size += sum(deep_size(item, seen) for item in obj)
+    elif hasattr(obj, "__slots__"):
+        size += sum(deep_size(getattr(obj, name), seen) for cls in type(obj).__mro__
+                    for name in getattr(cls, "__slots__", ()) if hasattr(obj, name))
+    return size
+
+
+def memory_bytes(result: Any, sample: int = 2000) -> dict[str, int]:
+    """In-process state: per buyer (store key + record bytes + the processor's decoded record and
+    derivation, a sample of `sample` buyers) and the agent tables with the buyers' live facts, per buyer."""
+    seen: set[int] = set()
+    per_buyer, buyers, counted = 0, 0, 0
+    for processor in result.processors.values():
+        buyers += len(processor.store)
+        for key, cached in list(processor._buyers.items())[: max(sample // len(result.processors), 1)]:
+            per_buyer += deep_size(key, seen) + deep_size(processor.store.get(key), seen) + deep_size(cached, seen)
+            counted += 1
+    tables = sum(deep_size(processor.tables, seen) for processor in result.processors.values())
+    return {"memory_bytes_per_buyer": round(per_buyer / max(counted, 1) + tables / max(buyers, 1)),
+            "memory_tables_bytes": tables}
+
+
 def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str, Any]:
     agents = base_agents * factor
     events = base_events * factor
     t0 = time.monotonic()
     data = build(1, agents, events, PARTITIONS, prefix=f"scale{factor}")
     gen_s = time.monotonic() - t0
-    gc.collect()
-    rss0 = rss_bytes_self()
     result = run(data.records, data.count, PARTITIONS, batch=256)
-    gc.collect()
-    rss1 = rss_bytes_self()
     state = state_bytes(result)
+    memory = memory_bytes(result)
     frame_bytes, frame_ms = frame_cost(result, data.shops[0])
     t1 = time.perf_counter()
     for processor in result.processors.values():
@@ -83,19 +113,14 @@ def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str,
         "frame_build_ms": round(frame_ms, 1),
         "rebuild_s": round(rebuild_s, 2),
         "rebuild_us_per_buyer": round(rebuild_s / max(state["buyers"], 1) * 1e6, 1),
-        "memory_growth_bytes_per_buyer": round((rss1 - rss0) / max(state["buyers"], 1)),
+        **memory,
         **{k: v for k, v in state.items() if k not in ("buyers",)},
     }
     say(f"  {factor}x: {agents} agents, {state['buyers']:,} buyers, {data.count:,} events (generated in {gen_s:.0f}s): "
         f"{row['eps']:,} events/s, {row['bytes_per_active_buyer']} bytes/buyer serialised, "
-        f"{row['memory_growth_bytes_per_buyer']} bytes/buyer in memory, frame {frame_bytes:,} bytes "
+        f"{row['memory_bytes_per_buyer']:,} bytes/buyer in memory, frame {frame_bytes:,} bytes "
         f"built in {row['frame_build_ms']} ms, export {row['export_bytes_avg']:,} bytes")
     del data, result
     gc.collect()
     return row
 
-
-def rss_bytes_self() -> int:
-    import os
-
-    return rss_bytes(os.getpid())
