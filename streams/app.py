@@ -123,8 +123,11 @@ def validation_clock() -> int | None:
 def processor_for(partition: int) -> PartitionProcessor:
     processor = processors.get(partition)
     if processor is None:
+        # The worker's cache budget, shared by the partitions it owns (at least 1,000 buyers each).
+        share = config.buyer_cache_size // max(1, len(assigned_partitions(CHAT_EVENTS)))
         processor = processors[partition] = PartitionProcessor(
-            partition, config.partitions, TableStore(buyers), settings_cache, clock=validation_clock)
+            partition, config.partitions, TableStore(buyers), settings_cache, cache_size=max(1_000, share),
+            clock=validation_clock)
         processor.rebuild()
     return processor
 

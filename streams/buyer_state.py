@@ -39,10 +39,10 @@ class BuyerRecord:
     next_seq: int = 0
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({
+        return right_sized(orjson.dumps({
             "t": [tuple(event) for event in self.timeline], "ids": sorted(self.event_ids),
             "at": self.applied_through, "n": self.ingest_events, "s": self.next_seq,
-        })
+        }))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
@@ -54,6 +54,12 @@ class BuyerRecord:
             ingest_events=raw["n"],
             next_seq=raw["s"],
         )
+
+
+def right_sized(data: bytes) -> bytes:
+    """A copy of orjson's output that owns only its length: orjson ≥ 3.12 returns bytes whose buffer
+    keeps 4 KB or more (orjson#483), which the store would keep for every buyer."""
+    return bytes(memoryview(data))
 
 
 def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineEvent:

@@ -32,6 +32,9 @@ class Config(BaseSettings):
     # Counters to Redis at most this often per shop and partition (live facts: every 0.5 s, see exporter.py).
     export_interval_s: float = 0.1
     allow_private_webhooks: bool = False
+    # Buyers a worker keeps decoded with their derivation (about 4–5 KB each), shared by its partitions:
+    # the rest live only as their ~0.5 KB record. Bounds the worker's memory; more is faster.
+    buyer_cache_size: int = 30_000
     # Ingest rate limit per token and API replica: sustained events/s and burst (429 beyond).
     ingest_rate_per_token: float = 50_000
     ingest_burst_per_token: float = 200_000

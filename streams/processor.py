@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from streams.agent_tables import PartitionTables
-from streams.buyer_state import BuyerRecord, Outcome, apply
+from streams.buyer_state import BuyerRecord, Outcome, apply, right_sized
 from streams.events import InvalidEvent, parse_event
 from streams.facts import Derivation, advance
 from streams.shop_settings import ShopSettings
@@ -256,7 +256,7 @@ def process_agent_events(records: list[SourceRecord], partitions: int, store: Mu
                 state["ids"] = [*state["ids"][-999:], event.event_id]
                 if event.ts >= state["ts"]:
                     state["status"], state["ts"] = event.status, event.ts
-            data = orjson.dumps(state)
+            data = right_sized(orjson.dumps(state))
             store[key] = data
             result.changed[key] = data
     return result
