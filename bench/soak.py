@@ -1,11 +1,11 @@
 """Load soak: ingest at a steady rate for N minutes through the real stack; no error, bounded memory.
 
-    .venv/bin/python -m bench.soak --minutes 10 --rate 1500
+    .venv/bin/python -m bench.soak --minutes 10 --rate 15000 --workers 2
 
-Starts its own stack (own ports and data dir), runs the Double-11 simulator through HTTP ingest,
-samples every 10 s the RSS of each process and the shop's /lag, and writes
-bench/results/soak-<timestamp>.json. Exit status 1 when an ingest error happened, the pipeline fell
-behind for good, or a process's memory kept growing.
+Starts its own stack (own ports and data dir; 2 workers), sends the simulated Double-11 day at a
+constant rate through HTTP ingest (bench/steady.py), samples every 10 s the RSS of each process and
+the shop's /lag, and writes bench/results/soak-<timestamp>.json. Exit status 1 when an ingest error
+happened, the pipeline fell behind for good, or a process's memory kept growing.
 """
 
 from __future__ import annotations
@@ -39,17 +39,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--rate", type=int, default=1500, help="events/s offered through HTTP ingest")
+    parser.add_argument("--workers", type=int, default=2, help="Faust workers (the partitions are shared)")
+    parser.add_argument("--active-window-s", type=int, default=120,
+                        help="the shop's active_window_s: buyers inside it keep live facts in memory, so the "
+                             "worker's memory levels off once a window of traffic is in (default 120)")
     args = parser.parse_args()
     shop = "soak-shop"
-    stack = LocalStack(clock="wall", partitions=8)
+    stack = LocalStack(clock="wall", partitions=8, workers=args.workers)
     print("soak: starting a stack …", file=sys.stderr)
     stack.start()
     samples = []
     try:
+        httpx.put(f"{stack.api_url}/api/v1/shops/{shop}/settings", json={"active_window_s": args.active_window_s},
+                  headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=10).raise_for_status()
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "streams.simulator", "--sink", "http", "--url", stack.api_url, "--token",
-             stack.ingest_token, "--shop", shop, "--rate", str(args.rate), "--duration", str(args.minutes * 60),
-             "--batch", "500", "--quiet"], stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "bench.steady", "--url", stack.api_url, "--token", stack.ingest_token,
+             "--shop", shop, "--rate", str(args.rate), "--duration", str(args.minutes * 60)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         http = httpx.Client(base_url=stack.api_url, timeout=10,
                             headers={"Authorization": f"Bearer {stack.viewer_token}"})
         started = time.monotonic()
@@ -58,11 +64,12 @@ def main() -> int:
             lag = http.get(f"/api/v1/shops/{shop}/lag").json()
             sample = {"t_s": round(time.monotonic() - started), **{k: lag[k] for k in (
                 "accepted_events", "processed_events", "pending_events")}}
-            for name in ("worker-1", "api-1", "kafka", "redis"):
+            for name in (*[f"worker-{i + 1}" for i in range(args.workers)], "api-1", "kafka", "redis"):
                 sample[f"rss_mb_{name}"] = rss_mb(stack.pid(name))
             samples.append(sample)
             print(f"soak: {sample}", file=sys.stderr)
         errors = simulator.stderr.read() if simulator.stderr else ""
+        sent = (simulator.stdout.read() if simulator.stdout else "").strip().splitlines()[-1:]
         deadline = time.monotonic() + 120
         while http.get(f"/api/v1/shops/{shop}/lag").json()["pending_events"] and time.monotonic() < deadline:
             time.sleep(1)
@@ -79,8 +86,10 @@ def main() -> int:
             growth[key] = round(max(last) / max(middle) - 1, 3)
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "minutes": args.minutes, "offered_rate_eps": args.rate, "final_lag": final,
+        "minutes": args.minutes, "offered_rate_eps": args.rate, "workers": args.workers,
+        "active_window_s": args.active_window_s, "final_lag": final,
         "simulator_exit": simulator.returncode, "simulator_stderr": errors[-2000:],
+        "load": json.loads(sent[0]) if sent else None,
         "rss_growth_last_vs_middle_third": growth, "samples": samples,
     }
     RESULTS.mkdir(exist_ok=True)

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, MutableMapping
 
 import faust
 import redis.asyncio as aioredis
@@ -30,6 +29,7 @@ from streams.exporter import AgentPartition, Exporter
 from streams.metrics import WorkerMetrics, install_metrics_server
 from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.settings_store import SettingsCache
+from streams.state_store import ROCKSDB_OPTIONS, EstimatedKeys, PartitionStore
 from streams.topics import (
     AGENT_EVENTS,
     AGENT_TABLE,
@@ -49,7 +49,7 @@ EXPORT_TICK_S = 0.05  # the export timer; each (shop, partition) at most every c
 app = faust.App(
     config.app_id,
     broker=f"kafka://{config.bootstrap_servers}",
-    store="memory://",
+    store="rocksdb://",  # streams/state_store.py
     topic_partitions=config.partitions,
     topic_allow_declare=False,  # topics are created up front by `python -m streams.topics`
     topic_disable_leader=True,
@@ -75,8 +75,10 @@ buyer_topic = app.topic(CHAT_EVENTS, ORDER_EVENTS, partitions=config.partitions,
 agent_topic = app.topic(AGENT_EVENTS, partitions=config.partitions, schema=raw)
 dead_letter_topic = app.topic(DEAD_LETTERS, partitions=1, schema=raw)
 # Not `schema=raw` for tables: with it faust-streaming 0.15.3 silently never feeds the agent's stream.
-buyers = app.Table(BUYER_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes)
-agents = app.Table(AGENT_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes)
+buyers = app.Table(BUYER_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes,
+                   options=dict(ROCKSDB_OPTIONS))
+agents = app.Table(AGENT_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes,
+                   options=dict(ROCKSDB_OPTIONS))
 for table in (buyers, agents):  # records are bytes we encode ourselves (orjson)
     table.key_serializer = table.value_serializer = "raw"
 
@@ -87,33 +89,10 @@ processors: dict[int, PartitionProcessor] = {}
 agent_partitions: dict[int, AgentPartition] = {}
 # ---- worker metrics (streams/metrics.py; served only when KEFU_WORKER_METRICS_PORT is set) ----
 metrics = WorkerMetrics(config.worker_name or f"worker-{config.worker_index}")
-install_metrics_server(app, metrics, config, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS), (buyers, agents))
+install_metrics_server(app, metrics, config, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS),
+                       (EstimatedKeys(buyers, lambda: assigned_partitions(CHAT_EVENTS)),
+                        EstimatedKeys(agents, lambda: assigned_partitions(AGENT_EVENTS))))
 # ---- end worker metrics ----
-
-
-class TableStore(MutableMapping[str, bytes]):
-    """A table's data with str keys (the processor's view); the changelog is written by the agent."""
-
-    def __init__(self, table: faust.Table) -> None:
-        self.data = table.data
-
-    def __getitem__(self, key: str) -> bytes:
-        return self.data[key.encode()]
-
-    def get(self, key: str, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        return self.data.get(key.encode(), default)
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self.data[key.encode()] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.data[key.encode()]
-
-    def __iter__(self) -> Iterator[str]:
-        return (key.decode() for key in list(self.data.keys()))
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 def validation_clock() -> int | None:
@@ -126,8 +105,8 @@ def processor_for(partition: int) -> PartitionProcessor:
         # The worker's cache budget, shared by the partitions it owns (at least 1,000 buyers each).
         share = config.buyer_cache_size // max(1, len(assigned_partitions(CHAT_EVENTS)))
         processor = processors[partition] = PartitionProcessor(
-            partition, config.partitions, TableStore(buyers), settings_cache, cache_size=max(1_000, share),
-            clock=validation_clock)
+            partition, config.partitions, PartitionStore(buyers, partition), settings_cache,
+            cache_size=max(1_000, share), clock=validation_clock)
         processor.rebuild()
     return processor
 
@@ -146,7 +125,7 @@ async def write_changelog(table: faust.Table, partition: int, changed: dict[str,
 _last_seek: dict[tuple[str, int], tuple[int, float]] = {}
 
 
-async def without_gaps(store: TableStore, partition: int, records: list[SourceRecord]) -> Split:
+async def without_gaps(store: PartitionStore, partition: int, records: list[SourceRecord]) -> Split:
     """The records that can be applied now; over a hole in the offsets, seek back (streams/cursors.py)."""
     cursors = {}
     for topic in {record.topic for record in records}:
@@ -171,7 +150,7 @@ async def without_gaps(store: TableStore, partition: int, records: list[SourceRe
     return split
 
 
-def advance_cursors(store: TableStore, partition: int, split: Split) -> dict[str, bytes]:
+def advance_cursors(store: PartitionStore, partition: int, split: Split) -> dict[str, bytes]:
     """The batch's new cursors (written to the changelog after its records)."""
     changed = {cursor_key(topic, partition): str(offset).encode() for topic, offset in split.cursors.items()}
     for key, value in changed.items():
@@ -194,7 +173,7 @@ async def buyer_events(stream: faust.StreamT) -> None:
             by_partition[message.partition].append(
                 SourceRecord(message.topic, message.partition, message.offset, message.value))
         for partition, records in by_partition.items():
-            store = TableStore(buyers)
+            store = PartitionStore(buyers, partition)
             split = await without_gaps(store, partition, records)
             records = split.ready
             while True:
@@ -219,7 +198,7 @@ async def agent_events(stream: faust.StreamT) -> None:
             by_partition[message.partition].append(
                 SourceRecord(message.topic, message.partition, message.offset, message.value))
         for partition, records in by_partition.items():
-            store = TableStore(agents)
+            store = PartitionStore(agents, partition)
             split = await without_gaps(store, partition, records)
             result = process_agent_events(split.ready, config.partitions, store)
             metrics.on_agent_batch(records, result)  # worker metrics
@@ -252,14 +231,11 @@ async def rebuild_buyer_tables() -> None:
 async def rebuild_agent_tables() -> None:
     assigned = assigned_partitions(AGENT_EVENTS)
     agent_partitions.clear()
-    for key, value in list(agents.data.items()):
-        if is_cursor_key(key.decode()):
-            continue
-        partition = partition_for(key.decode(), config.partitions)
-        if partition in assigned:
-            agent_partitions.setdefault(partition, AgentPartition()).update(key.decode(), value)
     for partition in assigned:
-        agent_partitions.setdefault(partition, AgentPartition())
+        agent_partition = agent_partitions[partition] = AgentPartition()
+        for key, value in PartitionStore(agents, partition).items():
+            if not is_cursor_key(key) and partition_for(key, config.partitions) == partition:
+                agent_partition.update(key, value)
 
 
 @app.timer(interval=EXPORT_TICK_S)

@@ -30,6 +30,9 @@ SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more fo
 # building them walks every live buyer of the partition, and no screen shows them more often (the
 # API's frames are at most every 0.5 s). Counters and meta go every config.export_interval_s.
 LIVE_EXPORT_INTERVAL_S = 0.5
+# ... and never more than this share of the worker's time: with very many buyers inside the active
+# window the walk grows, and the live gauges then refresh less often rather than the pipeline falling behind.
+LIVE_EXPORT_CPU_SHARE = 0.1
 
 
 @dataclass(slots=True)
@@ -54,7 +57,7 @@ class Exporter:
         self.config = config
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
-        self._last_live: dict[tuple[int, str], float] = {}
+        self._next_live: dict[tuple[int, str], float] = {}
         self._marker = f"kefu:exported:{uuid.uuid4().hex}"
         self._marker_checked = 0.0
 
@@ -92,12 +95,14 @@ class Exporter:
                 if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
                         self.config.export_interval_s:
                     continue
-                live_due = now - self._last_live.get((partition, shop), 0) >= LIVE_EXPORT_INTERVAL_S
+                live_due = now >= self._next_live.get((partition, shop), 0)
                 if not (tables.dirty_days or tables.dirty_minutes or live_due):
                     continue  # only live facts changed, and they are not due yet
                 settings = self.settings.get(shop, self.settings.latest_version(shop))
+                started = time.monotonic()
                 export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
                                      SERIES_KEEP_MS, with_live=live_due)
+                cost = time.monotonic() - started
                 try:
                     await write_export(self.redis, shop, partition, export)
                 except RedisError:
@@ -105,7 +110,8 @@ class Exporter:
                     raise
                 self._last_export[(partition, shop)] = now
                 if export.live is not None:
-                    self._last_live[(partition, shop)] = now
+                    self._next_live[(partition, shop)] = now + max(LIVE_EXPORT_INTERVAL_S,
+                                                                   cost / LIVE_EXPORT_CPU_SHARE)
                 written += 1
         for partition, agent_partition in list(agents.items()):
             for shop in list(agent_partition.dirty_shops):

@@ -192,7 +192,11 @@ class PartitionProcessor:
         for key, buyer in touched.items():
             record = buyer.record
             if buyer.existed and record.applied_through == buyer.applied_before:
-                self._keep(key, buyer)  # every event was a replay: nothing changed
+                # Every event was a replay: no figure changes. The record is written again all the same: a
+                # worker killed after writing its local store but before the changelog got the record
+                # would otherwise never send it (its events now look applied).
+                result.changed[key] = self.store[key]
+                self._keep(key, buyer)
                 continue
             tables = self.tables.shop(buyer.shop_id)
             tables.processed += record.ingest_events - buyer.ingest_before

@@ -68,7 +68,8 @@ def test_a_replayed_batch_changes_nothing() -> None:
     processor.process(batch)
     before = (dict(store), repr(processor.tables.shop("s").days))
     result = processor.process(batch)
-    assert result.replayed == 2 and not result.changed
+    # Nothing changes; the record is sent to the changelog again as it is (the store may be ahead of it).
+    assert result.replayed == 2 and result.changed == {KEY: store[KEY]}
     assert (dict(store), repr(processor.tables.shop("s").days)) == before
     rebuilt = PartitionProcessor(P, PARTITIONS, store, Versions(), clock=lambda: T)
     rebuilt.rebuild()
