@@ -62,6 +62,20 @@ def generate(shop: str, agents: int, peak: float, start_ms: int, duration_s: flo
     return events
 
 
+async def post_events(client: httpx.AsyncClient, body: bytes, count: int, stats: dict[str, Any]) -> None:
+    """POST one body of `count` events to ingest; counts accepted / rejected / failed into stats."""
+    try:
+        response = await client.post("/api/v1/events", content=body)
+        if response.status_code == 202:
+            answer = response.json()
+            stats["accepted"] += answer["accepted"]
+            stats["rejected"] += len(answer["rejected"])
+        else:
+            stats["failed"] += count
+    except httpx.HTTPError:
+        stats["failed"] += count
+
+
 async def post_all(client: httpx.AsyncClient, bodies: list[tuple[float, bytes, int]], inflight: int,
                    paced: bool) -> dict[str, Any]:
     semaphore = asyncio.Semaphore(inflight)
@@ -69,15 +83,7 @@ async def post_all(client: httpx.AsyncClient, bodies: list[tuple[float, bytes, i
 
     async def post(body: bytes, count: int) -> None:
         try:
-            response = await client.post("/api/v1/events", content=body)
-            if response.status_code == 202:
-                answer = response.json()
-                stats["accepted"] += answer["accepted"]
-                stats["rejected"] += len(answer["rejected"])
-            else:
-                stats["failed"] += count
-        except httpx.HTTPError:
-            stats["failed"] += count
+            await post_events(client, body, count, stats)
         finally:
             semaphore.release()
 

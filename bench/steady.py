@@ -20,6 +20,7 @@ import httpx
 import orjson
 import uvloop
 
+from bench.loadgen import post_events
 from streams.simulator.model import day_simulator
 
 SLOT_S = 0.05
@@ -34,15 +35,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def post(client: httpx.AsyncClient, body: bytes, count: int) -> None:
         try:
-            response = await client.post("/api/v1/events", content=body)
-            if response.status_code == 202:
-                answer = response.json()
-                stats["accepted"] += answer["accepted"]
-                stats["rejected"] += len(answer["rejected"])
-            else:
-                stats["failed"] += count
-        except httpx.HTTPError:
-            stats["failed"] += count
+            await post_events(client, body, count, stats)
         finally:
             semaphore.release()
 

@@ -56,6 +56,9 @@ log = logging.getLogger("kefu.alerts")
 class AlertRunner:
     TICK_S = 0.1
     MIN_INTERVAL_S = 0.2
+    # A shop's evaluations take at most this share of the time: a very large shop (its minute buckets
+    # merged over the partitions) is then evaluated less often, rather than slowing the pipeline.
+    CPU_SHARE = 0.1
     SWEEP_S = 30.0
     CONCURRENCY = 16
     SEND_TIMEOUT_S = 10.0
@@ -75,6 +78,7 @@ class AlertRunner:
         self._dirty: set[str] = set()
         self._due: dict[str, int] = {}  # shop → wall ms at which to evaluate again (wall clock only)
         self._last_eval: dict[str, float] = {}
+        self._min_gap: dict[str, float] = {}  # shop → least time between evaluations (CPU_SHARE)
         self._outbox: set[str] = set()  # shops whose outbox may hold transitions not yet in Kafka
         self._last_sweep = float("-inf")
         self._producer_retry_at = 0.0
@@ -117,7 +121,8 @@ class AlertRunner:
                 self._dirty.discard(shop)
                 self._due.pop(shop, None)
                 continue
-            if shop not in due and mono - self._last_eval.get(shop, float("-inf")) < self.MIN_INTERVAL_S:
+            if shop not in due and mono - self._last_eval.get(shop, float("-inf")) < self._min_gap.get(
+                    shop, self.MIN_INTERVAL_S):
                 continue  # new data only: stays dirty for a later tick (a due time is never held back)
             self._dirty.discard(shop)
             self._due.pop(shop, None)
@@ -135,8 +140,10 @@ class AlertRunner:
         return partition_for(shop, self.partitions) in self._owned
 
     async def _evaluate_logged(self, shop: str) -> None:
+        started = time.monotonic()
         try:
             await self.evaluate_shop(shop)
+            self._min_gap[shop] = max(self.MIN_INTERVAL_S, (time.monotonic() - started) / self.CPU_SHARE)
         except (RedisError, OSError) as exc:
             self._dirty.add(shop)
             log.warning("alert evaluation of %s failed (%s); will retry", shop, exc)
