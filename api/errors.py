@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import JsonResponse
@@ -25,6 +26,25 @@ STATUS_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a code, a sentence, and details such as the field at fault."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a router: the error answers its routes can give."""
+    return {status: {"model": ErrorBody, "description": STATUS_CODES[status].replace("_", " ")}
+            for status in statuses}
+
+
+# What any route behind a token can answer besides its own success (bad query, no/wrong token, another
+# shop's token or too weak a role, Redis or Kafka unreachable).
+AUTHORIZED_ERRORS = (400, 401, 403, 422, 503)
 
 
 class ApiError(Exception):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -46,6 +47,7 @@ def main() -> int:
     args = parser.parse_args()
     shop = "soak-shop"
     stack = LocalStack(clock="wall", partitions=8, workers=args.workers)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack (finally) when killed
     print("soak: starting a stack …", file=sys.stderr)
     stack.start()
     samples = []

@@ -95,14 +95,16 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
     open_sla: list[list[Any]] = []
     aged: dict[tuple[str, str, str], int] = defaultdict(int)
     aged_minutes: dict[tuple[str, int], int] = defaultdict(int)  # for alert windows: (agent, minute ran out)
-    idle = []
-    for buyer, live in tables.live.items():
-        for agent, ts in live.activity.items():
+    idle, settled = [], []
+    for buyer, (activity, pending, open_sla_clocks) in tables.live.items():
+        active = False
+        for agent, ts in activity:
             if ts >= oldest_active:
                 agents[agent]["activity"].append(ts)
-        for agent, since in live.pending_since.items():
+                active = True
+        for agent, since in pending:
             agents[agent]["pending"].append(since)
-        for entry in live.open_sla:
+        for entry in open_sla_clocks:
             if now_ms - entry.first_message_ts > entry.sla_ms:
                 aged[(entry.agent, entry.day, entry.group)] += 1
                 ran_out = entry.first_message_ts + entry.sla_ms + 1
@@ -110,12 +112,13 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
                     aged_minutes[(entry.agent, ran_out - ran_out % 60_000)] += 1
             else:
                 open_sla.append([entry.agent, entry.day, entry.group, entry.first_message_ts, entry.sla_ms])
-        if not live.pending_since and not live.open_sla and all(
-            ts < oldest_active for ts in live.activity.values()
-        ):
-            idle.append(buyer)
-    for buyer in idle:  # nothing of theirs is live any more; their next event brings them back
+        if not active and activity:
+            (idle if not pending and not open_sla_clocks else settled).append(buyer)
+    # Nothing of theirs is live any more (their next event brings them back), or only what waits.
+    for buyer in idle:
         del tables.live[buyer]
+    for buyer in settled:
+        tables.live[buyer] = ((), *tables.live[buyer][1:])
     return {
         "agents": dict(agents),
         "open_sla": open_sla,

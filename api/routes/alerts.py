@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import request_token
-from api.errors import ApiError
+from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.responses import JsonResponse
 from api.routes.shops import admin, viewer
 from api.state import AppState, get_state
@@ -22,7 +22,8 @@ from streams.alerts.store import (
     recent_deliveries,
 )
 
-router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["alerts"], default_response_class=JsonResponse)
+router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["alerts"], default_response_class=JsonResponse,
+                   responses=error_responses(*AUTHORIZED_ERRORS))
 
 
 def is_admin(request: Request, state: AppState, shop_id: str) -> bool:

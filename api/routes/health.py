@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 from redis.exceptions import RedisError
 
+from api.errors import error_responses
 from api.responses import JsonResponse
 from api.state import AppState, get_state
 
@@ -17,7 +18,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=error_responses(503))
 async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
     try:
         redis_ok = bool(await state.redis.ping())

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from redis.exceptions import RedisError
 
 from api.auth import authorize, request_token
-from api.errors import ApiError
+from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.publisher import KafkaUnavailable
 from api.readmodel import ACCEPTED_KEY
 from api.responses import JsonResponse
@@ -18,7 +18,8 @@ from api.state import AppState, get_state
 from streams.events import FieldError, validate
 from streams.settings_store import version_key
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"],
+                   responses=error_responses(*AUTHORIZED_ERRORS, 413, 415, 429))
 CONTENT_TYPES = ("application/json", "application/x-ndjson")
 
 

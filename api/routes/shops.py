@@ -10,13 +10,14 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth import ADMIN_ROLES, VIEW_ROLES, authorize, request_token
-from api.errors import ApiError
+from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.responses import JsonResponse
 from api.state import AppState, get_state
 from streams.settings_store import current_version, put_settings
 from streams.shop_settings import InvalidSettings, parse_settings
 
-router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=JsonResponse)
+router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=JsonResponse,
+                   responses=error_responses(*AUTHORIZED_ERRORS))
 ShopId = Path(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the shop (tenant)")
 DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
