@@ -67,7 +67,8 @@ app = faust.App(
     stream_buffer_maxsize=20_000,
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
-    datadir=f"{config.data_dir}/faust-worker-{config.worker_index}",
+    # RocksDB state per app and worker: another app id (the benchmark's runs) must not see this one's.
+    datadir=f"{config.data_dir}/faust-{config.app_id}-worker-{config.worker_index}",
 )
 
 raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
