@@ -250,10 +250,14 @@ def process_agent_events(records: list[SourceRecord], partitions: int, store: Mu
         result.dead_letters.extend(bad)
         for index, event in events:
             key = event.key
-            state = agent_state(result.changed.get(key) or store.get(key))
+            raw = result.changed.get(key) or store.get(key)
+            state = agent_state(raw)
             position = [source.offset, index]
-            if state["at"] is not None and position <= state["at"]:
-                continue  # a replay of a record applied before
+            if raw is not None and state["at"] is not None and position <= state["at"]:
+                # A replay of a record applied before: sent to the changelog again as it is (the local
+                # store may be ahead of the changelog after a crash; see PartitionProcessor.process).
+                result.changed[key] = raw
+                continue
             state["at"] = position
             state["n"] += event.settings_version is not None
             if event.event_id not in state["ids"]:

@@ -122,3 +122,19 @@ def test_stored_records_own_only_their_bytes() -> None:
     kept = sum(stat.size for stat in snapshot.statistics("filename"))
     assert len(store) > 50
     assert kept < 2 * sum(len(value) + 64 for value in store.values())
+
+
+def test_a_replayed_agent_status_is_sent_again_unchanged() -> None:
+    """The local store (RocksDB) can be ahead of the changelog after a crash: a replay re-sends the record."""
+    from streams.processor import process_agent_events
+
+    key = "s|A"
+    partition = partition_for(key, PARTITIONS)
+    status = {"event_id": "st1", "shop_id": "s", "type": "agent.status", "ts": T, "agent_id": "A", "status": "busy"}
+    batch = [SourceRecord("agent-events", partition, 0, orjson.dumps(status))]
+    store: dict[str, bytes] = {}
+    first = process_agent_events(batch, PARTITIONS, store, now_ms=T)
+    before = dict(store)
+    again = process_agent_events(batch, PARTITIONS, store, now_ms=T)
+    assert again.changed == first.changed == before
+    assert store == before and orjson.loads(store[key])["n"] == 0
