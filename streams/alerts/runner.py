@@ -58,7 +58,7 @@ class AlertRunner:
     MIN_INTERVAL_S = 0.2
     # A shop's evaluations take at most this share of the time: a very large shop (its minute buckets
     # merged over the partitions) is then evaluated less often, rather than slowing the pipeline.
-    CPU_SHARE = 0.1
+    CPU_SHARE = 0.2
     SWEEP_S = 30.0
     CONCURRENCY = 16
     SEND_TIMEOUT_S = 10.0
