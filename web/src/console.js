@@ -6,7 +6,6 @@ import "./styles/common.css";
 import "./styles/console.css";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
-import { connectStream } from "./connection.js";
 import { downloadCsv, toCsv } from "./csv.js";
 import { byKind, count, DASH, money, percent, seconds } from "./format.js";
 import { applyI18n, groupName, lang, onLangChange, statusName, t, toggleLang } from "./i18n.js";
@@ -19,7 +18,15 @@ import {
   WAIT_AMBER_S,
   WAIT_RED_S,
 } from "./metrics.js";
-import { clockAndUpdated, connectionIndicator, pageParams, paramProblem, showAccessDenied, throttle } from "./page.js";
+import {
+  clockAndUpdated,
+  connectScreenStream,
+  connectionIndicator,
+  pageParams,
+  paramProblem,
+  showAccessDenied,
+  throttle,
+} from "./page.js";
 
 const SERIES_EVERY_MS = 12000;
 const SERIES_MIN_GAP_MS = 5000;
@@ -362,15 +369,14 @@ function start() {
 
   initialLoad().then((ok) => {
     if (!ok) return;
-    connectStream({
-      url: api.streamUrl(),
-      onState: (s) => conn.update(s),
-      onAuthError: authFailed,
-      checkAuth: () => api.live().then(() => 200, (err) => err.status),
-      reloadAfterMs: params.reloadAfterMs,
+    connectScreenStream({
+      api,
+      params,
+      conn,
+      clock,
+      authFailed,
+      isFailed: () => failed,
       onFrame(frame) {
-        if (failed) return;
-        clock.touch();
         if (frame.type === "snapshot" || frame.type === "update") {
           applyToday(frame);
           if (state.today) $("day-picker").max = state.today;

@@ -1,5 +1,6 @@
 // What both screens share: URL parameters, the access-denied screen, the connection indicator,
 // the clock and "last updated".
+import { connectStream } from "./connection.js";
 import { clockTime } from "./format.js";
 import { lang, onLangChange, t } from "./i18n.js";
 
@@ -151,4 +152,24 @@ export function throttle(fn, ms) {
       }, wait);
     }
   };
+}
+
+/**
+ * The screen's WebSocket (connection.js) wired the same way on both screens: the indicator follows
+ * it, auth failures show the access screen, and each frame refreshes "last updated" before onFrame
+ * gets it, unless the page already shows the access screen.
+ */
+export function connectScreenStream({ api, params, conn, clock, authFailed, isFailed, onFrame }) {
+  return connectStream({
+    url: api.streamUrl(),
+    onState: (s) => conn.update(s),
+    onAuthError: authFailed,
+    checkAuth: () => api.live().then(() => 200, (err) => err.status),
+    reloadAfterMs: params.reloadAfterMs,
+    onFrame(frame) {
+      if (isFailed()) return;
+      clock.touch();
+      onFrame(frame);
+    },
+  });
 }

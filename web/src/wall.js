@@ -7,12 +7,19 @@ import "./styles/wall.css";
 import { alertKey, describeAlert } from "./alerts.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
-import { connectStream } from "./connection.js";
 import { countUp } from "./countup.js";
 import { count, dateLong, money, percent, seconds } from "./format.js";
 import { applyI18n, groupName, onLangChange, statusName, t, tf } from "./i18n.js";
 import { agentLevel, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
-import { clockAndUpdated, connectionIndicator, pageParams, paramProblem, showAccessDenied, throttle } from "./page.js";
+import {
+  clockAndUpdated,
+  connectScreenStream,
+  connectionIndicator,
+  pageParams,
+  paramProblem,
+  showAccessDenied,
+  throttle,
+} from "./page.js";
 
 const SERIES_EVERY_MS = 12000;
 const SERIES_MIN_GAP_MS = 5000;
@@ -153,15 +160,14 @@ function start() {
   initialLoad().then((ok) => {
     if (!ok) return;
     loadSeries();
-    connectStream({
-      url: api.streamUrl(),
-      onState: (s) => conn.update(s),
-      onAuthError: authFailed,
-      checkAuth: () => api.live().then(() => 200, (err) => err.status),
-      reloadAfterMs: params.reloadAfterMs,
+    connectScreenStream({
+      api,
+      params,
+      conn,
+      clock,
+      authFailed,
+      isFailed: () => failed,
       onFrame(frame) {
-        if (failed) return;
-        clock.touch();
         if (frame.type === "snapshot" || frame.type === "update") {
           applyFigures(frame);
           renderAll();
