@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import tracemalloc
+from datetime import date
+
 import orjson
 
-from streams.processor import PartitionProcessor, SourceRecord
+from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.shop_settings import ShopSettings
+from streams.simulator import day_simulator
 from streams.topics import partition_for
 
 T = 1_794_362_400_000
@@ -78,10 +83,6 @@ def test_a_replayed_batch_changes_nothing() -> None:
 
 def _partition_of_simulated_day(partition: int, events: int) -> list[SourceRecord]:
     """Records (batches of 50 events) of one partition of a deterministic simulated Double-11 start."""
-    import itertools
-    from datetime import date
-
-    from streams.simulator import day_simulator
 
     simulated = day_simulator(shop_id="s", agents=12, seed=3, day=date(2025, 11, 11)).events()
     mine = [e for e in itertools.islice(simulated, events)
@@ -109,8 +110,6 @@ def test_a_small_buyer_cache_bounds_memory_and_changes_no_figure() -> None:
 def test_stored_records_own_only_their_bytes() -> None:
     """orjson ≥ 3.12 returns bytes keeping a 4 KB+ buffer; kept per buyer, that was most of the worker's
     memory (10-minute soak: 130 → 834 MB). Stored records must be right-sized."""
-    import tracemalloc
-
     records = _partition_of_simulated_day(P, 3_000)
     tracemalloc.start()
     try:
@@ -126,8 +125,6 @@ def test_stored_records_own_only_their_bytes() -> None:
 
 def test_a_replayed_agent_status_is_sent_again_unchanged() -> None:
     """The local store (RocksDB) can be ahead of the changelog after a crash: a replay re-sends the record."""
-    from streams.processor import process_agent_events
-
     key = "s|A"
     partition = partition_for(key, PARTITIONS)
     status = {"event_id": "st1", "shop_id": "s", "type": "agent.status", "ts": T, "agent_id": "A", "status": "busy"}
