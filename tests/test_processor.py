@@ -11,7 +11,7 @@ import orjson
 from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.shop_settings import ShopSettings
 from streams.simulator import day_simulator
-from streams.topics import partition_for
+from streams.topics import partition_for, topic_for_type
 
 T = 1_794_362_400_000
 PARTITIONS = 4
@@ -82,13 +82,12 @@ def test_a_replayed_batch_changes_nothing() -> None:
 
 
 def _partition_of_simulated_day(partition: int, events: int) -> list[SourceRecord]:
-    """Records (batches of 50 events) of one partition of a deterministic simulated Double-11 start."""
-
+    """Records (one event each) of one partition of a deterministic simulated Double-11 start."""
     simulated = day_simulator(shop_id="s", agents=12, seed=3, day=date(2025, 11, 11)).events()
     mine = [e for e in itertools.islice(simulated, events)
             if e["type"] != "agent.status" and partition_for(f"s|{e['buyer_id']}", PARTITIONS) == partition]
-    return [SourceRecord("order-events" if e["type"].startswith("order.") else "chat-events", partition,
-                         offset, orjson.dumps(e)) for offset, e in enumerate(mine)]
+    return [SourceRecord(topic_for_type(e["type"]), partition, offset, orjson.dumps(e))
+            for offset, e in enumerate(mine)]
 
 
 def test_a_small_buyer_cache_bounds_memory_and_changes_no_figure() -> None:
