@@ -34,8 +34,8 @@ test: setup
 
 ## fault tests: worker kill -9, two workers with one killed, broker/Redis/API restarts (slow ones included)
 chaos: setup
-	$(PY) -m pytest -q -m "chaos or integration" tests/test_chaos_two_workers.py tests/test_worker_crash.py \
-		tests/test_stack_faults.py
+	$(PY) -m pytest -q -m "chaos or integration" tests/integration/test_chaos_two_workers.py tests/integration/test_worker_crash.py \
+		tests/integration/test_stack_faults.py
 
 lint: setup
 	$(PY) -m ruff check .

@@ -15,8 +15,9 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from api.readmodel import ReadModel
 from api.state import Counters
+from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
+from streams.readside.reader import ReadModel
 
 log = logging.getLogger("kefu.hub")
 MIN_UPDATE_INTERVAL_S = 0.5
@@ -103,18 +104,17 @@ class Hub:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe("kefu:*:updates", "kefu:*:alerts")
+                await pubsub.psubscribe(channel_pattern(UPDATES), channel_pattern(ALERTS))
                 for shop in self.clients:  # (re)connected: whatever we missed, screens get it now
                     self._dirty.setdefault(shop, time.monotonic())
                 self._wake.set()
                 async for message in pubsub.listen():
                     if message["type"] != "pmessage":
                         continue
-                    channel = message["channel"].decode()
-                    shop = channel[len("kefu:") : channel.rindex(":")]
+                    shop, name = parse_channel(message["channel"])
                     if shop not in self.clients:
                         continue
-                    if channel.endswith(":alerts"):
+                    if name == ALERTS:
                         frame = orjson.dumps({"type": "alert", **orjson.loads(message["data"])})
                         for client in list(self.clients.get(shop, ())):
                             client.offer_alert(frame)

@@ -15,10 +15,10 @@ from api.auth import Tokens
 from api.hub import Hub
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
-from api.readmodel import ReadModel
 from api.routes import alerts, health, ingest, pages, shops, stream
 from api.state import AppState, Counters
 from streams.config import Config, get_config
+from streams.readside.reader import ReadModel
 
 
 def security_headers(config: Config) -> dict[str, str]:

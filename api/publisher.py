@@ -12,8 +12,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from streams.events import Event
-from streams.topics import partition_for
+from streams.core.events import Event
+from streams.core.topics import partition_for
+from streams.kafka import start_producer
 
 SEND_TIMEOUT_S = 10.0
 
@@ -32,20 +33,12 @@ class Publisher:
     async def _ready_producer(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap_servers,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=2,
-                    request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
-                    max_request_size=8 * 1024 * 1024,
-                )
                 try:
-                    await asyncio.wait_for(producer.start(), SEND_TIMEOUT_S)
+                    self._producer = await asyncio.wait_for(start_producer(
+                        self.bootstrap_servers, linger_ms=2, request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
+                        max_request_size=8 * 1024 * 1024), SEND_TIMEOUT_S)
                 except (KafkaError, OSError, TimeoutError) as exc:
-                    await producer.stop()
                     raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
-                self._producer = producer
             return self._producer
 
     async def publish(self, items: list[tuple[Event, dict[str, Any]]]) -> None:

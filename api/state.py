@@ -10,8 +10,8 @@ from fastapi import Request
 from api.auth import Tokens
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
-from api.readmodel import ReadModel
 from streams.config import Config
+from streams.readside.reader import ReadModel
 
 
 @dataclass

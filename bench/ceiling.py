@@ -12,7 +12,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import BenchStack, quiet_kafka_logs
-from streams.topics import AGENT_EVENTS, CHAT_EVENTS, ORDER_EVENTS
+from streams.core.topics import AGENT_EVENTS, CHAT_EVENTS, ORDER_EVENTS
 
 
 async def run_ceiling(stack: BenchStack, expected: int) -> dict[str, Any]:

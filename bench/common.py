@@ -227,11 +227,12 @@ def quiet_kafka_logs() -> None:
 
 async def reset_topics(stack: BenchStack, app_id: str) -> None:
     """Delete the source topics (so a run reads exactly what it pre-loads), then create every topic of
-    `app_id` (sources and that app's changelogs), as `python -m streams.topics` does before a worker."""
+    `app_id` (sources and that app's changelogs), as `python -m streams.kafka` does before a worker."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     from streams.config import Config
-    from streams.topics import AGENT_EVENTS, CHAT_EVENTS, DEAD_LETTERS, ORDER_EVENTS, create_topics
+    from streams.core.topics import AGENT_EVENTS, CHAT_EVENTS, DEAD_LETTERS, ORDER_EVENTS
+    from streams.kafka import create_topics
 
     quiet_kafka_logs()
     sources = [CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS, DEAD_LETTERS]
@@ -303,12 +304,11 @@ async def wait_group_stable(stack: BenchStack, group: str, members: int, timeout
 
 async def produce_records(stack: BenchStack, records: list[tuple[str, int, bytes, bytes]]) -> float:
     """Send pre-encoded (topic, partition, key, value) records (acks=all, idempotent); returns seconds."""
-    from aiokafka import AIOKafkaProducer
+    from streams.kafka import start_producer
 
     quiet_kafka_logs()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=20, max_batch_size=1_048_576, max_request_size=8 * 1024 * 1024)
-    await producer.start()
+    producer = await start_producer(stack.bootstrap, linger_ms=20, max_batch_size=1_048_576,
+                                    max_request_size=8 * 1024 * 1024)
     t0 = time.monotonic()
     try:
         futures = []

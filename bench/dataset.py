@@ -1,4 +1,4 @@
-"""The benchmark's events: simulated Double-11 shop days (streams.simulator), stamped like ingest does,
+"""The benchmark's events: simulated Double-11 shop days (streams.tools.simulator), stamped like ingest does,
 packed into envelopes exactly as the ingest API / the simulator's kafka sink pack them."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from streams.simulator.model import day_simulator
-from streams.simulator.sinks import _encode, group_envelopes
+from streams.tools.simulator.model import day_simulator
+from streams.tools.simulator.sinks import _encode, group_envelopes
 
 DAY = date(2026, 11, 11)  # a Double-11 day in the past (events may be at most 1 day ahead of now)
 BATCH = 200  # events per ingest request (the simulator's default --batch)

@@ -28,7 +28,7 @@ import uvloop
 import websockets
 
 from bench.common import VIEWER_TOKEN, BenchStack, cpu_seconds, percentile, say
-from streams.snapshots import SHOPS_KEY, day_key, live_key, meta_key, updates_channel
+from streams.readside.keys import SHOPS_KEY, day_key, live_key, meta_key, updates_channel
 
 AGENTS = [f"agent-{i:02d}" for i in range(30)]
 

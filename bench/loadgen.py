@@ -2,7 +2,7 @@
 
 `python -m bench.loadgen --url U --token T --shop S --peak R --duration D` sends a Double-11 midnight
 surge of one shop through the ingest API. The events are the shop simulator's Double-11 day from
-midnight (streams.simulator, day mode: the stories of buyers, agents and orders), re-timed so that the
+midnight (streams.tools.simulator, day mode: the stories of buyers, agents and orders), re-timed so that the
 rate follows the day's shape compressed 60× (one second of the run = one minute after midnight:
 `double11_shape`, the surge decaying from its peak over ~12 s), scaled so that the first second runs
 at R events/s. Each 50 ms slot is posted when its last event's time has come (up to 8 requests in
@@ -25,7 +25,7 @@ import httpx
 import orjson
 import uvloop
 
-from streams.simulator.model import day_simulator, double11_shape
+from streams.tools.simulator.model import day_simulator, double11_shape
 
 SLOT_MS = 50
 SIM_DAY = date(2026, 11, 11)

@@ -20,13 +20,13 @@ from typing import Any
 import orjson
 
 from streams.config import Config
-from streams.engine import StaticSettings
-from streams.exporter import LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
-from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
-from streams.shop_settings import DEFAULT_SETTINGS
-from streams.snapshots import ShopExport, export_shop
-from streams.topics import AGENT_EVENTS
-from streams.worker import GC_THRESHOLDS
+from streams.core.processor import PartitionProcessor, SourceRecord, process_agent_events
+from streams.core.shop_settings import DEFAULT_SETTINGS
+from streams.core.topics import AGENT_EVENTS
+from streams.readside.snapshots import ShopExport, export_shop
+from streams.tools.engine import StaticSettings
+from streams.worker.exporter import LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
+from streams.worker.main import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
 

@@ -29,7 +29,7 @@ from bench.common import (
     wait_group_stable,
 )
 from bench.dataset import Dataset
-from streams.snapshots import agent_meta_key, meta_key
+from streams.readside.keys import agent_meta_key, meta_key
 
 
 async def processed(client: Any, keys: list[str]) -> int:
@@ -114,7 +114,7 @@ async def changelog_state(stack: BenchStack, app_id: str) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from bench.common import quiet_kafka_logs
-    from streams.topics import AGENT_TABLE, BUYER_TABLE
+    from streams.core.topics import AGENT_TABLE, BUYER_TABLE
 
     quiet_kafka_logs()
     sizes: dict[str, dict[bytes, int]] = {}

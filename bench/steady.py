@@ -21,7 +21,7 @@ import orjson
 import uvloop
 
 from bench.loadgen import post_events
-from streams.simulator.model import day_simulator
+from streams.tools.simulator.model import day_simulator
 
 SLOT_S = 0.05
 

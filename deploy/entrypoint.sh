@@ -4,7 +4,7 @@
 #   api          python -m api on 0.0.0.0:$KEFU_API_PORT (8000)
 #   worker       python -m streams.worker (Prometheus metrics on $KEFU_WORKER_METRICS_PORT, 9102)
 #   dispatcher   python -m streams.alerts.dispatcher (alert webhooks)
-#   topics       python -m streams.topics (creates every topic; a one-shot job before any worker)
+#   topics       python -m streams.kafka (creates every topic; a one-shot job before any worker)
 #   simulate …   kefu-pulse simulate … (the Double-11 simulator)
 #   healthcheck  the image's HEALTHCHECK: api → GET /readyz, worker → GET /healthz of its metrics
 #                server, other roles → healthy while running
@@ -46,7 +46,7 @@ case "$role" in
     exec python -m streams.alerts.dispatcher "$@"
     ;;
   topics)
-    exec python -m streams.topics "$@"
+    exec python -m streams.kafka "$@"
     ;;
   simulate)
     exec kefu-pulse simulate "$@"

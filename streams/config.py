@@ -43,8 +43,8 @@ class Config(BaseSettings):
     cors_origins: str = ""
     frame_ancestors: str = ""
 
-    # Deployment (docs/operations.md): replication factor of the topics `python -m streams.topics` creates
-    # (1 locally; 3 on a 3-broker cluster), and the worker's Prometheus endpoint (streams/metrics.py):
+    # Deployment (docs/operations.md): replication factor of the topics `python -m streams.kafka` creates
+    # (1 locally; 3 on a 3-broker cluster), and the worker's Prometheus endpoint (streams/worker/prometheus.py):
     # off when the port is 0; worker i listens on port + i - 1; `worker` label = worker_name or worker-<i>.
     replication_factor: int = 1
     worker_metrics_port: int = 0

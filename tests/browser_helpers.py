@@ -1,4 +1,4 @@
-"""Helpers for the browser tests (tests/test_browser.py): headless Debian Chromium through Playwright,
+"""Helpers for the browser tests (tests/browser/test_browser.py): headless Debian Chromium through Playwright,
 event builders for hand-made scenarios, and a collector of page errors and CSP violations."""
 
 from __future__ import annotations

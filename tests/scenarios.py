@@ -2,7 +2,7 @@
 
 Each scenario is a dict {"name", "events", "settings", "now_ms", "expect"}; "expect" holds only the
 figures the scenario checks, in the shape returned by `compute` (tests/oracle.py and
-streams.engine.compute_batch). The expected values were worked out by hand from the spec — the
+streams.tools.engine.compute_batch). The expected values were worked out by hand from the spec — the
 arithmetic is in the comments — not by running any implementation.
 
 Times are 2026-11-11 (Asia/Shanghai) unless said otherwise; `t(10, 0)` = 10:00:00.000 local.

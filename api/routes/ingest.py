@@ -12,11 +12,11 @@ from redis.exceptions import RedisError
 from api.auth import authorize, request_token
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.publisher import KafkaUnavailable
-from api.readmodel import ACCEPTED_KEY
 from api.responses import JsonResponse
 from api.state import AppState, get_state
-from streams.events import FieldError, validate
-from streams.settings_store import version_key
+from streams.core.events import FieldError, validate
+from streams.readside.keys import accepted_key
+from streams.readside.settings_store import SETTINGS_DOCUMENTS
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"],
                    responses=error_responses(*AUTHORIZED_ERRORS, 413, 415, 429))
@@ -111,7 +111,8 @@ async def ingest(request: Request, atomic: bool = Query(False), state: AppState 
 
     shops = sorted({event.shop_id for event, _ in valid})
     try:
-        versions = dict(zip(shops, await state.redis.mget([version_key(s) for s in shops]), strict=True))
+        version_keys = [SETTINGS_DOCUMENTS.version_key(s) for s in shops]
+        versions = dict(zip(shops, await state.redis.mget(version_keys), strict=True))
     except RedisError:
         raise ApiError(503, "settings store (Redis) unreachable; nothing was accepted, retry") from None
     # Stamp each event with the settings in force now: a settings PUT answered before this request
@@ -127,7 +128,7 @@ async def ingest(request: Request, atomic: bool = Query(False), state: AppState 
     try:
         pipe = state.redis.pipeline(transaction=False)
         for shop, count in counts.items():
-            pipe.incrby(ACCEPTED_KEY.format(shop=shop), count)
+            pipe.incrby(accepted_key(shop), count)
         await pipe.execute()
     except RedisError:
         pass  # the events are in Kafka and will be processed; only /lag's accounting misses them

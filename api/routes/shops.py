@@ -13,8 +13,8 @@ from api.auth import ADMIN_ROLES, VIEW_ROLES, authorize, request_token
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.responses import JsonResponse
 from api.state import AppState, get_state
-from streams.settings_store import current_version, put_settings
-from streams.shop_settings import InvalidSettings, parse_settings
+from streams.core.shop_settings import InvalidSettings, parse_settings
+from streams.readside.settings_store import current_version, put_settings
 
 router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=JsonResponse,
                    responses=error_responses(*AUTHORIZED_ERRORS))

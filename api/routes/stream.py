@@ -13,7 +13,7 @@ from api.auth import VIEW_ROLES, authorize, token_of
 from api.errors import ApiError
 from api.hub import Client
 from api.state import AppState
-from streams.events import SHOP_ID_RE
+from streams.core.events import SHOP_ID_RE
 
 router = APIRouter()
 

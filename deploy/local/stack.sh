@@ -9,7 +9,7 @@
 #   stack.sh run            setup + up + URLs/tokens + the simulator in the foreground; Ctrl-C stops all
 #   stack.sh info           print URLs and tokens
 #   stack.sh clean          down, then remove the data dir
-#   stack.sh topics         create the Kafka topics (python -m streams.topics)
+#   stack.sh topics         create the Kafka topics (python -m streams.kafka)
 #   stack.sh start-worker I | stop-worker I | kill-worker I (SIGKILL)
 #   stack.sh start-api I    (waits for /readyz) | stop-api I
 #   stack.sh start-dispatcher | stop-dispatcher | kill-dispatcher (SIGKILL)   the alert webhook dispatcher
@@ -438,14 +438,14 @@ wait_ready() {
 create_topics() {
   local _
   for _ in 1 2 3; do
-    if "$PY" -m streams.topics >"$LOGDIR/topics.log" 2>&1; then
+    if "$PY" -m streams.kafka >"$LOGDIR/topics.log" 2>&1; then
       say "$(tail -n 1 "$LOGDIR/topics.log")"
       return 0
     fi
     sleep 1
   done
   log_tail "$LOGDIR/topics.log"
-  die "python -m streams.topics failed 3 times (log above); no worker was started"
+  die "python -m streams.kafka failed 3 times (log above); no worker was started"
 }
 
 # ----------------------------------------------------------------------------------------- commands
@@ -544,15 +544,15 @@ cmd_info() {
 cmd_run() {
   cmd_up
   cmd_info
-  need_module streams.simulator "the simulator"
+  need_module streams.tools.simulator "the simulator"
   # The demo shop's settings match the simulator's agents (groups), filter phrases and test accounts.
-  "$PY" -m streams.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
+  "$PY" -m streams.tools.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
     -H "Content-Type: application/json" --data-binary @- "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/demo-shop/settings" \
     || die "could not store the demo shop's settings"
   say "simulator: demo-shop at 200 events/s into $KEFU_API_PORT (Ctrl-C stops the simulator and the stack)"
   local sim
   # Background + wait, so that a signal reaches the trap at once; the trap stops the simulator.
-  "$PY" -m streams.simulator --sink http --url "http://127.0.0.1:$KEFU_API_PORT" --token "$KEFU_INGEST_TOKEN" \
+  "$PY" -m streams.tools.simulator --sink http --url "http://127.0.0.1:$KEFU_API_PORT" --token "$KEFU_INGEST_TOKEN" \
     --shop demo-shop --rate 200 </dev/null &
   sim=$!
   trap 'kill -TERM "$sim" 2>/dev/null || true' INT TERM HUP

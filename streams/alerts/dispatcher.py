@@ -41,18 +41,11 @@ from redis.exceptions import RedisError
 
 from streams.alerts.formats import accepted, build_request
 from streams.alerts.rules import address_allowed, literal_address, redact_url
-from streams.alerts.store import (
-    DELIVERIES_KEEP,
-    DUE_KEY,
-    JOBS_KEY,
-    SENT_MARK_TTL_S,
-    RulesCache,
-    deliveries_key,
-    sent_mark_key,
-)
+from streams.alerts.store import DELIVERIES_KEEP, SENT_MARK_TTL_S, RulesCache
 from streams.config import Config, get_config
-from streams.settings_store import current_version, load_settings
-from streams.topics import ALERTS
+from streams.core.topics import ALERTS
+from streams.readside.keys import ALERT_JOBS_DUE_KEY, ALERT_JOBS_KEY, deliveries_key, sent_mark_key
+from streams.readside.settings_store import current_version, load_settings
 
 log = logging.getLogger("kefu.dispatcher")
 GROUP_ID = "kefu-alert-dispatcher"
@@ -194,8 +187,8 @@ class Dispatcher:
         args: list[Any] = [SENT_MARK_TTL_S, created + self.LEASE_MS]
         for job in jobs:
             args += [job["id"], orjson.dumps(job)]
-        if not await self.redis.eval(SCHEDULE_SCRIPT, 3, sent_mark_key(shop, alert_id, state), JOBS_KEY, DUE_KEY,
-                                     *args):
+        if not await self.redis.eval(SCHEDULE_SCRIPT, 3, sent_mark_key(shop, alert_id, state), ALERT_JOBS_KEY,
+                                     ALERT_JOBS_DUE_KEY, *args):
             return []  # seen before (a duplicate from the runner's outbox, or a re-read after a crash)
         return jobs
 
@@ -213,8 +206,8 @@ class Dispatcher:
             await asyncio.sleep(self.POLL_S)
             try:
                 now = now_ms()
-                claimed = await self.redis.eval(CLAIM_SCRIPT, 2, DUE_KEY, JOBS_KEY, now, now + self.LEASE_MS,
-                                                self.CLAIM_BATCH)
+                claimed = await self.redis.eval(CLAIM_SCRIPT, 2, ALERT_JOBS_DUE_KEY, ALERT_JOBS_KEY, now,
+                                                now + self.LEASE_MS, self.CLAIM_BATCH)
             except (RedisError, OSError) as exc:
                 log.warning("cannot poll due deliveries (%s)", exc)
                 await asyncio.sleep(1)
@@ -345,16 +338,16 @@ class Dispatcher:
 
     async def _finish(self, job: dict[str, Any], record: dict[str, Any]) -> None:
         def build(pipe: Any) -> None:
-            pipe.hdel(JOBS_KEY, job["id"])
-            pipe.zrem(DUE_KEY, job["id"])
+            pipe.hdel(ALERT_JOBS_KEY, job["id"])
+            pipe.zrem(ALERT_JOBS_DUE_KEY, job["id"])
             pipe.lpush(deliveries_key(job["shop"]), orjson.dumps(record))
             pipe.ltrim(deliveries_key(job["shop"]), 0, DELIVERIES_KEEP - 1)
         await self._redis_until_done(build)
 
     async def _retry_later(self, job: dict[str, Any], record: dict[str, Any]) -> None:
         def build(pipe: Any) -> None:
-            pipe.hset(JOBS_KEY, job["id"], orjson.dumps(job))
-            pipe.zadd(DUE_KEY, {job["id"]: record["next_attempt_at"]})
+            pipe.hset(ALERT_JOBS_KEY, job["id"], orjson.dumps(job))
+            pipe.zadd(ALERT_JOBS_DUE_KEY, {job["id"]: record["next_attempt_at"]})
             pipe.lpush(deliveries_key(job["shop"]), orjson.dumps(record))
             pipe.ltrim(deliveries_key(job["shop"]), 0, DELIVERIES_KEEP - 1)
         await self._redis_until_done(build)
@@ -379,7 +372,7 @@ class Dispatcher:
         await asyncio.gather(*senders, return_exceptions=True)
         if self.inflight:  # interrupted or queued: due at once for the next dispatcher, not after the lease
             with contextlib.suppress(RedisError, OSError):
-                await self.redis.zadd(DUE_KEY, dict.fromkeys(self.inflight, now_ms()), xx=True)
+                await self.redis.zadd(ALERT_JOBS_DUE_KEY, dict.fromkeys(self.inflight, now_ms()), xx=True)
         await self.http.aclose()
         with contextlib.suppress(Exception):
             await self.redis.aclose()

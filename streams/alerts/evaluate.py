@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.alerts.rules import LIVE_KINDS, WINDOW_KINDS, AlertRule
-from streams.facts import MINUTE_MS
+from streams.core.clock import MINUTE_MS
 
 TEAM = "team"
 Bucket = Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""The worker side of the alert hooks: evaluation on a Faust timer (streams/app.py calls `tick`).
+"""The worker side of the alert hooks: evaluation on a Faust timer (streams/worker/app.py calls `tick`).
 
 Each shop is evaluated by exactly one worker: the one that owns partition partition_for(shop_id) of
 chat-events. It reads the shop's merged snapshot from Redis (every partition's export, so it sees the
@@ -27,28 +27,30 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from streams.alerts.evaluate import ShopFigures, evaluate, window_minutes
 from streams.alerts.rules import WINDOW_KINDS
-from streams.alerts.store import RulesCache, commit_state, outbox_key, rules_channel, rules_version_key, state_key
+from streams.alerts.store import RulesCache, commit_state
 from streams.config import Config
-from streams.settings_store import load_settings, version_key
-from streams.shop_settings import ShopSettings
-from streams.snapshots import (
+from streams.core.clock import now_ms
+from streams.core.shop_settings import ShopSettings
+from streams.core.topics import ALERTS, partition_for
+from streams.kafka import start_producer
+from streams.readside.keys import (
+    ALERT_RULES,
+    SETTINGS,
     SHOPS_KEY,
-    agent_meta_key,
-    live_key,
-    merge_buckets,
-    merge_live,
-    merge_meta,
-    meta_key,
-    minutes_key,
-    updates_channel,
+    UPDATES,
+    channel_pattern,
+    outbox_key,
+    parse_channel,
+    state_key,
+    version_key,
 )
-from streams.topics import ALERTS, partition_for
+from streams.readside.settings_store import load_settings
+from streams.readside.snapshots import read_live_and_meta, read_minutes_at
 
 log = logging.getLogger("kefu.alerts")
 
@@ -153,21 +155,18 @@ class AlertRunner:
     # ---- one shop ----------------------------------------------------------------------------------
 
     async def evaluate_shop(self, shop: str) -> None:
-        p = self.partitions
+        live, meta = await read_live_and_meta(self.redis, shop, self.partitions)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.mget([live_key(shop, i) for i in range(p)])
-        pipe.mget([meta_key(shop, i) for i in range(p)] + [agent_meta_key(shop, i) for i in range(p)])
-        pipe.get(version_key(shop))
-        pipe.get(rules_version_key(shop))
+        pipe.get(version_key(shop, SETTINGS))
+        pipe.get(version_key(shop, ALERT_RULES))
         pipe.get(state_key(shop))
-        lives_raw, metas_raw, settings_version, rules_version, state_raw = await pipe.execute()
-        meta = merge_meta([orjson.loads(m) for m in metas_raw if m is not None])
+        settings_version, rules_version, state_raw = await pipe.execute()
         if self.config.clock == "event":
-            now = int(meta["watermark"])
+            now = now_ms("event", int(meta["watermark"]))
             if now <= 0:
                 return  # nothing processed yet: no "now"
         else:
-            now = int(self.wall_clock() * 1000)
+            now = int(self.wall_clock() * 1000)  # injectable for tests; the live rule of core.clock
         rules_version = int(rules_version or 0)
         rules = await self.rules.get(shop, rules_version)
         state = orjson.loads(state_raw) if state_raw else {"seq": 0, "firing": {}, "pending": {}}
@@ -175,10 +174,9 @@ class AlertRunner:
             return
         settings = await self._shop_settings(shop, int(settings_version or 0))
         longest = max((r.window_s for r in rules if r.kind in WINDOW_KINDS), default=0)
-        minutes = await self._read_minutes(shop, window_minutes(now, longest)) if longest else {}
-        live = merge_live([orjson.loads(raw) for raw in lives_raw if raw is not None])
-        aged = [entry for raw in lives_raw if raw is not None for entry in orjson.loads(raw).get("aged_minutes", ())]
-        figures = ShopFigures(now, live.pending, live.activity, minutes, live.open_sla, aged,
+        minutes = (await read_minutes_at(self.redis, shop, self.partitions, window_minutes(now, longest))
+                   if longest else {})
+        figures = ShopFigures(now, live.pending, live.activity, minutes, live.open_sla, live.aged_minutes,
                               settings.slow_response_s, settings.active_window_s)
         result = evaluate(shop, rules, rules_version, figures, state)
         self.evaluations += 1
@@ -202,19 +200,6 @@ class AlertRunner:
                 self._settings.clear()
             self._settings[(shop, version)] = settings
         return settings
-
-    async def _read_minutes(self, shop: str, minutes: list[int]) -> dict[int, Any]:
-        """Only the window's minute buckets (HMGET), merged over the partitions."""
-        fields = [str(m) for m in minutes]
-        pipe = self.redis.pipeline(transaction=False)
-        for i in range(self.partitions):
-            pipe.hmget(minutes_key(shop, i), fields)
-        by_minute: dict[int, list[Any]] = {}
-        for values in await pipe.execute():
-            for minute, raw in zip(minutes, values, strict=True):
-                if raw is not None:
-                    by_minute.setdefault(minute, []).append(orjson.loads(raw))
-        return {minute: merge_buckets(buckets) for minute, buckets in by_minute.items()}
 
     # ---- outbox → Kafka ----------------------------------------------------------------------------
 
@@ -243,15 +228,8 @@ class AlertRunner:
 
     async def _get_producer(self) -> Any:
         if self.producer is None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.config.bootstrap_servers, acks="all",
-                                        enable_idempotence=True, linger_ms=0, request_timeout_ms=10_000)
-            try:
-                await producer.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self.producer = producer
+            self.producer = await start_producer(
+                self.config.bootstrap_servers, linger_ms=0, request_timeout_ms=10_000)
         return self.producer
 
     # ---- change notices ----------------------------------------------------------------------------
@@ -260,14 +238,12 @@ class AlertRunner:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(updates_channel("*"), rules_channel("*"))
+                await pubsub.psubscribe(channel_pattern(UPDATES), channel_pattern(ALERT_RULES))
                 self._last_sweep = float("-inf")  # (re)subscribed: whatever we missed, the sweep catches
                 async for message in pubsub.listen():
                     if message["type"] != "pmessage":
                         continue
-                    channel = message["channel"]
-                    channel = channel.decode() if isinstance(channel, bytes) else channel
-                    shop = channel[len("kefu:"):channel.rindex(":")]
+                    shop, _ = parse_channel(message["channel"])
                     if self.owns(shop):
                         self._dirty.add(shop)
             except asyncio.CancelledError:

@@ -1,18 +1,5 @@
-"""Redis keys and I/O of the alert hooks.
-
-Per shop:
-  kefu:{shop}:alert-rules:version      version in force (absent: 0, the default rules)
-  kefu:{shop}:alert-rules:{v}          each version's rules document (immutable; secrets included)
-  kefu:{shop}:alert-state              JSON {"seq", "firing": {rule: {subject: entry}}, "pending": {...}}
-  kefu:{shop}:alerts                   list of alert transitions, newest first (LTRIM to 500)
-  kefu:{shop}:alert-outbox             transitions committed but not yet acknowledged by Kafka
-  kefu:{shop}:deliveries               list of delivery attempts, newest first (LTRIM to 500)
-  kefu:{shop}:alert-sent:{alert}:{st}  "delivery jobs already created for this transition" (TTL 8 days)
-  channel kefu:{shop}:alerts           each transition as JSON (the API hub forwards it to screens)
-  channel kefu:{shop}:alert-rules      "changed" after a PUT (the runner evaluates the shop at once)
-Global (the dispatcher):
-  kefu:alert-jobs                      hash job id → job JSON (one per transition and webhook)
-  kefu:alert-jobs:due                  zset job id → epoch ms of its next attempt (or lease expiry)
+"""Redis I/O of the alert hooks: versioned rules, the alert state (compare-and-set), the alert list,
+the outbox to Kafka and the delivery log. Keys and channels: streams/readside/keys.py.
 """
 
 from __future__ import annotations
@@ -22,77 +9,36 @@ from typing import Any
 import orjson
 
 from streams.alerts.rules import DEFAULT_RULES, AlertRule, load_stored_rules, rules_to_json
+from streams.readside.documents import VersionedDocuments
+from streams.readside.keys import (
+    ALERT_RULES,
+    alerts_channel,
+    alerts_key,
+    deliveries_key,
+    outbox_key,
+    rules_channel,
+    state_key,
+)
 
 ALERTS_KEEP = 500
 DELIVERIES_KEEP = 500
 SENT_MARK_TTL_S = 8 * 86_400  # longer than the alerts topic's retention (7 days)
-JOBS_KEY = "kefu:alert-jobs"
-DUE_KEY = "kefu:alert-jobs:due"
-
-
-def rules_version_key(shop: str) -> str:
-    return f"kefu:{shop}:alert-rules:version"
-
-
-def rules_doc_prefix(shop: str) -> str:
-    return f"kefu:{shop}:alert-rules:"
-
-
-def state_key(shop: str) -> str:
-    return f"kefu:{shop}:alert-state"
-
-
-def alerts_key(shop: str) -> str:
-    return f"kefu:{shop}:alerts"
-
-
-def alerts_channel(shop: str) -> str:
-    return f"kefu:{shop}:alerts"
-
-
-def rules_channel(shop: str) -> str:
-    return f"kefu:{shop}:alert-rules"
-
-
-def outbox_key(shop: str) -> str:
-    return f"kefu:{shop}:alert-outbox"
-
-
-def deliveries_key(shop: str) -> str:
-    return f"kefu:{shop}:deliveries"
-
-
-def sent_mark_key(shop: str, alert_id: str, state: str) -> str:
-    return f"kefu:{shop}:alert-sent:{alert_id}:{state}"
+RULES_DOCUMENTS = VersionedDocuments(ALERT_RULES, load_stored_rules, DEFAULT_RULES, channel=rules_channel)
 
 
 # ---- rules -----------------------------------------------------------------------------------------
 
-# Store the document under the next version, make it current and tell the runners, atomically.
-PUT_RULES_SCRIPT = """
-local version = redis.call('INCR', KEYS[1])
-redis.call('SET', ARGV[2] .. version, ARGV[1])
-redis.call('PUBLISH', ARGV[3], 'changed')
-return version
-"""
-
-
 async def put_rules(client: Any, shop: str, rules: tuple[AlertRule, ...]) -> int:
-    document = orjson.dumps({"rules": rules_to_json(rules)})
-    return int(await client.eval(PUT_RULES_SCRIPT, 1, rules_version_key(shop), document, rules_doc_prefix(shop),
-                                 rules_channel(shop)))
+    """Store the rules as the next version, make it current and tell the runners, atomically."""
+    return await RULES_DOCUMENTS.put(client, shop, {"rules": rules_to_json(rules)})
 
 
 async def current_rules_version(client: Any, shop: str) -> int:
-    raw = await client.get(rules_version_key(shop))
-    return int(raw) if raw else 0
+    return await RULES_DOCUMENTS.current_version(client, shop)
 
 
 async def load_rules(client: Any, shop: str, version: int) -> tuple[AlertRule, ...]:
-    if version == 0:
-        return DEFAULT_RULES
-    raw = await client.get(f"{rules_doc_prefix(shop)}{version}")
-    return load_stored_rules(orjson.loads(raw)) if raw else DEFAULT_RULES
+    return await RULES_DOCUMENTS.load(client, shop, version)
 
 
 class RulesCache:

@@ -1,4 +1,4 @@
-// Every per-agent figure of shared/spec/metrics.md (the API keys of streams/figures.py AGENT_KEYS),
+// Every per-agent figure of shared/spec/metrics.md (the API keys of streams/core/figures.py AGENT_KEYS),
 // with its Chinese and English name and how it is formatted (format.js byKind).
 
 export const AGENT_METRICS = [

@@ -1,0 +1,121 @@
+"""Agent tables of one partition: the sums of its buyers' facts, per shop, day and minute.
+
+Never stored as counters of their own: a buyer's new facts replace its old facts (delta), so the
+tables can always be rebuilt from the buyer records (after recovery or a rebalance) and a replayed
+event changes nothing. Layout per shop is what the snapshot exporter writes to Redis:
+  days[day] = {"agents": {agent: counters}, "groups": {group: counters}, "team": counters}
+  minutes[minute] = {"agents": {agent: counters}, "team": counters}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.core.facts import BuyerLive, Delta, OpenSla
+
+Bucket = dict[str, Any]
+# A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks) as tuples,
+# a third of BuyerLive's memory. It matters: a buyer whose last message was never answered stays
+# waiting, hence live, for good (metrics.md has no end of a conversation).
+LiveEntry = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], tuple[OpenSla, ...]]
+
+
+def live_entry(live: BuyerLive) -> LiveEntry | None:
+    """None when nothing of the buyer is live."""
+    if live.is_idle:
+        return None
+    return tuple(live.activity.items()), tuple(live.pending_since.items()), tuple(live.open_sla)
+
+
+def _empty_bucket() -> Bucket:
+    return {"agents": {}, "groups": {}, "team": {}}
+
+
+@dataclass(slots=True)
+class ShopTables:
+    days: dict[str, Bucket] = field(default_factory=dict)
+    minutes: dict[int, Bucket] = field(default_factory=dict)
+    live: dict[str, LiveEntry] = field(default_factory=dict)  # buyer → live facts
+    agents: set[str] = field(default_factory=set)
+    watermark: int = 0  # largest event ts in this partition for the shop
+    processed: int = 0  # ingest events reflected here (for /lag)
+    # What the last export that included the live facts could vouch for: /lag and "now" must not run
+    # ahead of the live facts in Redis (the exporter sends those less often than the counters).
+    exported_processed: int = 0
+    exported_watermark: int = 0
+    dirty_days: set[str] = field(default_factory=set)
+    dirty_minutes: set[int] = field(default_factory=set)
+    dirty_live: bool = False
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.dirty_days or self.dirty_minutes or self.dirty_live)
+
+    def mark_all_dirty(self) -> None:
+        self.dirty_days = set(self.days)
+        self.dirty_minutes = set(self.minutes)
+        self.dirty_live = True
+
+    def _counters_of(self, scope: tuple) -> dict[str, int]:
+        kind = scope[0]
+        if kind in ("a", "g", "t"):
+            bucket = self.days.get(scope[1])
+            if bucket is None:
+                bucket = self.days[scope[1]] = _empty_bucket()
+            self.dirty_days.add(scope[1])
+        else:
+            bucket = self.minutes.get(scope[1])
+            if bucket is None:
+                bucket = self.minutes[scope[1]] = _empty_bucket()
+            self.dirty_minutes.add(scope[1])
+        if kind in ("t", "tm"):
+            return bucket["team"]
+        table = bucket["groups"] if kind == "g" else bucket["agents"]
+        counters = table.get(scope[2])
+        if counters is None:
+            counters = table[scope[2]] = {}
+        return counters
+
+    def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
+        """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
+
+        The same sums as replace() with the old and new facts in full, touching the same scopes."""
+        counters_of = self._counters_of
+        for scope, name, change in deltas:
+            counters = counters_of(scope)
+            value = counters.get(name, 0) + change
+            if value:
+                counters[name] = value
+            else:
+                counters.pop(name, None)
+        entry = live_entry(live)
+        if entry is None:
+            self.live.pop(buyer, None)
+        else:
+            self.live[buyer] = entry
+        self.agents |= live.agents
+        if max_ts > self.watermark:
+            self.watermark = max_ts
+        self.dirty_live = True
+
+    def prune_minutes(self, oldest_kept: int) -> list[int]:
+        """Forget minute buckets older than `oldest_kept` (the series keeps the last 24 h)."""
+        dropped = [minute for minute in self.minutes if minute < oldest_kept]
+        for minute in dropped:
+            del self.minutes[minute]
+            self.dirty_minutes.discard(minute)
+        return dropped
+
+
+class PartitionTables:
+    """All shops' tables of one Kafka partition."""
+
+    def __init__(self) -> None:
+        self.shops: dict[str, ShopTables] = {}
+
+    def shop(self, shop_id: str) -> ShopTables:
+        tables = self.shops.get(shop_id)
+        if tables is None:
+            tables = self.shops[shop_id] = ShopTables()
+        return tables

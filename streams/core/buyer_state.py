@@ -1,0 +1,110 @@
+"""The per-buyer record: the single source of truth of a buyer's story in one shop.
+
+Pure: `apply(record, event, ...)` puts one event into the record. The record keeps the buyer's
+timeline (what the figures need, never message text), the event ids already applied (a duplicate
+delivery counts once) and, per source topic, the Kafka position last applied (a replay of the same
+record after a crash is recognised and skipped, without counting it as processed twice).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from dataclasses import dataclass, field
+from enum import Enum
+
+import orjson
+
+from streams.core.events import Event
+from streams.core.facts import TimelineEvent
+from streams.core.shop_settings import ShopSettings, local_day
+
+Position = tuple[int, int]  # (Kafka offset, index of the event inside the record's envelope)
+
+_ORDER_KINDS = {"order.created": "created", "order.paid": "paid", "order.closed": "closed",
+                "order.refunded": "refunded"}
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # same event_id seen before: counted as processed, changes no figure
+    REPLAYED = "replayed"  # this Kafka record was applied before a crash/rebalance: skipped entirely
+
+
+@dataclass(slots=True)
+class BuyerRecord:
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    event_ids: set[str] = field(default_factory=set)
+    applied_through: dict[str, Position] = field(default_factory=dict)  # topic → last position
+    ingest_events: int = 0  # events that came through the ingest API (for /lag)
+    next_seq: int = 0
+
+    def to_bytes(self) -> bytes:
+        return right_sized(orjson.dumps({
+            "t": [tuple(event) for event in self.timeline], "ids": sorted(self.event_ids),
+            "at": self.applied_through, "n": self.ingest_events, "s": self.next_seq,
+        }))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BuyerRecord:
+        raw = orjson.loads(data)
+        return cls(
+            timeline=[TimelineEvent(*row) for row in raw["t"]],
+            event_ids=set(raw["ids"]),
+            applied_through={topic: (pos[0], pos[1]) for topic, pos in raw["at"].items()},
+            ingest_events=raw["n"],
+            next_seq=raw["s"],
+        )
+
+
+def right_sized(data: bytes) -> bytes:
+    """A copy of orjson's output that owns only its length: orjson ≥ 3.12 returns bytes whose buffer
+    keeps 4 KB or more (orjson#483), which the store would keep for every buyer."""
+    return bytes(memoryview(data))
+
+
+def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineEvent:
+    """Reduce an event to its timeline form, taking every settings decision now (at apply time)."""
+    kind = event.type
+    internal = event.buyer_id in settings.filter_buyers
+    common = (event.ts, seq)
+    day = local_day(event.ts, settings.timezone)
+    if kind == "chat.message":
+        filter_phrase = (
+            event.sender == "buyer" and event.text is not None
+            and event.text.strip() in settings.filter_phrases
+        )
+        return TimelineEvent(*common, event.sender or "", settings_version, day, internal,
+                             event.agent_id, None, filter_phrase, 0, 0)
+    if kind == "chat.transfer":
+        return TimelineEvent(*common, "transfer", settings_version, day, internal,
+                             event.to_agent, event.from_agent, False, 0, 0)
+    if kind == "chat.rating":
+        return TimelineEvent(*common, "rating", settings_version, day, internal,
+                             event.agent_id, None, False, event.score or 0, 0)
+    return TimelineEvent(*common, _ORDER_KINDS[kind], settings_version, day, internal,
+                         None, event.order_id, False, event.amount_fen or 0, event.items or 0)
+
+
+def apply(
+    record: BuyerRecord,
+    event: Event,
+    settings_version: int,
+    settings: ShopSettings,
+    topic: str | None = None,
+    position: Position | None = None,
+) -> Outcome:
+    """Apply one event to the buyer's record (in place). `topic`/`position` locate the Kafka record."""
+    if topic is not None and position is not None:
+        last = record.applied_through.get(topic)
+        if last is not None and position <= last:
+            return Outcome.REPLAYED
+        record.applied_through[topic] = position
+    if event.settings_version is not None:
+        record.ingest_events += 1
+    if event.event_id in record.event_ids:
+        return Outcome.DUPLICATE
+    record.event_ids.add(event.event_id)
+    insort(record.timeline, to_timeline_event(event, record.next_seq, settings_version, settings),
+           key=lambda e: (e.ts, e.seq))
+    record.next_seq += 1
+    return Outcome.APPLIED

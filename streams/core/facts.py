@@ -1,0 +1,525 @@
+"""Facts: everything one buyer contributes to the figures, derived from the buyer's timeline.
+
+Pure: a buyer's events (sorted by ts, then arrival) + the settings by version → counters keyed by
+scope — ("a", day, agent), ("g", day, group), ("t", day), ("am", minute, agent), ("tm", minute) — and
+the buyer's live facts (activity, pending clocks, open SLA clocks). Agent, group and team figures are
+sums of these over buyers; a buyer lives in one partition, so sums across partitions are exact and
+"distinct buyers" of a team or group are counted once per buyer here.
+
+Recomputing a buyer from its whole timeline (rather than patching counters) is what makes late and
+out-of-order events exact: the event is put where its ts belongs and the buyer is derived again.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from streams.core.clock import MINUTE_MS, minute_of
+from streams.core.shop_settings import DEFAULT_GROUP, ShopSettings, day_offset
+
+Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
+Counters = dict[tuple, dict[str, int]]
+
+
+class TimelineEvent(NamedTuple):
+    """One applied event of a buyer, reduced to what the figures need (no message text).
+
+    kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating",
+    "created" | "paid" | "closed" | "refunded" (orders).
+    """
+
+    ts: int
+    seq: int
+    kind: str
+    settings_version: int
+    day: str  # shop-local day under the settings in force for this event
+    internal: bool  # buyer is in filter_buyers (under this event's settings)
+    agent: str | None  # message agent_id, transfer to_agent, rating agent_id
+    ref: str | None  # transfer from_agent, order_id
+    filter_phrase: bool  # buyer message whose trimmed text is a filter phrase
+    amount_fen: int  # order amount in fen; rating score
+    items: int
+
+
+@dataclass(slots=True)
+class OpenSla:
+    """A received buyer of (agent, day) still without a first response: counts once older than sla."""
+
+    agent: str
+    day: str
+    group: str
+    first_message_ts: int
+    sla_ms: int
+
+
+@dataclass(slots=True)
+class BuyerLive:
+    activity: dict[str, int] = field(default_factory=dict)  # agent → last message ts
+    pending_since: dict[str, int] = field(default_factory=dict)  # agent → pending clock start
+    open_sla: list[OpenSla] = field(default_factory=list)
+    agents: set[str] = field(default_factory=set)  # every agent id this buyer's events name
+
+    @property
+    def is_idle(self) -> bool:
+        return not (self.activity or self.pending_since or self.open_sla)
+
+
+@dataclass(slots=True)
+class BuyerFacts:
+    counters: Counters
+    live: BuyerLive
+    max_ts: int
+
+
+@dataclass(slots=True)
+class _Consult:
+    """The buyer as a consulting buyer of one (agent, day)."""
+
+    first_ts: int
+    settings_version: int
+    internal: bool
+    received: bool = False  # ≥ 1 message that is not a filter phrase
+    first_response_ms: int | None = None
+
+
+@dataclass(slots=True)
+class _Order:
+    created_ts: int
+    created_day: str
+    settings_version: int
+    internal: bool
+    paid: TimelineEvent | None = None
+    refund: TimelineEvent | None = None
+
+
+
+@dataclass(slots=True)
+class Fold:
+    """Where the pass over a buyer's timeline stopped: its state after the first `count` events.
+
+    derive() folds the timeline event by event (this state), then finishes (consults, orders,
+    inquiries). When the only new events sort after every event folded so far — the usual case,
+    events arrive in ts order — the fold resumes where it stopped instead of starting again, with
+    exactly the same result: the fold is a left fold over the sorted timeline, and finishing never
+    changes the fold's state. An event that sorts earlier (late or out of order) folds from scratch.
+
+    `version` changes whenever the fold changes something finishing reads (consults, agent message
+    days, orders, chat days, routed messages once there are orders): while it stays, finishing would
+    give the same counters again (see Derivation).
+    """
+
+    count: int = 0  # timeline events folded
+    last_seq: int = -1  # seq of the last event folded (seq is unique per buyer)
+    version: int = 0
+    counters: Counters = field(default_factory=dict)  # the fold's own counters (may hold zeros)
+    agents: set[str] = field(default_factory=set)  # every agent id the events name
+    activity: dict[str, int] = field(default_factory=dict)  # agent → last message ts
+    pending_since: dict[str | None, int] = field(default_factory=dict)  # owner (None = the queue) → start
+    consults: dict[tuple[str, str], _Consult] = field(default_factory=dict)
+    awaiting_first: dict[str, list[_Consult]] = field(default_factory=dict)
+    agent_message_days: set[tuple[str, str]] = field(default_factory=set)
+    chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal message]
+    routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
+    orders: dict[str, _Order] = field(default_factory=dict)
+    max_ts: int = 0
+
+
+Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
+
+
+def derive(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings]) -> BuyerFacts:
+    return derive_from(timeline, settings_for, None)[0]
+
+
+def derive_from(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings],
+                fold: Fold | None) -> tuple[BuyerFacts, Fold]:
+    """derive(), resuming `fold` (a previous call's, for a prefix of this timeline) when it can.
+
+    `fold` is taken over (changed in place and returned); pass it only once."""
+    if fold is None or not _resumable(timeline, fold):
+        fold = Fold()
+    _fold(fold, timeline, settings_for, None)
+    extra, open_sla = _finish(fold, settings_for)
+    return BuyerFacts(_summed_without_zeros(fold.counters, extra), _live(fold, open_sla), fold.max_ts), fold
+
+
+@dataclass(slots=True)
+class Derivation:
+    """A buyer's facts kept as the fold plus what finishing added (for the agent tables' deltas)."""
+
+    fold: Fold
+    finished_version: int  # fold.version that `extra` and `open_sla` were finished at
+    extra: Counters  # finishing's counters, without zeros
+    open_sla: list[OpenSla]
+    live: BuyerLive
+    max_ts: int
+
+
+def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
+            settings_for: Callable[[int], ShopSettings]) -> tuple[Derivation, list[Delta]]:
+    """The buyer's facts after its timeline grew, and the counter changes that takes (to add to the
+    agent tables): derive()'s counters, new minus old, without computing either in full.
+
+    Resuming: the fold's adds for the new events, plus what finishing changes (finishing runs only if
+    the fold changed something it reads). From scratch (an event sorted before folded ones): minus the
+    old fold's counters, plus the new fold's, plus finishing's change. `derivation` is taken over."""
+    deltas: list[Delta] = []
+    if derivation is not None and _resumable(timeline, derivation.fold):
+        fold = derivation.fold
+        _fold(fold, timeline, settings_for, deltas)
+        old_extra = derivation.extra
+    else:
+        fold = Fold()
+        _fold(fold, timeline, settings_for, None)
+        if derivation is not None:
+            deltas += [(scope, name, -value) for scope, values in derivation.fold.counters.items()
+                       for name, value in values.items() if value]
+            old_extra = derivation.extra
+        else:
+            old_extra = {}
+        deltas += [(scope, name, value) for scope, values in fold.counters.items()
+                   for name, value in values.items() if value]
+        derivation = Derivation(fold, -1, old_extra, [], BuyerLive(), 0)
+    if derivation.finished_version != fold.version:
+        extra, open_sla = _finish(fold, settings_for)
+        extra = _without_zeros(extra)
+        for scope, values in extra.items():
+            before = old_extra.get(scope)
+            if before is None:
+                deltas += [(scope, name, value) for name, value in values.items()]
+            elif before != values:
+                for name, value in values.items():
+                    change = value - before.get(name, 0)
+                    if change:
+                        deltas.append((scope, name, change))
+                deltas += [(scope, name, -value) for name, value in before.items() if name not in values]
+        for scope, values in old_extra.items():
+            if scope not in extra:
+                deltas += [(scope, name, -value) for name, value in values.items()]
+        derivation.extra, derivation.open_sla, derivation.finished_version = extra, open_sla, fold.version
+    derivation.live = _live(fold, derivation.open_sla)
+    derivation.max_ts = fold.max_ts
+    return derivation, deltas
+
+
+def _resumable(timeline: Sequence[TimelineEvent], fold: Fold) -> bool:
+    """The timeline still starts with the events folded (nothing was put before them)."""
+    count = fold.count
+    return count == 0 or (len(timeline) >= count and timeline[count - 1].seq == fold.last_seq)
+
+
+def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings],
+          deltas: list[Delta] | None) -> None:
+    """The pass over the events not folded yet (sorted by ts, then arrival); each add also goes to
+    `deltas` when given."""
+    counters = fold.counters
+
+    def add(scope: tuple, name: str, value: int = 1) -> None:
+        values = counters.get(scope)
+        if values is None:
+            counters[scope] = {name: value}
+        else:
+            values[name] = values.get(name, 0) + value
+        if deltas is not None and value:
+            deltas.append((scope, name, value))
+
+    def add_all(day: str, agent: str, group: str, name: str, value: int = 1) -> None:
+        """A summed figure: the agent's, its group's and the team's."""
+        add(("a", day, agent), name, value)
+        add(("g", day, group), name, value)
+        add(("t", day), name, value)
+
+    agents, activity, pending_since = fold.agents, fold.activity, fold.pending_since
+    consults, awaiting_first, agent_message_days = fold.consults, fold.awaiting_first, fold.agent_message_days
+    chat_days, routed_buyer_messages, orders = fold.chat_days, fold.routed_buyer_messages, fold.orders
+    max_ts, version = fold.max_ts, fold.version
+    settings_version, settings = None, None
+    for index in range(fold.count, len(timeline)):
+        event = timeline[index]
+        ts, kind, day, internal, agent = event.ts, event.kind, event.day, event.internal, event.agent
+        if ts > max_ts:
+            max_ts = ts
+        if event.settings_version != settings_version:
+            settings_version = event.settings_version
+            settings = settings_for(settings_version)
+        assert settings is not None
+        if kind == "buyer" or kind == "agent" or kind == "robot":
+            routed_internal = chat_days.get(day)
+            if routed_internal is None:
+                routed_internal = chat_days[day] = [agent is not None, internal]
+                version += 1
+            elif (agent is not None and not routed_internal[0]) or (internal and not routed_internal[1]):
+                routed_internal[0] |= agent is not None
+                routed_internal[1] |= internal
+                version += 1
+            if agent is not None:
+                agents.add(agent)
+                if ts > activity.get(agent, 0):
+                    activity[agent] = ts
+                elif agent not in activity:
+                    activity[agent] = 0
+            if kind == "buyer":
+                if agent not in pending_since:
+                    pending_since[agent] = ts
+                if agent is None:
+                    continue
+                minute = ts - ts % MINUTE_MS
+                consult = consults.get((agent, day))
+                if consult is None:
+                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal)
+                    waiting = awaiting_first.get(agent)
+                    if waiting is None:
+                        awaiting_first[agent] = [consult]
+                    else:
+                        waiting.append(consult)
+                    add(("am", minute, agent), "new_consult")
+                    version += 1
+                if (internal and not consult.internal) or (not event.filter_phrase and not consult.received):
+                    consult.internal |= internal
+                    consult.received |= not event.filter_phrase
+                    version += 1
+                if not event.filter_phrase:
+                    routed_buyer_messages.append((ts, agent, day))
+                    if orders:
+                        version += 1  # an order's serving agent may change
+                if not internal:
+                    add_all(day, agent, settings.group_of(agent), "buyer_messages")
+                    add(("am", minute, agent), "buyer_messages")
+                    add(("tm", minute), "buyer_messages")
+            elif kind == "agent":
+                assert agent is not None
+                if (agent, day) not in agent_message_days:
+                    agent_message_days.add((agent, day))
+                    version += 1
+                waiting_consults = awaiting_first.pop(agent, None)
+                if waiting_consults:
+                    for waiting_consult in waiting_consults:
+                        waiting_consult.first_response_ms = ts - waiting_consult.first_ts
+                    version += 1
+                clock = pending_since.pop(agent, None)
+                if internal:
+                    continue
+                minute = ts - ts % MINUTE_MS
+                group = settings.group_of(agent)
+                add_all(day, agent, group, "agent_messages")
+                add(("am", minute, agent), "agent_messages")
+                add(("tm", minute), "agent_messages")
+                if clock is not None:
+                    response_ms = ts - clock
+                    slow = int(response_ms > settings.slow_response_s * 1000)
+                    add_all(day, agent, group, "responses")
+                    add_all(day, agent, group, "response_ms", response_ms)
+                    add_all(day, agent, group, "slow", slow)
+                    for scope in (("am", minute, agent), ("tm", minute)):
+                        add(scope, "responses")
+                        add(scope, "response_ms", response_ms)
+                        add(scope, "slow", slow)
+        elif kind == "transfer":
+            assert agent is not None
+            agents.add(agent)
+            if event.ref is not None:
+                agents.add(event.ref)
+            if event.ref != agent and event.ref in pending_since:
+                del pending_since[event.ref]
+                pending_since[agent] = min(pending_since.get(agent, ts), ts)
+        elif kind == "rating":
+            assert agent is not None
+            agents.add(agent)
+            if not internal:
+                group = settings.group_of(agent)
+                add_all(day, agent, group, "ratings")
+                add_all(day, agent, group, "satisfied", int(event.amount_fen >= 4))
+        elif kind in ("created", "paid", "refunded"):
+            order_id = event.ref
+            assert order_id is not None
+            order = orders.get(order_id)
+            if kind == "created":
+                if order is None:
+                    orders[order_id] = _Order(ts, day, event.settings_version, internal)
+                    version += 1
+            elif kind == "paid":
+                if order is None:  # paid without created: created at the payment
+                    order = orders[order_id] = _Order(ts, day, event.settings_version, internal)
+                    version += 1
+                if order.paid is None:
+                    order.paid = event
+                    version += 1
+            elif order is not None and order.paid is not None and order.refund is None:
+                order.refund = event
+                version += 1
+    fold.max_ts, fold.version = max_ts, version
+    fold.count = len(timeline)
+    if timeline:
+        fold.last_seq = timeline[-1].seq
+
+
+def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
+    return BuyerLive(
+        activity=dict(fold.activity),
+        pending_since={owner: clock for owner, clock in fold.pending_since.items() if owner is not None},
+        open_sla=list(open_sla),
+        agents=set(fold.agents),
+    )
+
+
+def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Counters, list[OpenSla]]:
+    """What finishing adds on top of the fold's counters (consults, orders, inquiries), and the open
+    SLA clocks. Reads the fold, never changes it."""
+    counters: Counters = defaultdict(dict)
+
+    def add(scope: tuple, name: str, value: int = 1) -> None:
+        values = counters[scope]
+        values[name] = values.get(name, 0) + value
+
+    def add_all(day: str, agent: str, group: str, name: str, value: int = 1) -> None:
+        """A summed figure: the agent's, its group's and the team's."""
+        add(("a", day, agent), name, value)
+        add(("g", day, group), name, value)
+        add(("t", day), name, value)
+
+    open_sla: list[OpenSla] = []
+    agent_message_days = fold.agent_message_days
+
+    # The buyer as a consulting buyer: per (agent, day), then distinct per team/group and day.
+    team_days: dict[str, dict[str, bool]] = defaultdict(dict)
+    group_days: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
+    inquiries: list[tuple[str, str, str, int]] = []  # (agent, day, group, inquiry_valid_days)
+    team_first_ts: dict[str, int] = {}
+    for (agent, day), consult in fold.consults.items():
+        settings = settings_for(consult.settings_version)
+        group = settings.group_of(agent)
+        received = consult.received and not consult.internal
+        replied = received and (agent, day) in agent_message_days
+        add(("a", day, agent), "consult")
+        team_first_ts[day] = min(team_first_ts.get(day, consult.first_ts), consult.first_ts)
+        for distinct in (team_days[day], group_days[(day, group)]):
+            distinct["consult"] = True
+            distinct["received"] = distinct.get("received", False) or received
+            distinct["replied"] = distinct.get("replied", False) or replied
+        if not received:
+            continue
+        add(("a", day, agent), "received")
+        add(("a", day, agent), "replied", int(replied))
+        sla_ms = int(settings.sla_s * 1000)
+        if consult.first_response_ms is None:
+            open_sla.append(OpenSla(agent, day, group, consult.first_ts, sla_ms))
+        else:
+            add_all(day, agent, group, "first_responses")
+            add_all(day, agent, group, "first_response_ms", consult.first_response_ms)
+            add_all(day, agent, group, "sla_buyers")
+            add_all(day, agent, group, "sla_met", int(consult.first_response_ms <= sla_ms))
+            # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
+            # first response when met, the moment the clock ran out when missed.
+            decided = ("am", minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)), agent)
+            add(decided, "sla_buyers")
+            add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
+        if group == DEFAULT_GROUP:
+            inquiries.append((agent, day, group, settings.inquiry_valid_days))
+            add(("a", day, agent), "inquiry")
+            team_days[day]["inquiry"] = True
+            group_days[(day, group)]["inquiry"] = True
+    for first_ts in team_first_ts.values():
+        add(("tm", minute_of(first_ts)), "new_consult")
+
+    # Orders: credit (业绩判定), sales by payment day, refunds by refund day, cohort conversions.
+    orders = fold.orders
+    routed_buyer_messages = fold.routed_buyer_messages
+    routed_ts = [ts for ts, _, _ in routed_buyer_messages] if orders else []
+
+    def serving_agent(ts: int, day: str, valid_days: int) -> str | None:
+        """The agent of the buyer's last routed message at or before ts, within the inquiry window."""
+        index = bisect_right(routed_ts, ts) - 1
+        if index < 0:
+            return None
+        _, agent, message_day = routed_buyer_messages[index]
+        return agent if message_day >= day_offset(day, -(valid_days - 1)) else None
+
+    credited_orders: list[tuple[str, str | None, str | None, bool]] = []  # (day, order agent, credit, paid)
+    for order in orders.values():
+        if order.internal:
+            continue
+        settings = settings_for(order.settings_version)
+        order_agent = serving_agent(order.created_ts, order.created_day, settings.inquiry_valid_days)
+        payment_agent = None
+        if order.paid is not None:
+            paid_settings = settings_for(order.paid.settings_version)
+            payment_agent = serving_agent(order.paid.ts, order.paid.day, paid_settings.inquiry_valid_days)
+        credited = {
+            "order": order_agent,
+            "payment": payment_agent,
+            "order_first": order_agent or payment_agent,
+        }[settings.attribution]
+        credited_orders.append((order.created_day, order_agent, credited, order.paid is not None))
+        paid = order.paid
+        if paid is not None:
+            add(("tm", minute_of(paid.ts)), "paid_fen", paid.amount_fen)
+            if credited is None:
+                add(("t", paid.day), "silent_fen", paid.amount_fen)
+            else:
+                group = settings_for(paid.settings_version).group_of(credited)
+                add_all(paid.day, credited, group, "sales_fen", paid.amount_fen)
+                add_all(paid.day, credited, group, "sales_items", paid.items)
+                add(("am", minute_of(paid.ts), credited), "paid_fen", paid.amount_fen)
+                for scope in (("a", paid.day, credited), ("g", paid.day, group), ("t", paid.day)):
+                    counters[scope]["sales_buyers"] = 1  # the fold never counts sales_buyers
+        refund = order.refund
+        if refund is not None and credited is not None:
+            group = settings_for(refund.settings_version).group_of(credited)
+            add_all(refund.day, credited, group, "refunds")
+            add_all(refund.day, credited, group, "refund_fen", refund.amount_fen)
+
+    for agent, day, group, valid_days in inquiries:
+        last_day = day_offset(day, valid_days - 1)
+        window = [o for o in credited_orders if day <= o[0] <= last_day]
+        ordered = any(order_agent == agent for _, order_agent, _, _ in window)
+        paid = any(credit == agent and is_paid for _, _, credit, is_paid in window)
+        add(("a", day, agent), "ordered", int(ordered))
+        add(("a", day, agent), "paid", int(paid))
+        for distinct in (team_days[day], group_days[(day, group)]):
+            distinct["ordered"] = distinct.get("ordered", False) or ordered
+            distinct["paid"] = distinct.get("paid", False) or paid
+
+    for day, flags in team_days.items():
+        for name, value in flags.items():
+            add(("t", day), name, int(value))
+    for (day, group), flags in group_days.items():
+        for name, value in flags.items():
+            add(("g", day, group), name, int(value))
+    for day, (any_routed, any_internal) in fold.chat_days.items():
+        if not any_routed and not any_internal:
+            add(("t", day), "robot_only")
+
+    return counters, open_sla
+
+
+def _without_zeros(counters: Counters) -> Counters:
+    cleaned: Counters = {}
+    for scope, values in counters.items():
+        kept = {name: value for name, value in values.items() if value}
+        if kept:
+            cleaned[scope] = kept
+    return cleaned
+
+
+def _summed_without_zeros(first: Counters, second: Counters) -> Counters:
+    """first + second per scope and name, without zero values and empty scopes (new dicts throughout)."""
+    cleaned: Counters = {}
+    for scope, values in first.items():
+        more = second.get(scope)
+        if more:
+            values = dict(values)
+            for name, value in more.items():
+                values[name] = values.get(name, 0) + value
+        kept = {name: value for name, value in values.items() if value}
+        if kept:
+            cleaned[scope] = kept
+    for scope, values in second.items():
+        if scope not in first:
+            kept = {name: value for name, value in values.items() if value}
+            if kept:
+                cleaned[scope] = kept
+    return cleaned

@@ -1,0 +1,271 @@
+"""Processing one batch of Kafka records of one partition: decode → validate → buyer records → facts.
+
+No Faust and no I/O here: the Faust agent (streams/worker/app.py) feeds batches and writes the changed
+records to the table changelog; the batch engine (streams/tools/engine.py) and replays use it directly.
+Costs are paid per batch: each buyer touched is derived once per batch, whatever its event count, and
+buyers touched recently stay decoded with their derivation, so a batch resumes it (facts.advance).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+import orjson
+
+from streams.core.agent_tables import PartitionTables
+from streams.core.buyer_state import BuyerRecord, Outcome, apply, right_sized
+from streams.core.cursors import is_cursor_key
+from streams.core.events import InvalidEvent, parse_event
+from streams.core.facts import Derivation, advance
+from streams.core.shop_settings import ShopSettings
+from streams.core.topics import partition_for, topic_for_type
+
+# The key → partition rule (murmur2 in pure Python, ~8 µs) for keys seen again and again.
+partition_of = lru_cache(maxsize=1 << 18)(partition_for)
+
+
+class SettingsSource(Protocol):
+    def latest_version(self, shop_id: str) -> int: ...
+    def get(self, shop_id: str, version: int) -> ShopSettings: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    index: int | None  # the event's index inside an envelope (None: the whole record)
+    reason: str
+    value: bytes | None
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({
+            "topic": self.topic, "partition": self.partition, "offset": self.offset, "index": self.index,
+            "reason": self.reason, "value": (self.value or b"").decode("utf-8", "backslashreplace"),
+        })
+
+
+@dataclass(slots=True)
+class BatchResult:
+    changed: dict[str, bytes] = field(default_factory=dict)  # store key → new record bytes
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    applied: int = 0
+    duplicates: int = 0
+    replayed: int = 0
+
+
+def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = None,
+                  ) -> tuple[list[tuple[int, Any]], list[DeadLetter]]:
+    """The valid events of a record (single event or envelope) with their index, and the bad ones."""
+    def dead(index: int | None, reason: str) -> DeadLetter:
+        return DeadLetter(record.topic, record.partition, record.offset, index, reason, record.value)
+
+    try:
+        decoded = orjson.loads(record.value or b"")
+    except orjson.JSONDecodeError as exc:
+        return [], [dead(None, f"not valid JSON: {exc}")]
+    items = decoded if isinstance(decoded, list) else [decoded]
+    if not items:
+        return [], [dead(None, "empty envelope")]
+    events, bad = [], []
+    for index, item in enumerate(items):
+        try:
+            event = parse_event(item, now_ms)
+        except InvalidEvent as exc:
+            bad.append(dead(index, f"{exc.field}: {exc.error}"))
+            continue
+        if topic_for_type(event.type) != record.topic:
+            bad.append(dead(index, f"type: {event.type} does not belong on topic {record.topic}"))
+            continue
+        expected = partition_of(event.key, partitions)
+        if expected != record.partition:
+            bad.append(dead(index, f"key {event.key!r} belongs to partition {expected}, "
+                                   f"not {record.partition}"))
+            continue
+        events.append((index, event))
+    return events, bad
+
+
+@dataclass(slots=True, eq=False)
+class _Buyer:
+    """A buyer as the processor keeps it between batches: the decoded record (equal to the stored bytes)
+    and its derivation (what the agent tables hold for it, and the fold to resume)."""
+
+    record: BuyerRecord
+    derivation: Derivation | None
+    shop_id: str
+    buyer_id: str
+    existed: bool = True  # the store had a record before this batch
+    applied_before: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ingest_before: int = 0
+    length_before: int = 0
+
+
+class PartitionProcessor:
+    """Buyer records and agent tables of one partition of chat-events/order-events.
+
+    Keeps the buyers it touched last (up to `cache_size`) decoded, with their derivation, so a batch
+    neither decodes their records again nor derives them from scratch: facts.advance() resumes the
+    derivation and gives the agent tables' changes directly. A batch takes its buyers out of that cache
+    and puts them back only once it completed: a batch that fails half-way (settings unreadable) leaves
+    nothing changed behind, and is simply processed again from the stored records.
+    """
+
+    def __init__(self, partition: int, partitions: int, store: MutableMapping[str, bytes],
+                 settings: SettingsSource, cache_size: int = 20_000,
+                 clock: Callable[[], int | None] = lambda: None) -> None:
+        self.partition = partition
+        self.partitions = partitions
+        self.store = store
+        self.settings = settings
+        self.tables = PartitionTables()
+        self.clock = clock  # validation's "now" (None: wall clock)
+        self._buyers: OrderedDict[str, _Buyer] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _settings_for(self, shop_id: str) -> Callable[[int], ShopSettings]:
+        get = self.settings.get
+        return lambda version: get(shop_id, version)
+
+    def _take(self, key: str, shop_id: str, buyer_id: str) -> _Buyer:
+        """The buyer out of the cache, else from the store (derived as the agent tables hold it)."""
+        buyer = self._buyers.pop(key, None)
+        if buyer is None:
+            raw = self.store.get(key)
+            if raw is None:
+                buyer = _Buyer(BuyerRecord(), None, shop_id, buyer_id, existed=False)
+            else:
+                record = BuyerRecord.from_bytes(raw)
+                derivation, _ = advance(None, record.timeline, self._settings_for(shop_id))
+                buyer = _Buyer(record, derivation, shop_id, buyer_id)
+        record = buyer.record
+        buyer.applied_before = dict(record.applied_through)
+        buyer.ingest_before = record.ingest_events
+        buyer.length_before = len(record.timeline)
+        return buyer
+
+    def _keep(self, key: str, buyer: _Buyer) -> None:
+        buyer.existed = True
+        self._buyers[key] = buyer
+        if len(self._buyers) > self._cache_size:
+            self._buyers.popitem(last=False)
+
+    def process(self, records: list[SourceRecord]) -> BatchResult:
+        result = BatchResult()
+        touched: dict[str, _Buyer] = {}
+        now_ms = self.clock()
+        settings = self.settings
+        for source in records:
+            events, bad = decode_record(source, self.partitions, now_ms)
+            if bad:
+                result.dead_letters.extend(bad)
+            for index, event in events:
+                key = event.key
+                buyer = touched.get(key)
+                if buyer is None:
+                    buyer = touched[key] = self._take(key, event.shop_id, event.buyer_id or "")
+                version = event.settings_version
+                if version is None:  # straight to Kafka, not through ingest: the newest settings known
+                    version = settings.latest_version(event.shop_id)
+                outcome = apply(buyer.record, event, version, settings.get(event.shop_id, version),
+                                source.topic, (source.offset, index))
+                if outcome is Outcome.APPLIED:
+                    result.applied += 1
+                elif outcome is Outcome.DUPLICATE:
+                    result.duplicates += 1
+                else:
+                    result.replayed += 1
+        # Every settings version the buyers' timelines use has been read by now (a settings read that
+        # fails, fails before any change): the new events' versions by apply(), the older events' when
+        # their facts were derived (here, or in an earlier batch: versions are cached for good).
+        for key, buyer in touched.items():
+            record = buyer.record
+            if buyer.existed and record.applied_through == buyer.applied_before:
+                # Every event was a replay: no figure changes. The record is written again all the same: a
+                # worker killed after writing its local store but before the changelog got the record
+                # would otherwise never send it (its events now look applied).
+                result.changed[key] = self.store[key]
+                self._keep(key, buyer)
+                continue
+            tables = self.tables.shop(buyer.shop_id)
+            tables.processed += record.ingest_events - buyer.ingest_before
+            if not buyer.existed or len(record.timeline) != buyer.length_before:
+                derivation, deltas = advance(buyer.derivation, record.timeline, self._settings_for(buyer.shop_id))
+                tables.apply(buyer.buyer_id, deltas, derivation.live, derivation.max_ts)
+                buyer.derivation = derivation
+            tables.dirty_live = True  # processed count changed at least
+            data = record.to_bytes()
+            self.store[key] = data
+            result.changed[key] = data
+            self._keep(key, buyer)
+        return result
+
+    def rebuild(self) -> None:
+        """Rebuild the agent tables from the buyer records (after recovery or a rebalance)."""
+        self.tables = PartitionTables()
+        self._buyers.clear()
+        for key, raw in list(self.store.items()):
+            if is_cursor_key(key) or partition_of(key, self.partitions) != self.partition:
+                continue  # bookkeeping (offset cursors), not a buyer
+            shop_id, _, buyer_id = key.partition("|")
+            record = BuyerRecord.from_bytes(raw)
+            derivation, deltas = advance(None, record.timeline, self._settings_for(shop_id))
+            tables = self.tables.shop(shop_id)
+            tables.apply(buyer_id, deltas, derivation.live, derivation.max_ts)
+            tables.processed += record.ingest_events
+            if len(self._buyers) < self._cache_size:
+                self._buyers[key] = _Buyer(record, derivation, shop_id, buyer_id)
+        for tables in self.tables.shops.values():
+            tables.mark_all_dirty()
+
+
+@dataclass(slots=True)
+class AgentStatusResult:
+    changed: dict[str, bytes] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def agent_state(raw: bytes | None) -> dict[str, Any]:
+    """An agent's record: last status by ts, ids applied, last Kafka position, ingest events seen."""
+    return orjson.loads(raw) if raw else {"status": None, "ts": 0, "ids": [], "at": None, "n": 0}
+
+
+def process_agent_events(records: list[SourceRecord], partitions: int, store: MutableMapping[str, bytes],
+                         now_ms: int | None = None) -> AgentStatusResult:
+    """agent.status events: the agent's last status by ts, deduplicated by event id."""
+    result = AgentStatusResult()
+    for source in records:
+        events, bad = decode_record(source, partitions, now_ms)
+        result.dead_letters.extend(bad)
+        for index, event in events:
+            key = event.key
+            raw = result.changed.get(key) or store.get(key)
+            state = agent_state(raw)
+            position = [source.offset, index]
+            if raw is not None and state["at"] is not None and position <= state["at"]:
+                # A replay of a record applied before: sent to the changelog again as it is (the local
+                # store may be ahead of the changelog after a crash; see PartitionProcessor.process).
+                result.changed[key] = raw
+                continue
+            state["at"] = position
+            state["n"] += event.settings_version is not None
+            if event.event_id not in state["ids"]:
+                state["ids"] = [*state["ids"][-999:], event.event_id]
+                if event.ts >= state["ts"]:
+                    state["status"], state["ts"] = event.status, event.ts
+            data = right_sized(orjson.dumps(state))
+            store[key] = data
+            result.changed[key] = data
+    return result

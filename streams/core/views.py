@@ -1,0 +1,83 @@
+"""API payloads (shared/spec/api.md) from merged snapshots: /agents, /summary, /live, /series.
+
+Pure functions of (merged counters, live facts, statuses, settings, now), used by the API replicas,
+the WebSocket frames and the batch engine alike, so every screen shows identical figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from streams.core.agent_tables import Bucket
+from streams.core.figures import count_aged, figures, live_load, series, team_live
+from streams.core.shop_settings import ShopSettings
+from streams.core.snapshot import MergedLive
+
+
+def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, int], dict[str, int], int]:
+    """Open SLA clocks of `day` that have run out at now: per agent, per group and for the team."""
+    per_agent: dict[str, int] = defaultdict(int)
+    per_group: dict[str, int] = defaultdict(int)
+    for agent, entry_day, group, count in live.aged_sla:
+        if entry_day == day:
+            per_agent[agent] += count
+            per_group[group] += count
+    for agent, entry_day, group, first_ts, sla_ms in live.open_sla:
+        if entry_day == day and count_aged([(first_ts, sla_ms)], now_ms):
+            per_agent[agent] += 1
+            per_group[group] += 1
+    return per_agent, per_group, sum(per_agent.values())
+
+
+def agents_view(
+    shop_id: str, day: str, bucket: Bucket, live: MergedLive, known_agents: set[str],
+    settings: ShopSettings, now_ms: int,
+) -> dict[str, Any]:
+    aged, _, _ = aged_open_sla(live, day, now_ms)
+    names = sorted(known_agents | set(bucket["agents"]) | set(aged))
+    return {
+        "shop_id": shop_id,
+        "day": day,
+        "agents": [
+            {"agent_id": agent, "group": settings.group_of(agent),
+             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0))}
+            for agent in names
+        ],
+    }
+
+
+def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_ms: int) -> dict[str, Any]:
+    _, aged_groups, aged_team = aged_open_sla(live, day, now_ms)
+    groups = set(bucket["groups"]) | set(aged_groups)
+    return {
+        "shop_id": shop_id,
+        "day": day,
+        "team": figures(bucket["team"], aged_team, team=True),
+        "groups": {g: figures(bucket["groups"].get(g, {}), aged_groups.get(g, 0)) for g in sorted(groups)},
+    }
+
+
+def live_view(
+    shop_id: str, live: MergedLive, statuses: dict[str, dict[str, Any]], known_agents: set[str],
+    settings: ShopSettings, now_ms: int,
+) -> dict[str, Any]:
+    names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending))
+    agents = [
+        {"agent_id": agent, "group": settings.group_of(agent),
+         "status": statuses.get(agent, {}).get("status", "unknown"),
+         **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
+                     settings.active_window_s)}
+        for agent in names
+    ]
+    return {"shop_id": shop_id, "now": now_ms, "agents": agents, "team": team_live(agents)}
+
+
+def series_view(
+    shop_id: str, agent_id: str | None, buckets: dict[int, Bucket], now_ms: int, minutes: int
+) -> dict[str, Any]:
+    if agent_id:
+        counters = {m: b["agents"].get(agent_id, {}) for m, b in buckets.items()}
+    else:
+        counters = {m: b["team"] for m, b in buckets.items()}
+    return {"shop_id": shop_id, "agent_id": agent_id, "now": now_ms, **series(counters, now_ms, minutes)}

@@ -1,0 +1,124 @@
+"""Every Redis key and pub/sub channel of Kefu Pulse, built (and, for channels, parsed) here only.
+
+Per shop (`{shop}` is the shop id; `{p}` a partition of chat-events/order-events, `ap{p}` of agent-events):
+  kefu:{shop}:p{p}:day:{day}     JSON day bucket            kefu:{shop}:p{p}:min    hash minute → bucket
+  kefu:{shop}:p{p}:live          JSON live facts            kefu:{shop}:p{p}:meta   JSON meta
+  kefu:{shop}:ap{p}:meta         JSON meta of agent-events  kefu:{shop}:status      hash agent → {status, ts}
+  kefu:{shop}:accepted           events accepted by ingest (for /lag)
+  kefu:{shop}:settings:version / kefu:{shop}:settings:{v}          versioned settings (documents.py)
+  kefu:{shop}:alert-rules:version / kefu:{shop}:alert-rules:{v}    versioned alert rules
+  kefu:{shop}:alert-state        JSON {"seq", "firing": {rule: {subject: entry}}, "pending": {...}}
+  kefu:{shop}:alerts             list of alert transitions, newest first (capped)
+  kefu:{shop}:alert-outbox       transitions committed but not yet acknowledged by Kafka
+  kefu:{shop}:deliveries         list of delivery attempts, newest first (capped)
+  kefu:{shop}:alert-sent:{alert}:{state}   "delivery jobs already created for this transition"
+Channels: kefu:{shop}:updates (a worker exported), kefu:{shop}:alerts (an alert transition, JSON),
+kefu:{shop}:alert-rules ("changed" after a PUT).
+Global: kefu:shops (set of shops seen), kefu:alert-jobs (hash), kefu:alert-jobs:due (zset).
+"""
+
+from __future__ import annotations
+
+PREFIX = "kefu:"
+SHOPS_KEY = "kefu:shops"
+ALERT_JOBS_KEY = "kefu:alert-jobs"
+ALERT_JOBS_DUE_KEY = "kefu:alert-jobs:due"
+
+UPDATES = "updates"
+ALERTS = "alerts"
+ALERT_RULES = "alert-rules"
+SETTINGS = "settings"
+
+
+def shop_key(shop: str, name: str) -> str:
+    return f"{PREFIX}{shop}:{name}"
+
+
+def day_key(shop: str, partition: int, day: str) -> str:
+    return shop_key(shop, f"p{partition}:day:{day}")
+
+
+def minutes_key(shop: str, partition: int) -> str:
+    return shop_key(shop, f"p{partition}:min")
+
+
+def live_key(shop: str, partition: int) -> str:
+    return shop_key(shop, f"p{partition}:live")
+
+
+def meta_key(shop: str, partition: int) -> str:
+    return shop_key(shop, f"p{partition}:meta")
+
+
+def agent_meta_key(shop: str, partition: int) -> str:
+    """Meta (processed, watermark) of a partition of agent-events."""
+    return shop_key(shop, f"ap{partition}:meta")
+
+
+def status_key(shop: str) -> str:
+    return shop_key(shop, "status")
+
+
+def accepted_key(shop: str) -> str:
+    return shop_key(shop, "accepted")
+
+
+def state_key(shop: str) -> str:
+    return shop_key(shop, "alert-state")
+
+
+def alerts_key(shop: str) -> str:
+    return shop_key(shop, ALERTS)
+
+
+def outbox_key(shop: str) -> str:
+    return shop_key(shop, "alert-outbox")
+
+
+def deliveries_key(shop: str) -> str:
+    return shop_key(shop, "deliveries")
+
+
+def sent_mark_key(shop: str, alert_id: str, state: str) -> str:
+    return shop_key(shop, f"alert-sent:{alert_id}:{state}")
+
+
+def version_key(shop: str, kind: str) -> str:
+    """The version in force of a versioned document kind (SETTINGS, ALERT_RULES)."""
+    return shop_key(shop, f"{kind}:version")
+
+
+def document_prefix(shop: str, kind: str) -> str:
+    """Each version's document is this prefix + the version number."""
+    return shop_key(shop, f"{kind}:")
+
+
+# ---- channels ----------------------------------------------------------------------------------------
+
+
+def channel(shop: str, name: str) -> str:
+    return shop_key(shop, name)
+
+
+def updates_channel(shop: str) -> str:
+    return channel(shop, UPDATES)
+
+
+def alerts_channel(shop: str) -> str:
+    return channel(shop, ALERTS)
+
+
+def rules_channel(shop: str) -> str:
+    return channel(shop, ALERT_RULES)
+
+
+def channel_pattern(name: str) -> str:
+    """The PSUBSCRIBE pattern for one channel name of every shop."""
+    return channel("*", name)
+
+
+def parse_channel(raw: bytes | str) -> tuple[str, str]:
+    """(shop, channel name) of a channel built by `channel` (shop ids never contain ':')."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    shop, _, name = text[len(PREFIX):].partition(":")
+    return shop, name

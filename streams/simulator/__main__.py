@@ -1,3 +1,0 @@
-from streams.simulator.cli import main
-
-main()

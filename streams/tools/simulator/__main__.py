@@ -1,0 +1,3 @@
+from streams.tools.simulator.cli import main
+
+main()

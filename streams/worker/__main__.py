@@ -1,0 +1,3 @@
+from streams.worker.main import main
+
+main()

@@ -1,0 +1,268 @@
+"""The Faust app: agents and timers are plumbing around the pure processor.
+
+- `buyer_events` takes chat-events and order-events (co-partitioned by shop|buyer) in batches, runs
+  each partition's batch through its PartitionProcessor and writes every changed buyer record once
+  to the `buyers` table changelog (one write per buyer per batch, not per event).
+- `agent_events` keeps each agent's last status in the `agents` table.
+- After every recovery/rebalance the agent tables are rebuilt from the records and fully re-exported.
+- A timer on every worker exports changed figures to Redis.
+
+Processing is at-least-once; exactness comes from the records (ids and Kafka positions applied), and
+Faust flushes the changelog before it commits offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+import faust
+import redis.asyncio as aioredis
+from faust.types import TP
+from redis.exceptions import RedisError
+
+from streams.config import get_config
+from streams.core.cursors import Split, cursor_key, is_cursor_key, split_at_gaps
+from streams.core.processor import PartitionProcessor, SourceRecord, process_agent_events
+from streams.core.topics import (
+    AGENT_EVENTS,
+    AGENT_TABLE,
+    BUYER_TABLE,
+    CHAT_EVENTS,
+    DEAD_LETTERS,
+    ORDER_EVENTS,
+    partition_for,
+)
+from streams.readside.settings_store import SettingsCache
+from streams.worker.exporter import AgentPartition, Exporter
+from streams.worker.prometheus import WorkerMetrics, install_metrics_server
+from streams.worker.state_store import ROCKSDB_OPTIONS, EstimatedKeys, PartitionStore
+
+log = logging.getLogger("kefu.worker")
+config = get_config()
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.02
+EXPORT_TICK_S = 0.05  # the export timer; each (shop, partition) at most every config.export_interval_s
+
+app = faust.App(
+    config.app_id,
+    broker=f"kafka://{config.bootstrap_servers}",
+    store="rocksdb://",  # streams/worker/state_store.py
+    topic_partitions=config.partitions,
+    topic_allow_declare=False,  # topics are created up front by `python -m streams.kafka`
+    topic_disable_leader=True,
+    table_standby_replicas=0,
+    processing_guarantee="at_least_once",
+    producer_acks=-1,
+    producer_linger=0.02,
+    producer_max_batch_size=1_048_576,
+    broker_commit_interval=1.0,
+    # A killed worker's partitions move after this, not after Faust's default of 60 s.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.0,
+    # Also the rebalance timeout: a worker killed mid-rebalance stalls the group this long (default 1000 s).
+    broker_max_poll_interval=30.0,
+    stream_buffer_maxsize=20_000,
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    # RocksDB state per app and worker: another app id (the benchmark's runs) must not see this one's.
+    datadir=f"{config.data_dir}/faust-{config.app_id}-worker-{config.worker_index}",
+)
+
+raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+buyer_topic = app.topic(CHAT_EVENTS, ORDER_EVENTS, partitions=config.partitions, schema=raw)
+agent_topic = app.topic(AGENT_EVENTS, partitions=config.partitions, schema=raw)
+dead_letter_topic = app.topic(DEAD_LETTERS, partitions=1, schema=raw)
+# Not `schema=raw` for tables: with it faust-streaming 0.15.3 silently never feeds the agent's stream.
+buyers = app.Table(BUYER_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes,
+                   options=dict(ROCKSDB_OPTIONS))
+agents = app.Table(AGENT_TABLE, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes,
+                   options=dict(ROCKSDB_OPTIONS))
+for table in (buyers, agents):  # records are bytes we encode ourselves (orjson)
+    table.key_serializer = table.value_serializer = "raw"
+
+settings_cache = SettingsCache(config.redis_dsn)
+redis_client = aioredis.Redis.from_url(config.redis_dsn)
+exporter = Exporter(redis_client, config, settings_cache)
+processors: dict[int, PartitionProcessor] = {}
+agent_partitions: dict[int, AgentPartition] = {}
+# ---- worker metrics (streams/worker/prometheus.py; served only when KEFU_WORKER_METRICS_PORT is set) ----
+metrics = WorkerMetrics(config.worker_name or f"worker-{config.worker_index}")
+install_metrics_server(app, metrics, config, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS),
+                       (EstimatedKeys(buyers, lambda: assigned_partitions(CHAT_EVENTS)),
+                        EstimatedKeys(agents, lambda: assigned_partitions(AGENT_EVENTS))))
+# ---- end worker metrics ----
+
+
+def validation_clock() -> int | None:
+    return None  # events are validated against the wall clock (ts ≤ now + 1 day)
+
+
+def processor_for(partition: int) -> PartitionProcessor:
+    processor = processors.get(partition)
+    if processor is None:
+        # The worker's cache budget, shared by the partitions it owns (at least 1,000 buyers each).
+        share = config.buyer_cache_size // max(1, len(assigned_partitions(CHAT_EVENTS)))
+        processor = processors[partition] = PartitionProcessor(
+            partition, config.partitions, PartitionStore(buyers, partition), settings_cache,
+            cache_size=max(1_000, share), clock=validation_clock)
+        processor.rebuild()
+    return processor
+
+
+async def write_changelog(table: faust.Table, partition: int, changed: dict[str, bytes]) -> None:
+    """Changed keys to the table's changelog, straight through the producer: what send_changelog does
+    minus its per-message future, queue hop and callback (~150 µs a key here; the callback only records
+    offsets for RocksDB stores, not the memory store). Faust flushes the producer before it commits
+    offsets, so at-least-once is unchanged. Waits only when the producer's buffer is full."""
+    topic = table.changelog_topic.get_topic_name()
+    send = app.producer.send
+    for key, value in changed.items():
+        await send(topic, key.encode(), value, partition, None, None)
+
+
+_last_seek: dict[tuple[str, int], tuple[int, float]] = {}
+
+
+async def without_gaps(store: PartitionStore, partition: int, records: list[SourceRecord]) -> Split:
+    """The records that can be applied now; over a hole in the offsets, seek back (streams/core/cursors.py)."""
+    cursors = {}
+    for topic in {record.topic for record in records}:
+        raw = store.get(cursor_key(topic, partition))
+        if raw is not None:
+            cursors[topic] = int(raw)
+    split = split_at_gaps(records, cursors)
+    for topic, offset in split.gaps.items():
+        tp = TP(topic, partition)
+        earliest = (await app.consumer.earliest_offsets(tp)).get(tp, 0) or 0
+        if earliest > offset:  # the missing records are gone (retention): nothing to go back to
+            log.error("%s[%d]: offsets %d…%d were deleted before they were applied", topic, partition, offset,
+                      earliest - 1)
+            store[cursor_key(topic, partition)] = str(earliest).encode()
+            return await without_gaps(store, partition, records)
+        last = _last_seek.get((topic, partition))
+        if last is None or last[0] != offset or time.monotonic() - last[1] > 5:
+            log.warning("%s[%d]: offsets jump past %d (%d records held back); seeking back", topic, partition,
+                        offset, split.held_back)
+            await app.consumer.seek(tp, offset)
+            _last_seek[(topic, partition)] = (offset, time.monotonic())
+    return split
+
+
+def advance_cursors(store: PartitionStore, partition: int, split: Split) -> dict[str, bytes]:
+    """The batch's new cursors (written to the changelog after its records)."""
+    changed = {cursor_key(topic, partition): str(offset).encode() for topic, offset in split.cursors.items()}
+    for key, value in changed.items():
+        store[key] = value
+    return changed
+
+
+async def send_dead_letters(dead_letters: list) -> None:
+    for dead in dead_letters:
+        log.warning("dead letter %s[%d]@%d: %s", dead.topic, dead.partition, dead.offset, dead.reason)
+        await dead_letter_topic.send(value=dead.to_json())
+
+
+@app.agent(buyer_topic)
+async def buyer_events(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
+        for event in events:
+            message = event.message
+            by_partition[message.partition].append(
+                SourceRecord(message.topic, message.partition, message.offset, message.value))
+        for partition, records in by_partition.items():
+            store = PartitionStore(buyers, partition)
+            split = await without_gaps(store, partition, records)
+            records = split.ready
+            while True:
+                try:
+                    result = processor_for(partition).process(records)
+                    break
+                except RedisError as exc:  # settings unreadable: nothing was changed, try again
+                    log.warning("settings unavailable (%s); retrying batch", exc)
+                    await asyncio.sleep(1)
+            metrics.on_buyer_batch(records, result)  # worker metrics
+            await write_changelog(buyers, partition, result.changed)
+            await write_changelog(buyers, partition, advance_cursors(store, partition, split))
+            await send_dead_letters(result.dead_letters)
+
+
+@app.agent(agent_topic)
+async def agent_events(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
+        for event in events:
+            message = event.message
+            by_partition[message.partition].append(
+                SourceRecord(message.topic, message.partition, message.offset, message.value))
+        for partition, records in by_partition.items():
+            store = PartitionStore(agents, partition)
+            split = await without_gaps(store, partition, records)
+            result = process_agent_events(split.ready, config.partitions, store)
+            metrics.on_agent_batch(records, result)  # worker metrics
+            agent_partition = agent_partitions.setdefault(partition, AgentPartition())
+            await write_changelog(agents, partition, result.changed)
+            await write_changelog(agents, partition, advance_cursors(store, partition, split))
+            for key, value in result.changed.items():
+                agent_partition.update(key, value)
+            await send_dead_letters(result.dead_letters)
+
+
+def assigned_partitions(topic: str) -> set[int]:
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+@buyers.on_recover
+async def rebuild_buyer_tables() -> None:
+    """After recovery/rebalance: agent tables rebuilt from the records, then re-exported in full."""
+    assigned = assigned_partitions(CHAT_EVENTS)
+    for partition in list(processors):
+        if partition not in assigned:
+            del processors[partition]
+    for partition in assigned:
+        processors.pop(partition, None)
+        processor_for(partition)
+    log.info("buyer tables rebuilt for partitions %s", sorted(assigned))
+
+
+@agents.on_recover
+async def rebuild_agent_tables() -> None:
+    assigned = assigned_partitions(AGENT_EVENTS)
+    agent_partitions.clear()
+    for partition in assigned:
+        agent_partition = agent_partitions[partition] = AgentPartition()
+        for key, value in PartitionStore(agents, partition).items():
+            if not is_cursor_key(key) and partition_for(key, config.partitions) == partition:
+                agent_partition.update(key, value)
+
+
+@app.timer(interval=EXPORT_TICK_S)
+async def export_snapshots() -> None:
+    started = time.perf_counter()  # worker metrics
+    try:
+        written = await exporter.export(processors, agent_partitions)
+    except RedisError as exc:
+        metrics.on_export_error()  # worker metrics
+        log.warning("snapshot export failed (%s); will retry", exc)
+    else:
+        metrics.on_export(time.perf_counter() - started, written)  # worker metrics
+
+
+# ---- alerts (issue 5; streams/alerts/runner.py): each shop evaluated by the owner of its home partition ----
+from streams.alerts.runner import AlertRunner  # noqa: E402
+
+alert_runner = AlertRunner(config, lambda: assigned_partitions(CHAT_EVENTS))
+
+
+@app.timer(interval=AlertRunner.TICK_S)
+async def evaluate_alerts() -> None:
+    await alert_runner.tick()
+
+
+@app.on_before_shutdown.connect
+async def close_alerts(sender: faust.App, **kwargs: object) -> None:
+    await alert_runner.close()
+# ---- end alerts ----

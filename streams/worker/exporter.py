@@ -1,0 +1,136 @@
+"""Exporting the worker's agent tables to Redis: changed figures only, per shop at most every
+`export_interval_s`, each (shop, partition) in one transaction followed by a pub/sub notice."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from streams.config import Config
+from streams.core.clock import now_ms
+from streams.core.processor import PartitionProcessor, agent_state
+from streams.core.snapshot import export_shop
+from streams.readside.keys import SHOPS_KEY, agent_meta_key, status_key, updates_channel
+from streams.readside.settings_store import SettingsCache
+from streams.readside.snapshots import write_export
+
+log = logging.getLogger(__name__)
+SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more for late events
+# Live facts (activity, pending clocks, open SLA clocks) at most this often per shop and partition:
+# building them walks every live buyer of the partition, and no screen shows them more often (the
+# API's frames are at most every 0.5 s). Counters and meta go every config.export_interval_s.
+LIVE_EXPORT_INTERVAL_S = 0.5
+# ... and never more than this share of the worker's time: with very many buyers inside the active
+# window the walk grows, and the live gauges then refresh less often rather than the pipeline falling behind.
+LIVE_EXPORT_CPU_SHARE = 0.1
+
+
+@dataclass(slots=True)
+class AgentPartition:
+    """Agent statuses of one agent-events partition (from the agents table)."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)  # "shop|agent" → state
+    dirty_shops: set[str] = field(default_factory=set)
+
+    def update(self, key: str, raw: bytes) -> None:
+        self.states[key] = agent_state(raw)
+        self.dirty_shops.add(key.partition("|")[0])
+
+    def shop_states(self, shop: str) -> dict[str, dict[str, Any]]:
+        prefix = f"{shop}|"
+        return {k[len(prefix):]: s for k, s in self.states.items() if k.startswith(prefix)}
+
+
+class Exporter:
+    def __init__(self, redis: Any, config: Config, settings: SettingsCache) -> None:
+        self.redis = redis
+        self.config = config
+        self.settings = settings
+        self._last_export: dict[tuple[int, str], float] = {}
+        self._next_live: dict[tuple[int, str], float] = {}
+        self._marker = f"kefu:exported:{uuid.uuid4().hex}"
+        self._marker_checked = 0.0
+
+    async def _redis_kept_our_exports(self) -> bool:
+        """False when Redis lost what we wrote (restarted empty, flushed): then export everything again.
+
+        A marker key is written with our first export; its absence later means the data went with it.
+        Checked about once a second."""
+        now = time.monotonic()
+        if now - self._marker_checked < 1.0:
+            return True
+        self._marker_checked = now
+        kept = bool(await self.redis.exists(self._marker))
+        if not kept:
+            await self.redis.set(self._marker, b"1", ex=7 * 86_400)
+        return kept
+
+    def _now_ms(self, watermark: int) -> int:
+        return now_ms(self.config.clock, watermark)
+
+    async def export(
+        self, processors: dict[int, PartitionProcessor], agents: dict[int, AgentPartition]
+    ) -> int:
+        """Export what changed; returns the number of (shop, partition) exports written."""
+        written = 0
+        if not await self._redis_kept_our_exports():
+            for processor in processors.values():
+                for tables in processor.tables.shops.values():
+                    tables.mark_all_dirty()
+            for agent_partition in agents.values():
+                agent_partition.dirty_shops |= {key.partition("|")[0] for key in agent_partition.states}
+        now = time.monotonic()
+        for partition, processor in list(processors.items()):
+            for shop, tables in list(processor.tables.shops.items()):
+                if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
+                        self.config.export_interval_s:
+                    continue
+                live_due = now >= self._next_live.get((partition, shop), 0)
+                if not (tables.dirty_days or tables.dirty_minutes or live_due):
+                    continue  # only live facts changed, and they are not due yet
+                settings = self.settings.get(shop, self.settings.latest_version(shop))
+                started = time.thread_time()  # CPU time: other processes on the machine must not count
+                export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
+                                     SERIES_KEEP_MS, with_live=live_due)
+                cost = time.thread_time() - started
+                try:
+                    await write_export(self.redis, shop, partition, export)
+                except RedisError:
+                    tables.mark_all_dirty()  # Redis lost it or never got it: send everything again
+                    raise
+                self._last_export[(partition, shop)] = now
+                if export.live is not None:
+                    self._next_live[(partition, shop)] = now + max(LIVE_EXPORT_INTERVAL_S,
+                                                                   cost / LIVE_EXPORT_CPU_SHARE)
+                written += 1
+        for partition, agent_partition in list(agents.items()):
+            for shop in list(agent_partition.dirty_shops):
+                # Not dirty from here on: a status applied while this export awaits Redis marks it again
+                # (discarding after the await lost such changes until the shop's next status event).
+                agent_partition.dirty_shops.discard(shop)
+                states = agent_partition.shop_states(shop)
+                pipe = self.redis.pipeline(transaction=True)
+                statuses = {agent: orjson.dumps({"status": s["status"], "ts": s["ts"]})
+                            for agent, s in states.items() if s["status"] is not None}
+                if statuses:
+                    pipe.hset(status_key(shop), mapping=statuses)
+                pipe.set(agent_meta_key(shop, partition), orjson.dumps({
+                    "processed": sum(s["n"] for s in states.values()),
+                    "watermark": max((s["ts"] for s in states.values()), default=0),
+                    "agents": sorted(states),
+                }))
+                pipe.sadd(SHOPS_KEY, shop)
+                pipe.publish(updates_channel(shop), b"changed")
+                try:
+                    await pipe.execute()
+                except RedisError:
+                    agent_partition.dirty_shops.add(shop)
+                    raise
+                written += 1
+        return written
