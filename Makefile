@@ -7,7 +7,7 @@ STACK := deploy/local/stack.sh
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup up down status test chaos lint bench clean
+.PHONY: run setup up down status test test-unit test-web chaos lint bench clean
 
 ## set-up + up + wall/console URLs and tokens + the Double-11 simulator; Ctrl-C stops everything
 run:
@@ -28,17 +28,28 @@ down:
 status:
 	@$(STACK) status
 
-## the whole test suite (tests start their own stack on free ports via the `stack` fixture)
-test: setup
+## the whole test suite (tests start their own stack on free ports via the `stack` fixture), web checks first
+test: setup test-web
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## the fast loop: the tests that need no stack, no browser and no fault injection
+test-unit: setup
+	$(PY) -m pytest -q -m "not integration and not browser and not chaos" $(PYTEST_ARGS)
+
+## the web's own checks: eslint and the vitest unit tests in web/test (npm ci first when needed)
+test-web:
+	@$(STACK) web-deps
+	cd web && npm run lint --silent && npm test --silent
 
 ## fault tests: worker kill -9, two workers with one killed, broker/Redis/API restarts (slow ones included)
 chaos: setup
 	$(PY) -m pytest -q -m "chaos or integration" tests/integration/test_chaos_two_workers.py tests/integration/test_worker_crash.py \
 		tests/integration/test_stack_faults.py
 
+## ruff on the Python, eslint on web/
 lint: setup
 	$(PY) -m ruff check .
+	cd web && npm run lint --silent
 
 ## benchmark (~10 min; BENCH_ARGS=--quick ≈ 3-4 min); results under bench/results/, method in docs/performance.md
 BENCH_ARGS ?=

@@ -3,6 +3,7 @@
 # The Makefile calls this; so does tests/stack.py (with its own KEFU_DATA_DIR and ports).
 #
 #   stack.sh setup          venv + Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent)
+#   stack.sh web-deps       only web/node_modules (npm ci when package.json or the lock file changed)
 #   stack.sh up             setup, then start what is not running; returns when /readyz is 200 on every replica
 #   stack.sh down           stop API replicas, workers, Kafka, Redis (SIGTERM, 15 s, SIGKILL)
 #   stack.sh status         one line per service
@@ -138,9 +139,9 @@ setup_kafka() {
   fi
 }
 
-# The browser pages (web/) when the project has them: npm ci when the lock file changed, build when a
-# source is newer than the last build.
-setup_web() {
+# web/node_modules (the build's and the web tests' dependencies): npm ci when package.json or the lock
+# file changed since the last install. Also `stack.sh web-deps` (make test-web).
+setup_web_deps() {
   [[ -f "$REPO/web/package.json" ]] || return 0
   local web="$REPO/web"
   if [[ ! -f "$web/node_modules/.kefu-stamp" || "$web/package.json" -nt "$web/node_modules/.kefu-stamp" ||
@@ -154,15 +155,35 @@ setup_web() {
     mkdir -p "$web/node_modules" && touch "$web/node_modules/.kefu-stamp"
     DID=1
   fi
+}
+
+# The browser pages (web/) when the project has them: dependencies as above, build when a source is
+# newer than the last build (the web's own tests, web/test/, are not part of the build).
+setup_web() {
+  [[ -f "$REPO/web/package.json" ]] || return 0
+  local web="$REPO/web"
+  setup_web_deps
   if grep -q '"build"' "$web/package.json"; then
-    if [[ ! -f "$web/dist/.kefu-built" ]] || [[ -n "$(find "$web" \( -path "$web/node_modules" -o -path "$web/dist" \) \
-      -prune -o -type f -newer "$web/dist/.kefu-built" -print -quit)" ]]; then
+    if [[ ! -f "$web/dist/.kefu-built" ]] || [[ -n "$(find "$web" \( -path "$web/node_modules" -o -path "$web/dist" \
+      -o -path "$web/test" \) -prune -o -type f -newer "$web/dist/.kefu-built" -print -quit)" ]]; then
       say "building the web pages (npm run build)"
       (cd "$web" && npm run build --silent >&2) || die "npm run build failed in web/"
       mkdir -p "$web/dist" && touch "$web/dist/.kefu-built"
       DID=1
     fi
   fi
+}
+
+# Only the web dependencies (make test-web), under the same lock as a full set-up.
+cmd_web_deps() {
+  command -v npm >/dev/null || die "npm not found: run 'make setup' (installs Node.js and npm)"
+  mkdir -p "$CACHE"
+  DID=0
+  exec 9>"$CACHE/setup.lock"
+  flock -w 900 9 || die "another set-up holds $CACHE/setup.lock"
+  setup_web_deps
+  flock -u 9
+  exec 9>&-
 }
 
 cmd_setup() {
@@ -581,6 +602,7 @@ sub="${1:-}"
 [[ $# -gt 0 ]] && shift
 case "$sub" in
   setup) cmd_setup ;;
+  web-deps) cmd_web_deps ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
@@ -622,7 +644,7 @@ case "$sub" in
   start-redis) lock_data_dir; "$REDIS_SH" start 8>&- ;;
   stop-redis) lock_data_dir; "$REDIS_SH" stop 8>&- ;;
   *)
-    echo "usage: $0 {setup|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-dispatcher|stop-dispatcher|kill-dispatcher|start-kafka|stop-kafka|start-redis|stop-redis}" >&2
+    echo "usage: $0 {setup|web-deps|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-dispatcher|stop-dispatcher|kill-dispatcher|start-kafka|stop-kafka|start-redis|stop-redis}" >&2
     exit 2
     ;;
 esac

@@ -39,7 +39,7 @@ export function createApi(shop, token) {
     } finally {
       clearTimeout(timer);
     }
-    let body = null;
+    let body;
     try {
       body = await response.json();
     } catch {
