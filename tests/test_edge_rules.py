@@ -30,7 +30,7 @@ from streams.topics import partition_for
 from streams.views import live_view
 from tests import oracle
 from tests.event_logs import event_logs
-from tests.scenarios import assert_matches
+from tests.scenarios import SCENARIOS, assert_matches
 
 T = 1_794_362_400_000  # 2026-11-11 10:00 Asia/Shanghai
 DAY = "2026-11-11"
@@ -86,6 +86,18 @@ def test_a_reply_arriving_before_its_equal_ts_question_answers_it() -> None:
     assert (agent_day["responses"], agent_day.get("response_ms", 0)) == (1, 0)
     assert (agent_day["first_responses"], agent_day.get("first_response_ms", 0)) == (1, 0)
     assert facts.live.pending_since == {}  # the buyer does not wait for good
+
+
+@pytest.mark.parametrize("compute", [compute_batch, oracle.compute], ids=["engine", "oracle"])
+def test_the_equal_ts_scenario_gives_the_same_figures_in_any_arrival_order(compute: Any) -> None:
+    """tests/scenarios.py "equal_ts_buyer_message_first": its only ties are a buyer message and another
+    event of that buyer, so reversed and rotated arrival orders change no figure."""
+    scenario = next(s for s in SCENARIOS if s["name"] == "equal_ts_buyer_message_first")
+    events = scenario["events"]
+    forward = compute(events, scenario["settings"], scenario["now_ms"])
+    orders = [events[::-1]] + [events[k:] + events[:k] for k in range(1, len(events))]
+    for arrival in orders:
+        assert compute(arrival, scenario["settings"], scenario["now_ms"]) == forward
 
 
 def test_other_ties_keep_arrival_order() -> None:
