@@ -8,7 +8,8 @@ batch computation, slow on purpose, with every figure computed by its direct def
 
 How it works:
 1. Deduplicate by (shop_id, event_id), first arrival wins; remember each event's arrival index.
-2. Take each buyer's chat and order events sorted by (ts, arrival index) and walk them with explicit
+2. Take each buyer's chat and order events in ts order — at equal ts the buyer's messages first, then
+   arrival order ("Arrival order never changes a figure") — and walk them with explicit
    state: pending messages per owner (an agent id, or None for the robot/queue) with a pending clock
    per owner, giving the list of human responses; and an order state machine per order_id.
 3. Credit each order (order agent / payment agent / attribution rule).
@@ -37,6 +38,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "filter_buyers": [],
     "filter_phrases": [],
     "groups": {},
+    "presale_groups": ["presale"],
 }
 
 PER_AGENT_KEYS: tuple[str, ...] = (
@@ -113,9 +115,13 @@ class Order:
     credited: str | None = None
 
 
+def is_buyer_message(ev: dict) -> bool:
+    return ev["type"] == "chat.message" and ev["sender"] == "buyer"
+
+
 def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]],
                                                         dict[Any, int]]:
-    """Walk one buyer's chat events (already sorted by (ts, arrival)) with explicit pending state.
+    """Walk one buyer's chat events (already in the order of step 2) with explicit pending state.
 
     Returns (responses, pending, clock): responses as (agent, reply ts, response ms); the final
     pending messages per owner (agent id or None = queue) and the final pending clock per owner.
@@ -175,6 +181,7 @@ class _Oracle:
         self.filter_buyers = set(self.s["filter_buyers"])
         self.filter_phrases = set(self.s["filter_phrases"])
         self.groups: dict[str, str] = dict(self.s["groups"])
+        self.presale_groups: set[str] = set(self.s["presale_groups"])
         self.n_days = int(self.s["inquiry_valid_days"])
 
         # 1. deduplicate by (shop_id, event_id): first arrival wins
@@ -193,20 +200,23 @@ class _Oracle:
             now_ms = max((ev["ts"] for _, ev in self.events), default=0)
         self.now = now_ms
 
-        # every agent id seen in any event
+        # every agent id seen in any event, except a robot message's: a robot is never an agent
         self.all_agents: set[str] = set()
         for _, ev in self.events:
+            if ev["type"] == "chat.message" and ev["sender"] == "robot":
+                continue
             for f in ("agent_id", "from_agent", "to_agent"):
                 if ev.get(f) is not None:
                     self.all_agents.add(ev[f])
 
-        # each buyer's chat/order events in (ts, arrival) order
-        per_buyer: dict[str, list[tuple[int, int, dict]]] = defaultdict(list)
+        # each buyer's chat/order events by ts; at equal ts the buyer's messages come first (a reply
+        # with the same ts answers them), the remaining ties by arrival
+        per_buyer: dict[str, list[tuple[int, bool, int, dict]]] = defaultdict(list)
         for idx, ev in self.events:
             if ev["type"].startswith(("chat.", "order.")):
-                per_buyer[ev["buyer_id"]].append((ev["ts"], idx, ev))
+                per_buyer[ev["buyer_id"]].append((ev["ts"], not is_buyer_message(ev), idx, ev))
         self.buyer_events: dict[str, list[dict]] = {
-            b: [ev for _, _, ev in sorted(lst, key=lambda t: (t[0], t[1]))] for b, lst in per_buyer.items()
+            b: [t[3] for t in sorted(lst, key=lambda t: t[:3])] for b, lst in per_buyer.items()
         }
 
         self.days: set[date] = {self.day(ev["ts"]) for _, ev in self.events if ev["type"] != "agent.status"}
@@ -228,7 +238,8 @@ class _Oracle:
     def _collect(self) -> None:
         self.buyer_msgs: list[BuyerMessage] = []
         self.human_msgs: list[HumanMessage] = []
-        self.chat_msgs: list[tuple[str, str | None, int]] = []  # (buyer, agent_id, ts), any sender
+        # (buyer, agent, ts) of the messages routed to or sent by an agent (robot messages are not)
+        self.agent_chat_msgs: list[tuple[str, str, int]] = []
         self.responses: list[Response] = []
         self.orders: list[Order] = []
         self.ratings: list[tuple[str, str, int, int]] = []  # (buyer, agent, ts, score)
@@ -237,12 +248,15 @@ class _Oracle:
             for ev in evs:
                 ts = ev["ts"]
                 if ev["type"] == "chat.message":
-                    self.chat_msgs.append((buyer, ev.get("agent_id"), ts))
                     if ev["sender"] == "buyer":
                         self.buyer_msgs.append(
                             BuyerMessage(buyer, ev.get("agent_id"), ts, self.day(ts), self.is_phrase(ev)))
+                        if ev.get("agent_id") is not None:
+                            self.agent_chat_msgs.append((buyer, ev["agent_id"], ts))
                     elif ev["sender"] == "agent":
                         self.human_msgs.append(HumanMessage(buyer, ev["agent_id"], ts, self.day(ts)))
+                        self.agent_chat_msgs.append((buyer, ev["agent_id"], ts))
+                    # robot messages: never an agent's activity, whatever their agent_id
                 elif ev["type"] == "chat.rating":
                     self.ratings.append((buyer, ev["agent_id"], ts, ev["score"]))
 
@@ -363,8 +377,8 @@ class _Oracle:
                         sla_met += 1
                 elif self.now - first > sla_ms:
                     sla_buyers += 1
-            # cohort conversions
-            if self.group_of(a) == "presale":
+            # cohort conversions: agents of the presale groups take inquiries
+            if self.group_of(a) in self.presale_groups:
                 inquiry |= recv
                 for b in recv:
                     in_window = [o for o in self.orders if o.buyer == b and self.day(o.created_ts) in window]
@@ -442,14 +456,11 @@ class _Oracle:
         silent_fen = sum(o.paid_fen for o in paid_today if o.credited is None)
         sales_fen = sum(o.paid_fen for o in paid_today if o.credited is not None)  # = team sales
         shop_fen = sales_fen + silent_fen
-        robot_only = 0
-        by_buyer: dict[str, list[str | None]] = defaultdict(list)
-        for buyer, agent, ts in self.chat_msgs:
-            if self.day(ts) == day and buyer not in self.filter_buyers:
-                by_buyer[buyer].append(agent)
-        for agents in by_buyer.values():
-            if agents and all(a is None for a in agents):
-                robot_only += 1
+        # buyers with >= 1 buyer message that day and none routed to an agent (robot messages alone
+        # make no buyer); buyers in filter_buyers are never counted
+        wrote = {m.buyer for m in self.buyer_msgs if m.day == day and m.buyer not in self.filter_buyers}
+        routed = {m.buyer for m in self.buyer_msgs if m.day == day and m.agent is not None}
+        robot_only = len(wrote - routed)
         return {
             "silent_sales": silent_fen / 100,
             "shop_sales": shop_fen / 100,
@@ -467,13 +478,15 @@ class _Oracle:
         for _, _, ev in statuses:
             status[ev["agent_id"]] = ev["status"]
         agents_out: dict[str, dict] = {}
+        # buyers in filter_buyers count toward no live figure: no load, no wait
         for a in sorted(self.all_agents):
-            active = {b for b, agent, ts in self.chat_msgs
-                      if agent == a and ts <= self.now and self.now - ts <= window_ms}
+            active = {b for b, agent, ts in self.agent_chat_msgs
+                      if agent == a and ts <= self.now and self.now - ts <= window_ms
+                      and b not in self.filter_buyers}
             waiting = 0
             oldest: int | None = None
-            for pending, clock in self.live_pending.values():
-                if pending.get(a):
+            for buyer, (pending, clock) in self.live_pending.items():
+                if buyer not in self.filter_buyers and pending.get(a):
                     waiting += 1
                     oldest = clock[a] if oldest is None else min(oldest, clock[a])
             longest = 0.0 if oldest is None else max(0, self.now - oldest) / 1000

@@ -296,8 +296,8 @@ scenario(
         "team": {D11: {"received_buyers": 1, "filtered_buyers": 1, "sales": 0.0,
                        "silent_sales": 0.0, "shop_sales": 0.0, "silent_share": None}},
         "live": {
-            # now = 10:03:00; filter_buyers are load like any other: tester and b1
-            "agents": {"a1": {"active_conversations": 2, "waiting_buyers": 0}},
+            # now = 10:03:00; buyers in filter_buyers count toward no live figure: only b1
+            "agents": {"a1": {"active_conversations": 1, "waiting_buyers": 0}},
         },
         "series": {"team": {t(10, 2): {"paid_amount": 0.0}}},
     },
@@ -847,6 +847,192 @@ scenario(
         },
     },
     settings={"active_window_s": 60},
+)
+
+# ------------------------------------------------------------------------------------------------
+# 23. Equal ts within one buyer: a buyer message comes first, whatever the arrival order. Every reply
+#     below arrives *before* the question it answers, with the same ts.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "equal_ts_buyer_message_first",
+    [
+        agent(t(10, 0, 0), "b1", "a1"),  # arrives first; same ts as the question below
+        buyer(t(10, 0, 0), "b1", "a1", "有货吗"),  # taken first → the reply answers it: 0 s
+        transfer(t(10, 1, 0), "b2", None, "a2"),  # arrives first; same ts as b2's queue message
+        buyer(t(10, 1, 0), "b2", None, "转人工"),  # taken first → moved: a2 clock = max(10:01, 10:01)
+        agent(t(10, 1, 30), "b2", "a2"),  # response 10:01:30 − 10:01:00 = 30 s
+        agent(t(10, 2, 0), "b3", "a1"),  # arrives first
+        buyer(t(10, 2, 0), "b3", "a1", "在吗"),  # answered by the reply above: 0 s, b3 not waiting
+        buyer(t(10, 3, 0), "b1", "a1", "几天发货"),
+        agent(t(10, 3, 20), "b1", "a1"),  # 20 s (nothing older is pending)
+    ],
+    {
+        "agents": {D11: {
+            "a1": {
+                "consult_buyers": 2, "received_buyers": 2,  # b1, b3
+                "buyer_messages": 3, "agent_messages": 3, "qa_ratio": 1.0,
+                "responses": 3, "avg_response_s": 20 / 3,  # 0 + 0 + 20
+                "slow_responses": 0,
+                "first_response_avg_s": 0.0,  # b1: 10:00:00 → 10:00:00; b3: 10:02:00 → 10:02:00
+                "sla_buyers": 2, "sla_met_buyers": 2, "replied_buyers": 2,
+            },
+            "a2": {"consult_buyers": 0, "agent_messages": 1, "responses": 1, "avg_response_s": 30.0},
+        }},
+        "team": {D11: {
+            "consult_buyers": 2, "responses": 4, "avg_response_s": 12.5,  # (0 + 0 + 20 + 30) / 4
+            "first_response_avg_s": 0.0,
+            "robot_only_buyers": 1,  # b2: its only buyer message went to the queue
+        }},
+        "live": {
+            # now = 10:03:20: nobody waits (each question was answered by its equal-ts reply)
+            "agents": {"a1": {"active_conversations": 2, "waiting_buyers": 0, "longest_wait_s": 0.0},
+                       "a2": {"active_conversations": 1, "waiting_buyers": 0, "longest_wait_s": 0.0}},
+            "team": {"active_conversations": 3, "waiting_buyers": 0, "longest_wait_s": 0.0},
+        },
+        "series": {"agents": {"a1": {t(10, 0): {"buyer_messages": 1, "agent_messages": 1, "responses": 1,
+                                                 "avg_response_s": 0.0, "new_consult_buyers": 1}}}},
+    },
+)
+
+# ------------------------------------------------------------------------------------------------
+# 24. Status: the agent.status with the largest ts; equal ts → the later arrival.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "status_largest_ts",
+    [
+        status(t(9, 0), "a1", "online"),
+        status(t(9, 30), "a1", "away"),
+        status(t(9, 30), "a1", "busy"),  # same ts, arrives later → busy
+        status(t(9, 10), "a1", "offline"),  # arrives last, older → no change
+        status(t(9, 40), "a2", "online"),
+        status(t(9, 20), "a2", "busy"),  # older → a2 stays online
+        buyer(t(10, 0), "b1", "a1"),
+    ],
+    {
+        "live": {"agents": {"a1": {"status": "busy", "waiting_buyers": 1},
+                            "a2": {"status": "online", "waiting_buyers": 0}}},
+    },
+)
+
+# ------------------------------------------------------------------------------------------------
+# 25. Robot messages are never an agent's activity, whatever their agent_id; robot-only buyers.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "robot_messages_with_agent_id",
+    [
+        buyer(t(23, 55, 0), "b1", None, "怎么退款"),
+        robot(t(23, 55, 1), "b1", "a1"),  # an automatic reply carrying a1: routes nothing
+        created(t(23, 59, 0), "b1", "o1", 50),
+        paid(t(23, 59, 30), "b1", "o1", 50),  # b1 never wrote to an agent → silent (robot credits nothing)
+        robot(t(0, 0, 30, day=12), "b1"),  # after midnight: b1 wrote nothing on the 12th
+        buyer(t(23, 56, 0), "b2", "a2", "这个有货吗"),
+        robot(t(23, 56, 5), "b2", "a2"),  # answers nothing: a2's clock stays 23:56:00
+        agent(t(23, 57, 0), "b2", "a2"),  # response 60 s (not slow: not > 60)
+        buyer(t(23, 58, 0), "b3", "a2", "还在吗"),
+        robot(t(23, 58, 1), "b3", "a2"),  # answers nothing: b3 still waits for a2
+    ],
+    {
+        "agents": {D11: {
+            "a2": {
+                "consult_buyers": 2, "received_buyers": 2, "buyer_messages": 2,
+                "agent_messages": 1,  # robot messages are not agent messages
+                "responses": 1, "avg_response_s": 60.0, "slow_responses": 0,
+                "first_response_avg_s": 60.0,  # b2 only
+                "replied_buyers": 1, "unreplied_buyers": 1,  # b3 got only a robot reply
+                # b3: no first response, now − F = 00:00:30 − 23:58:00 = 150 s ≤ 180 → not counted
+                "sla_buyers": 1, "sla_met_buyers": 1,
+            },
+            "a1": {"consult_buyers": 0, "agent_messages": 0, "responses": 0, "sales": 0.0},
+        }},
+        "team": {
+            D11: {"consult_buyers": 2, "agent_messages": 1,
+                  "robot_only_buyers": 1,  # b1: a buyer message, none routed (the robot's a1 routes nothing)
+                  "sales": 0.0, "silent_sales": 50.0, "shop_sales": 50.0, "silent_share": 1.0},
+            D12: {"robot_only_buyers": 0},  # the robot's reply alone makes no buyer
+        },
+        "live": {
+            # now = 12th 00:00:30, window 600 s → activity since 23:50:30
+            "agents": {
+                "a1": {"active_conversations": 0, "waiting_buyers": 0},  # the robot is not a1's load
+                "a2": {"active_conversations": 2, "waiting_buyers": 1,  # b2, b3; b3 waits
+                       "longest_wait_s": 150.0},  # 00:00:30 − 23:58:00
+            },
+            "team": {"active_conversations": 2, "waiting_buyers": 1, "longest_wait_s": 150.0},
+        },
+        "series": {"agents": {"a2": {t(23, 57): {"agent_messages": 1, "responses": 1,
+                                                  "avg_response_s": 60.0}}}},
+    },
+)
+
+# ------------------------------------------------------------------------------------------------
+# 26. Buyers in filter_buyers count toward no live figure: no load, no wait.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "filter_buyers_no_live_figure",
+    [
+        buyer(t(10, 0, 0), "tester", "a1", "测试"),  # never answered
+        agent(t(10, 1, 0), "tester", "a2"),
+        buyer(t(10, 2, 0), "tester", "a2", "测试2"),  # never answered
+        buyer(t(10, 3, 0), "b1", "a1"),
+        agent(t(10, 3, 20), "b1", "a1"),  # 20 s
+        buyer(t(10, 4, 0), "b2", "a1"),  # never answered
+        buyer(t(10, 5, 0), "b3", None),  # the queue; sets now = 10:05:00
+    ],
+    {
+        "agents": {D11: {
+            "a1": {"consult_buyers": 3, "received_buyers": 2, "filtered_buyers": 1,  # tester filtered
+                   "buyer_messages": 2, "responses": 1, "avg_response_s": 20.0,
+                   "sla_buyers": 1, "sla_met_buyers": 1},  # b2: 60 s at now → not counted yet
+            "a2": {"consult_buyers": 1, "received_buyers": 0, "filtered_buyers": 1,
+                   "buyer_messages": 0, "agent_messages": 0},
+        }},
+        "live": {
+            # now = 10:05:00; tester (waiting since 10:00 for a1, 10:02 for a2) is nobody's load
+            "agents": {
+                "a1": {"active_conversations": 2,  # b1, b2
+                       "waiting_buyers": 1, "longest_wait_s": 60.0},  # b2 since 10:04
+                "a2": {"active_conversations": 0, "waiting_buyers": 0, "longest_wait_s": 0.0},
+            },
+            "team": {"active_conversations": 2, "waiting_buyers": 1, "longest_wait_s": 60.0},
+        },
+    },
+    settings={"filter_buyers": ["tester"]},
+)
+
+# ------------------------------------------------------------------------------------------------
+# 27. presale_groups: a shop whose pre-sale groups are 售前一组 and 售前二组.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "presale_groups_named_by_the_shop",
+    [
+        buyer(t(10, 0), "b1", "p1", "这件有L码吗"),
+        agent(t(10, 0, 30), "b1", "p1"),
+        created(t(10, 5), "b1", "o1", 100),  # order agent p1
+        paid(t(10, 6), "b1", "o1", 100),
+        buyer(t(10, 1), "b2", "p2", "能便宜吗"),
+        agent(t(10, 1, 20), "b2", "p2"),  # no order → lost
+        buyer(t(10, 2), "b3", "s1", "我要退货"),  # 售后: not an inquiry
+        buyer(t(10, 3), "b4", "x9", "多少钱"),  # x9 not in groups → group presale, not a presale group here
+    ],
+    {
+        "agents": {D11: {
+            "p1": {"inquiry_buyers": 1, "ordered_buyers": 1, "paid_buyers": 1, "lost_buyers": 0,
+                   "inquiry_order_rate": 1.0, "inquiry_pay_rate": 1.0, "sales": 100.0},
+            "p2": {"inquiry_buyers": 1, "ordered_buyers": 0, "lost_buyers": 1, "inquiry_order_rate": 0.0},
+            "s1": {"received_buyers": 1, "inquiry_buyers": 0, "inquiry_order_rate": None},
+            "x9": {"received_buyers": 1, "inquiry_buyers": 0, "lost_buyers": 0, "inquiry_pay_rate": None},
+        }},
+        "groups": {D11: {
+            "售前一组": {"inquiry_buyers": 1, "ordered_buyers": 1, "paid_buyers": 1, "sales": 100.0},
+            "售前二组": {"inquiry_buyers": 1, "ordered_buyers": 0, "lost_buyers": 1},
+            "售后": {"received_buyers": 1, "inquiry_buyers": 0},
+            "presale": {"received_buyers": 1, "inquiry_buyers": 0},
+        }},
+        "team": {D11: {"received_buyers": 4, "inquiry_buyers": 2, "ordered_buyers": 1, "paid_buyers": 1,
+                       "inquiry_pay_rate": 0.5, "lost_buyers": 1, "sales": 100.0}},
+    },
+    settings={"groups": {"p1": "售前一组", "p2": "售前二组", "s1": "售后"},
+              "presale_groups": ["售前一组", "售前二组"]},
 )
 
 

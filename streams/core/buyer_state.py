@@ -1,9 +1,10 @@
 """The per-buyer record: the single source of truth of a buyer's story in one shop.
 
 Pure: `apply(record, event, ...)` puts one event into the record. The record keeps the buyer's
-timeline (what the figures need, never message text), the event ids already applied (a duplicate
-delivery counts once) and, per source topic, the Kafka position last applied (a replay of the same
-record after a crash is recognised and skipped, without counting it as processed twice).
+timeline (what the figures need, never message text) in `facts.timeline_order`, the event ids
+already applied (a duplicate delivery counts once) and, per source topic, the Kafka position last
+applied (a replay of the same record after a crash is recognised and skipped, without counting it as
+processed twice).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from enum import Enum
 import orjson
 
 from streams.core.events import Event
-from streams.core.facts import TimelineEvent
+from streams.core.facts import TimelineEvent, timeline_order
 from streams.core.shop_settings import ShopSettings, local_day
 
 Position = tuple[int, int]  # (Kafka offset, index of the event inside the record's envelope)
@@ -47,8 +48,12 @@ class BuyerRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
         raw = orjson.loads(data)
+        timeline = [TimelineEvent(*row) for row in raw["t"]]
+        # Records written before equal-ts buyer messages sorted first hold them after their reply; a
+        # stable sort of an already ordered list is one linear pass.
+        timeline.sort(key=timeline_order)
         return cls(
-            timeline=[TimelineEvent(*row) for row in raw["t"]],
+            timeline=timeline,
             event_ids=set(raw["ids"]),
             applied_through={topic: (pos[0], pos[1]) for topic, pos in raw["at"].items()},
             ingest_events=raw["n"],
@@ -105,6 +110,6 @@ def apply(
         return Outcome.DUPLICATE
     record.event_ids.add(event.event_id)
     insort(record.timeline, to_timeline_event(event, record.next_seq, settings_version, settings),
-           key=lambda e: (e.ts, e.seq))
+           key=timeline_order)
     record.next_seq += 1
     return Outcome.APPLIED

@@ -1,6 +1,6 @@
 """Facts: everything one buyer contributes to the figures, derived from the buyer's timeline.
 
-Pure: a buyer's events (sorted by ts, then arrival) + the settings by version → counters keyed by
+Pure: a buyer's events (in `timeline_order`) + the settings by version → counters keyed by
 scope — ("a", day, agent), ("g", day, group), ("t", day), ("am", minute, agent), ("tm", minute) — and
 the buyer's live facts (activity, pending clocks, open SLA clocks). Agent, group and team figures are
 sums of these over buyers; a buyer lives in one partition, so sums across partitions are exact and
@@ -8,6 +8,14 @@ sums of these over buyers; a buyer lives in one partition, so sums across partit
 
 Recomputing a buyer from its whole timeline (rather than patching counters) is what makes late and
 out-of-order events exact: the event is put where its ts belongs and the buyer is derived again.
+
+Invariants (metrics.md, "Conversation mechanics" and "Live load"):
+- Order: by ts; at equal ts a buyer message before the buyer's other events (a reply with the same
+  ts answers it: 0 s); then arrival (seq). So no arrival order changes a figure.
+- Robot messages (whatever their agent_id) change no figure: they answer, route, credit nothing and are
+  nobody's load; a robot-only buyer of a day is one with buyer messages that day, none routed.
+- A buyer in filter_buyers (under the newest settings version among its events) has no live facts:
+  no activity, no pending clock, so no load, no wait and no buyer_waiting alert.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from streams.core.clock import MINUTE_MS, minute_of
-from streams.core.shop_settings import DEFAULT_GROUP, ShopSettings, day_offset
+from streams.core.shop_settings import ShopSettings, day_offset
 
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
@@ -43,6 +51,12 @@ class TimelineEvent(NamedTuple):
     filter_phrase: bool  # buyer message whose trimmed text is a filter phrase
     amount_fen: int  # order amount in fen; rating score
     items: int
+
+
+def timeline_order(event: TimelineEvent) -> tuple[int, bool, int]:
+    """A buyer's events in metrics.md's order: by ts; at equal ts a buyer message first (so a reply
+    with the same ts answers it); remaining ties by arrival (seq, unique per buyer)."""
+    return event.ts, event.kind != "buyer", event.seq
 
 
 @dataclass(slots=True)
@@ -122,10 +136,14 @@ class Fold:
     consults: dict[tuple[str, str], _Consult] = field(default_factory=dict)
     awaiting_first: dict[str, list[_Consult]] = field(default_factory=dict)
     agent_message_days: set[tuple[str, str]] = field(default_factory=set)
-    chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal message]
+    chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal] buyer message
     routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
     max_ts: int = 0
+    # Whether the buyer is in filter_buyers for the live figures: as the newest settings version among
+    # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
+    internal_now: bool = False
+    internal_now_version: int = -1
 
 
 Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
@@ -214,8 +232,8 @@ def _resumable(timeline: Sequence[TimelineEvent], fold: Fold) -> bool:
 
 def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings],
           deltas: list[Delta] | None) -> None:
-    """The pass over the events not folded yet (sorted by ts, then arrival); each add also goes to
-    `deltas` when given."""
+    """The pass over the events not folded yet (in timeline_order); each add also goes to `deltas` when
+    given."""
     counters = fold.counters
 
     def add(scope: tuple, name: str, value: int = 1) -> None:
@@ -237,25 +255,22 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
     consults, awaiting_first, agent_message_days = fold.consults, fold.awaiting_first, fold.agent_message_days
     chat_days, routed_buyer_messages, orders = fold.chat_days, fold.routed_buyer_messages, fold.orders
     max_ts, version = fold.max_ts, fold.version
+    internal_now, internal_now_version = fold.internal_now, fold.internal_now_version
     settings_version, settings = None, None
     for index in range(fold.count, len(timeline)):
         event = timeline[index]
         ts, kind, day, internal, agent = event.ts, event.kind, event.day, event.internal, event.agent
         if ts > max_ts:
             max_ts = ts
+        if event.settings_version >= internal_now_version:
+            internal_now, internal_now_version = internal, event.settings_version
         if event.settings_version != settings_version:
             settings_version = event.settings_version
             settings = settings_for(settings_version)
         assert settings is not None
-        if kind == "buyer" or kind == "agent" or kind == "robot":
-            routed_internal = chat_days.get(day)
-            if routed_internal is None:
-                routed_internal = chat_days[day] = [agent is not None, internal]
-                version += 1
-            elif (agent is not None and not routed_internal[0]) or (internal and not routed_internal[1]):
-                routed_internal[0] |= agent is not None
-                routed_internal[1] |= internal
-                version += 1
+        if kind == "robot":
+            continue  # never an agent's activity, whatever its agent_id (metrics.md)
+        if kind == "buyer" or kind == "agent":
             if agent is not None:
                 agents.add(agent)
                 if ts > activity.get(agent, 0):
@@ -263,6 +278,14 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 elif agent not in activity:
                     activity[agent] = 0
             if kind == "buyer":
+                routed_internal = chat_days.get(day)  # for robot_only: routed / internal buyer messages
+                if routed_internal is None:
+                    routed_internal = chat_days[day] = [agent is not None, internal]
+                    version += 1
+                elif (agent is not None and not routed_internal[0]) or (internal and not routed_internal[1]):
+                    routed_internal[0] |= agent is not None
+                    routed_internal[1] |= internal
+                    version += 1
                 if agent not in pending_since:
                     pending_since[agent] = ts
                 if agent is None:
@@ -352,12 +375,17 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 order.refund = event
                 version += 1
     fold.max_ts, fold.version = max_ts, version
+    fold.internal_now, fold.internal_now_version = internal_now, internal_now_version
     fold.count = len(timeline)
     if timeline:
         fold.last_seq = timeline[-1].seq
 
 
 def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
+    """The buyer's live facts. A buyer in filter_buyers has no load and no wait (metrics.md, Live load);
+    its open SLA clocks are none already (it is never received) and its agents are still listed."""
+    if fold.internal_now:
+        return BuyerLive(open_sla=list(open_sla), agents=set(fold.agents))
     return BuyerLive(
         activity=dict(fold.activity),
         pending_since={owner: clock for owner, clock in fold.pending_since.items() if owner is not None},
@@ -417,7 +445,7 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             decided = ("am", minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)), agent)
             add(decided, "sla_buyers")
             add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
-        if group == DEFAULT_GROUP:
+        if group in settings.presale_groups:
             inquiries.append((agent, day, group, settings.inquiry_valid_days))
             add(("a", day, agent), "inquiry")
             team_days[day]["inquiry"] = True

@@ -28,6 +28,8 @@ class ShopSettings:
     filter_buyers: frozenset[str] = field(default_factory=frozenset)
     filter_phrases: frozenset[str] = field(default_factory=frozenset)
     groups: dict[str, str] = field(default_factory=dict)
+    # The groups whose agents take pre-sale inquiries: their received buyers are 询单 buyers.
+    presale_groups: frozenset[str] = frozenset({DEFAULT_GROUP})
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -36,6 +38,7 @@ class ShopSettings:
         data = asdict(self)
         data["filter_buyers"] = sorted(self.filter_buyers)
         data["filter_phrases"] = sorted(self.filter_phrases)
+        data["presale_groups"] = sorted(self.presale_groups)
         return data
 
     def __hash__(self) -> int:  # groups is a dict; settings are cached by version, not hashed
@@ -90,6 +93,9 @@ def parse_settings(data: Any) -> ShopSettings:
         isinstance(k, str) and isinstance(v, str) and v for k, v in groups.items()
     ):
         raise InvalidSettings("groups", "must map agent ids to non-empty group names")
+    presale_groups = data.get("presale_groups", sorted(DEFAULT_SETTINGS.presale_groups))
+    if not isinstance(presale_groups, list) or not all(isinstance(g, str) and g for g in presale_groups):
+        raise InvalidSettings("presale_groups", "must be a list of non-empty group names")
     return ShopSettings(
         timezone=timezone,
         slow_response_s=_number(data, "slow_response_s", DEFAULT_SETTINGS.slow_response_s),
@@ -100,6 +106,7 @@ def parse_settings(data: Any) -> ShopSettings:
         filter_buyers=_strings(data, "filter_buyers"),
         filter_phrases=_strings(data, "filter_phrases"),
         groups=dict(groups),
+        presale_groups=frozenset(presale_groups),
     )
 
 
