@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from api.readmodel import ReadModel
-from api.state import Counters
+from api.state import ApiCounters
 
 log = logging.getLogger("kefu.hub")
 MIN_UPDATE_INTERVAL_S = 0.5
@@ -40,7 +40,7 @@ class Client:
         self.alerts.append(frame)
         self.wakeup.set()
 
-    async def send_loop(self, counters: Counters) -> None:
+    async def send_loop(self, counters: ApiCounters) -> None:
         """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
         while True:
             try:
@@ -64,7 +64,7 @@ class Client:
 
 
 class Hub:
-    def __init__(self, redis: Any, readmodel: ReadModel, counters: Counters) -> None:
+    def __init__(self, redis: Any, readmodel: ReadModel, counters: ApiCounters) -> None:
         self.redis = redis
         self.readmodel = readmodel
         self.counters = counters

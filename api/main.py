@@ -17,7 +17,7 @@ from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
 from api.readmodel import ReadModel
 from api.routes import alerts, health, ingest, pages, shops, stream
-from api.state import AppState, Counters
+from api.state import ApiCounters, AppState
 from streams.config import Config, get_config
 
 
@@ -43,7 +43,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
-        counters = Counters()
+        counters = ApiCounters()
         readmodel = ReadModel(redis, config)
         state = AppState(
             config,

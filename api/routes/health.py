@@ -1,4 +1,4 @@
-"""/healthz (process up), /readyz (Kafka and Redis reachable), /metrics (Prometheus text)."""
+"""/healthz (process up), /readyz (Kafka and Redis reachable), /metrics (Prometheus text, api/metrics.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse
 from redis.exceptions import RedisError
 
 from api.errors import error_responses
+from api.metrics import render_metrics
 from api.responses import JsonResponse
 from api.state import AppState, get_state
 
@@ -34,22 +35,4 @@ async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(state: AppState = Depends(get_state)) -> str:
-    c = state.counters
-    latencies = sorted(c.push_latency_ms)
-    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
-    lines = [
-        "# TYPE kefu_ingest_requests_total counter",
-        f"kefu_ingest_requests_total {c.ingest_requests}",
-        "# TYPE kefu_ingest_events_total counter",
-        f'kefu_ingest_events_total{{result="accepted"}} {c.ingest_events_accepted}',
-        f'kefu_ingest_events_total{{result="rejected"}} {c.ingest_events_rejected}',
-        "# TYPE kefu_ws_clients gauge",
-        f"kefu_ws_clients {state.hub.client_count if state.hub else 0}",
-        "# TYPE kefu_ws_frames_sent_total counter",
-        f"kefu_ws_frames_sent_total {c.ws_frames_sent}",
-        "# TYPE kefu_ws_clients_dropped_total counter",
-        f"kefu_ws_clients_dropped_total {c.ws_clients_dropped}",
-        "# TYPE kefu_push_latency_p99_ms gauge",
-        f"kefu_push_latency_p99_ms {p99:.3f}",
-    ]
-    return "\n".join(lines) + "\n"
+    return render_metrics(state.counters, state.hub.client_count if state.hub else 0)
