@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from streams.core.errors import Invalid
+
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 DAY_MS = 86_400_000
 SHOP_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -31,11 +33,8 @@ class FieldError:
     error: str
 
 
-class InvalidEvent(ValueError):
-    def __init__(self, field: str, error: str) -> None:
-        super().__init__(f"{field}: {error}")
-        self.field = field
-        self.error = error
+class InvalidEvent(Invalid):
+    """An event that breaks shared/spec/events.md."""
 
 
 @dataclass(frozen=True, slots=True)
