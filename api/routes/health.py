@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from redis.exceptions import RedisError
 
+from api.deps import StateDep
 from api.errors import error_responses
 from api.metrics import render_metrics
 from api.responses import JsonResponse
-from api.state import AppState, get_state
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses=error_responses(503))
-async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
+async def readyz(state: StateDep) -> JsonResponse:
     try:
         redis_ok = bool(await state.redis.ping())
     except (RedisError, OSError):
@@ -34,5 +34,5 @@ async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(state: AppState = Depends(get_state)) -> str:
+async def metrics(state: StateDep) -> str:
     return render_metrics(state.counters, state.hub.client_count if state.hub else 0)
