@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from streams.buyer_state import KEY_INGEST_EVENTS
 from streams.config import Config
 from streams.processor import PartitionProcessor, agent_state
 from streams.settings_store import SettingsCache
@@ -125,7 +126,7 @@ class Exporter:
                 if statuses:
                     pipe.hset(status_key(shop), mapping=statuses)
                 pipe.set(agent_meta_key(shop, partition), orjson.dumps({
-                    "processed": sum(s["n"] for s in states.values()),
+                    "processed": sum(s[KEY_INGEST_EVENTS] for s in states.values()),
                     "watermark": max((s["ts"] for s in states.values()), default=0),
                     "agents": sorted(states),
                 }))
