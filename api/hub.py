@@ -15,7 +15,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from api.state import Counters
+from api.state import ApiCounters
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
@@ -41,7 +41,7 @@ class Client:
         self.alerts.append(frame)
         self.wakeup.set()
 
-    async def send_loop(self, counters: Counters) -> None:
+    async def send_loop(self, counters: ApiCounters) -> None:
         """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
         while True:
             try:
@@ -65,7 +65,7 @@ class Client:
 
 
 class Hub:
-    def __init__(self, redis: Any, readmodel: ReadModel, counters: Counters) -> None:
+    def __init__(self, redis: Any, readmodel: ReadModel, counters: ApiCounters) -> None:
         self.redis = redis
         self.readmodel = readmodel
         self.counters = counters

@@ -16,7 +16,7 @@ from api.hub import Hub
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
 from api.routes import alerts, health, ingest, pages, shops, stream
-from api.state import AppState, Counters
+from api.state import ApiCounters, AppState
 from streams.config import Config, get_config
 from streams.readside.reader import ReadModel
 
@@ -43,7 +43,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
-        counters = Counters()
+        counters = ApiCounters()
         readmodel = ReadModel(redis, config)
         state = AppState(
             config,

@@ -15,8 +15,8 @@ from streams.readside.reader import ReadModel
 
 
 @dataclass
-class Counters:
-    """Process counters exported at /metrics (Prometheus text)."""
+class ApiCounters:
+    """This replica's process counters, exported at /metrics (api/metrics.py)."""
 
     ingest_requests: int = 0
     ingest_events_accepted: int = 0
@@ -33,7 +33,7 @@ class AppState:
     tokens: Tokens
     publisher: Publisher
     readmodel: ReadModel
-    counters: Counters
+    counters: ApiCounters
     rate_limits: TokenBuckets
     hub: Any = None
 

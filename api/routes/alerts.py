@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from api.auth import request_token
+from api.deps import AdminDep, StateDep, ViewerDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.responses import JsonResponse
-from api.routes.shops import admin, viewer
-from api.state import AppState, get_state
+from api.state import AppState
 from streams.alerts.rules import InvalidRules, parse_rules, rules_to_json
 from streams.alerts.store import (
     current_rules_version,
@@ -39,7 +39,7 @@ async def rules_payload(state: AppState, shop_id: str, *, redact: bool) -> dict[
 
 
 @router.get("/alert-rules", summary="The shop's alert rules (webhook URLs and secrets only for admins)")
-async def get_alert_rules(request: Request, shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+async def get_alert_rules(request: Request, shop_id: ViewerDep, state: StateDep):
     return await rules_payload(state, shop_id, redact=not is_admin(request, state, shop_id))
 
 
@@ -47,7 +47,7 @@ async def get_alert_rules(request: Request, shop_id: str = Depends(viewer), stat
     "/alert-rules",
     summary="Replace the shop's alert rules (admin); in force for the next evaluation after the answer",
 )
-async def put_alert_rules(request: Request, shop_id: str = Depends(admin), state: AppState = Depends(get_state)):
+async def put_alert_rules(request: Request, shop_id: AdminDep, state: StateDep):
     try:
         document = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -61,11 +61,7 @@ async def put_alert_rules(request: Request, shop_id: str = Depends(admin), state
 
 
 @router.get("/alerts", summary="Recent alert transitions (firing/resolved), newest first; and what fires now")
-async def get_alerts(
-    shop_id: str = Depends(viewer),
-    limit: int = Query(100, ge=1, le=500),
-    state: AppState = Depends(get_state),
-):
+async def get_alerts(shop_id: ViewerDep, state: StateDep, limit: int = Query(100, ge=1, le=500)):
     alert_state = await read_state(state.redis, shop_id)
     firing = [
         {"alert_id": entry["alert_id"], "rule_id": rule_id, "kind": entry["kind"], "shop_id": shop_id,
@@ -78,9 +74,5 @@ async def get_alerts(
 
 
 @router.get("/alert-deliveries", summary="Recent webhook delivery attempts, newest first")
-async def get_alert_deliveries(
-    shop_id: str = Depends(viewer),
-    limit: int = Query(100, ge=1, le=500),
-    state: AppState = Depends(get_state),
-):
+async def get_alert_deliveries(shop_id: ViewerDep, state: StateDep, limit: int = Query(100, ge=1, le=500)):
     return {"shop_id": shop_id, "deliveries": await recent_deliveries(state.redis, shop_id, limit)}

@@ -6,14 +6,14 @@ import math
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from redis.exceptions import RedisError
 
 from api.auth import authorize, request_token
+from api.deps import StateDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.publisher import KafkaUnavailable
 from api.responses import JsonResponse
-from api.state import AppState, get_state
 from streams.core.events import FieldError, validate
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import SETTINGS_DOCUMENTS
@@ -65,7 +65,7 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
 @router.post(
     "/events", status_code=202, response_class=JsonResponse, summary="Ingest events (JSON array or NDJSON)"
 )
-async def ingest(request: Request, atomic: bool = Query(False), state: AppState = Depends(get_state)) -> Any:
+async def ingest(request: Request, state: StateDep, atomic: bool = Query(False)) -> Any:
     state.counters.ingest_requests += 1
     token = request_token(request)
     if not token or not state.tokens.lookup(token):

@@ -7,29 +7,18 @@ from datetime import date
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from api.auth import ADMIN_ROLES, VIEW_ROLES, authorize, request_token
+from api.deps import AdminDep, StateDep, ViewerDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.responses import JsonResponse
-from api.state import AppState, get_state
+from api.state import AppState
 from streams.core.shop_settings import InvalidSettings, parse_settings
 from streams.readside.settings_store import current_version, put_settings
 
 router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=JsonResponse,
                    responses=error_responses(*AUTHORIZED_ERRORS))
-ShopId = Path(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the shop (tenant)")
 DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def viewer(request: Request, shop_id: str = ShopId, state: AppState = Depends(get_state)) -> str:
-    authorize(state.tokens, request_token(request), shop_id, VIEW_ROLES)
-    return shop_id
-
-
-def admin(request: Request, shop_id: str = ShopId, state: AppState = Depends(get_state)) -> str:
-    authorize(state.tokens, request_token(request), shop_id, ADMIN_ROLES)
-    return shop_id
 
 
 def checked_day(day: str | None) -> str | None:
@@ -44,36 +33,32 @@ def checked_day(day: str | None) -> str | None:
 
 
 @router.get("/agents", summary="Per-agent figures of a day")
-async def agents(
-    shop_id: str = Depends(viewer), day: str | None = Query(None), state: AppState = Depends(get_state)
-):
+async def agents(shop_id: ViewerDep, state: StateDep, day: str | None = Query(None)):
     return await state.readmodel.agents(shop_id, checked_day(day))
 
 
 @router.get("/summary", summary="Team and group figures of a day")
-async def summary(
-    shop_id: str = Depends(viewer), day: str | None = Query(None), state: AppState = Depends(get_state)
-):
+async def summary(shop_id: ViewerDep, state: StateDep, day: str | None = Query(None)):
     return await state.readmodel.summary(shop_id, checked_day(day))
 
 
 @router.get("/live", summary="Live load per agent and for the team")
-async def live(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+async def live(shop_id: ViewerDep, state: StateDep):
     return await state.readmodel.live(shop_id)
 
 
 @router.get("/series", summary="Per-minute buckets, oldest first, with sliding 5/15/60-minute figures")
 async def series(
-    shop_id: str = Depends(viewer),
+    shop_id: ViewerDep,
+    state: StateDep,
     agent_id: str | None = Query(None, max_length=128),
     minutes: int = Query(60, ge=1, le=1440),
-    state: AppState = Depends(get_state),
 ):
     return await state.readmodel.series(shop_id, agent_id or None, minutes)
 
 
 @router.get("/lag", summary="How far processing is behind ingest for this shop")
-async def lag(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+async def lag(shop_id: ViewerDep, state: StateDep):
     return await state.readmodel.lag(shop_id)
 
 
@@ -84,7 +69,7 @@ async def settings_payload(state: AppState, shop_id: str) -> dict[str, Any]:
 
 
 @router.get("/settings", summary="The shop's settings (metrics.md)")
-async def get_settings(shop_id: str = Depends(viewer), state: AppState = Depends(get_state)):
+async def get_settings(shop_id: ViewerDep, state: StateDep):
     return await settings_payload(state, shop_id)
 
 
@@ -92,9 +77,7 @@ async def get_settings(shop_id: str = Depends(viewer), state: AppState = Depends
     "/settings",
     summary="Replace the shop's settings (admin); in force for every event accepted after the answer",
 )
-async def put_shop_settings(
-    request: Request, shop_id: str = Depends(admin), state: AppState = Depends(get_state)
-):
+async def put_shop_settings(request: Request, shop_id: AdminDep, state: StateDep):
     try:
         document = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:

@@ -19,8 +19,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 KAFKA_VERSION=3.9.1
 
-DATA_DIR="${KEFU_DATA_DIR:-.run}"
-[[ "$DATA_DIR" = /* ]] || DATA_DIR="$REPO/$DATA_DIR"
+LOG_TAG=kafka
+# shellcheck source-path=SCRIPTDIR/../.. source=deploy/lib/process.sh
+source "$REPO/deploy/lib/process.sh"
+
+DATA_DIR="$(resolve_data_dir "$REPO")"
 PORT="${KEFU_KAFKA_PORT:-9092}"
 CPORT="${KEFU_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 LIBS="${KEFU_KAFKA_LIBS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kefu-pulse/kafka-libs-$KAFKA_VERSION}"
@@ -32,28 +35,9 @@ KDIR="$DATA_DIR/kafka"
 LOGDIR="$DATA_DIR/logs"
 PROPS="$KDIR/server.properties"
 
-say() { echo "kafka: $*"; }
-die() { echo "kafka: ERROR: $*" >&2; exit 1; }
-
-# True while <pid> runs; a zombie (exited, not reaped yet by a slow init) counts as gone.
-proc_alive() {
-  local s
-  s="$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
-  [[ -n "$s" && "$s" != Z && "$s" != X ]]
-}
-
 # pid of our broker when it runs (pid file + live process whose command line is ours), else nothing.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+CMDLINE='kafka\.Kafka'  # what our broker's command line holds (tells a reused pid apart)
+running_pid() { pid_from_file "$PIDFILE" "$CMDLINE"; }
 
 log_tail() {
   local f
@@ -85,7 +69,7 @@ cmd_setup() {
   touch "$tmp/.complete"
   rm -rf "$LIBS"
   mv "$tmp" "$LIBS"
-  say "$(ls "$LIBS"/*.jar | wc -l) jars in $LIBS"
+  say "$(find "$LIBS" -maxdepth 1 -name '*.jar' | wc -l) jars in $LIBS"
 }
 
 java_cmd() {
@@ -201,31 +185,7 @@ cmd_start() {
   say "ready after $((SECONDS - t0))s"
 }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    [[ -f "$PIDFILE" ]] && say "removing stale pid file"
-    rm -f "$PIDFILE"
-    return 0
-  fi
-  say "stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 150; i++)); do
-    proc_alive "$pid" || break
-    sleep 0.1
-  done
-  if proc_alive "$pid"; then
-    say "still running after 15s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      proc_alive "$pid" || break
-      sleep 0.1
-    done
-  fi
-  rm -f "$PIDFILE"
-  say "stopped"
-}
+cmd_stop() { stop_pid_file "$PIDFILE" "$CMDLINE"; }
 
 cmd_status() {
   local pid

@@ -36,8 +36,10 @@ export KEFU_KAFKA_PORT="${KEFU_KAFKA_PORT:-9092}"
 export KEFU_KAFKA_CONTROLLER_PORT="${KEFU_KAFKA_CONTROLLER_PORT:-$((KEFU_KAFKA_PORT + 1))}"
 export KEFU_REDIS_PORT="${KEFU_REDIS_PORT:-6379}"
 export KEFU_CLOCK="${KEFU_CLOCK:-wall}"
-DATA_DIR="${KEFU_DATA_DIR:-.run}"
-[[ "$DATA_DIR" = /* ]] || DATA_DIR="$REPO/$DATA_DIR"
+LOG_TAG=stack
+# shellcheck source-path=SCRIPTDIR/../.. source=deploy/lib/process.sh
+source "$REPO/deploy/lib/process.sh"
+DATA_DIR="$(resolve_data_dir "$REPO")"
 export KEFU_DATA_DIR="$DATA_DIR"
 READY_TIMEOUT="${KEFU_READY_TIMEOUT:-90}"
 
@@ -50,9 +52,6 @@ LOGDIR="$DATA_DIR/logs"
 CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kefu-pulse"
 KAFKA_SH="$REPO/deploy/kafka/kafka.sh"
 REDIS_SH="$REPO/deploy/redis/redis.sh"
-
-say() { echo "stack: $*"; }
-die() { echo "stack: ERROR: $*" >&2; exit 1; }
 
 for v in KEFU_API_PORT KEFU_API_REPLICAS KEFU_WORKERS KEFU_KAFKA_PORT KEFU_KAFKA_CONTROLLER_PORT KEFU_REDIS_PORT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
@@ -207,8 +206,6 @@ cmd_setup() {
 
 # --------------------------------------------------------------------------------------- processes
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # HTTP status of GET http://127.0.0.1:<port><path>, "000" when there is no answer (no curl needed).
 http_status() {
   local line
@@ -224,13 +221,6 @@ http_status() {
   echo "$code"
 }
 
-# True while <pid> runs; a zombie (exited, not reaped yet by a slow init) counts as gone.
-proc_alive() {
-  local s
-  s="$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
-  [[ -n "$s" && "$s" != Z && "$s" != X ]]
-}
-
 pidfile() { echo "$DATA_DIR/$1.pid"; }
 
 marker() {
@@ -242,16 +232,7 @@ marker() {
 }
 
 # pid of service <name> (worker-2, api-1) when its pid file names a live process of ours.
-svc_pid() {
-  local f pid
-  f="$(pidfile "$1")"
-  [[ -f "$f" ]] || return 1
-  pid="$(cat "$f" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE -- "$(marker "$1")" || return 1
-  echo "$pid"
-}
+svc_pid() { pid_from_file "$(pidfile "$1")" "$(marker "$1")"; }
 
 api_port() { echo $((KEFU_API_PORT + $1 - 1)); }
 
@@ -259,7 +240,7 @@ api_port() { echo $((KEFU_API_PORT + $1 - 1)); }
 api_port_of() {
   local pid="$1" i="$2" p
   p="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -A1 -x -- '--port' | tail -n 1)" || true
-  [[ "$p" =~ ^[0-9]+$ ]] && echo "$p" || api_port "$i"
+  if [[ "$p" =~ ^[0-9]+$ ]]; then echo "$p"; else api_port "$i"; fi
 }
 
 log_tail() {
@@ -331,7 +312,6 @@ stop_procs() {
   local name pid pids=() names=()
   for name in "$@"; do
     if pid="$(svc_pid "$name")"; then
-      kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
       names+=("$name")
     elif [[ -f "$(pidfile "$name")" ]]; then
@@ -341,26 +321,21 @@ stop_procs() {
   done
   ((${#pids[@]})) || return 0
   say "stopping ${names[*]}"
-  local i alive
-  for ((i = 0; i < 150; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do proc_alive "$pid" && alive=1; done
-    [[ $alive -eq 1 ]] || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if proc_alive "$pid"; then
-      say "pid $pid still running after 15s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  for ((i = 0; i < 50; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do proc_alive "$pid" && alive=1; done
-    [[ $alive -eq 1 ]] || break
-    sleep 0.1
-  done
+  terminate "${pids[@]}"
   for name in "${names[@]}"; do rm -f "$(pidfile "$name")"; done
+}
+
+# kill_service <name>: SIGKILL (a crash, for the fault tests), wait until it is gone, remove its pid file.
+kill_service() {
+  local pid
+  if pid="$(svc_pid "$1")"; then
+    kill -KILL "$pid"
+    while proc_alive "$pid"; do sleep 0.05; done
+    say "$1 killed (SIGKILL, pid $pid)"
+  else
+    say "$1 not running"
+  fi
+  rm -f "$(pidfile "$1")"
 }
 
 # Names of services of a kind (worker/api): 1..count plus any other pid file present.
@@ -612,32 +587,11 @@ case "$sub" in
   topics) ensure_dirs; create_topics ;;
   start-worker) check_index "${1:-}"; lock_data_dir; load_tokens; start_worker "$1" ;;
   stop-worker) check_index "${1:-}"; lock_data_dir; stop_procs "worker-$1" ;;
-  kill-worker)
-    check_index "${1:-}"
-    lock_data_dir
-    if pid="$(svc_pid "worker-$1")"; then
-      kill -KILL "$pid"
-      while proc_alive "$pid"; do sleep 0.05; done
-      say "worker-$1 killed (SIGKILL, pid $pid)"
-    else
-      say "worker-$1 not running"
-    fi
-    rm -f "$(pidfile "worker-$1")"
-    ;;
+  kill-worker) check_index "${1:-}"; lock_data_dir; kill_service "worker-$1" ;;
   start-api) check_index "${1:-}"; lock_data_dir; load_tokens; start_api "$1"; wait_ready "$1" ;;
   start-dispatcher) lock_data_dir; load_tokens; start_dispatcher ;;
   stop-dispatcher) lock_data_dir; stop_procs dispatcher ;;
-  kill-dispatcher)
-    lock_data_dir
-    if pid="$(svc_pid dispatcher)"; then
-      kill -KILL "$pid"
-      while proc_alive "$pid"; do sleep 0.05; done
-      say "dispatcher killed (SIGKILL, pid $pid)"
-    else
-      say "dispatcher not running"
-    fi
-    rm -f "$(pidfile dispatcher)"
-    ;;
+  kill-dispatcher) lock_data_dir; kill_service dispatcher ;;
   stop-api) check_index "${1:-}"; lock_data_dir; stop_procs "api-$1" ;;
   start-kafka) lock_data_dir; "$KAFKA_SH" start 8>&- ;;
   stop-kafka) lock_data_dir; "$KAFKA_SH" stop 8>&- ;;

@@ -13,35 +13,20 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
-DATA_DIR="${KEFU_DATA_DIR:-.run}"
-[[ "$DATA_DIR" = /* ]] || DATA_DIR="$REPO/$DATA_DIR"
+LOG_TAG=redis
+# shellcheck source-path=SCRIPTDIR/../.. source=deploy/lib/process.sh
+source "$REPO/deploy/lib/process.sh"
+
+DATA_DIR="$(resolve_data_dir "$REPO")"
 PORT="${KEFU_REDIS_PORT:-6379}"
 PIDFILE="$DATA_DIR/redis.pid"
 RDIR="$DATA_DIR/redis"
 LOGDIR="$DATA_DIR/logs"
 TIMEOUT=30
 
-say() { echo "redis: $*"; }
-die() { echo "redis: ERROR: $*" >&2; exit 1; }
-
-# True while <pid> runs; a zombie (exited, not reaped yet by a slow init) counts as gone.
-proc_alive() {
-  local s
-  s="$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
-  [[ -n "$s" && "$s" != Z && "$s" != X ]]
-}
-
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'redis-server' || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# pid of our server when it runs (pid file + live process whose command line is ours), else nothing.
+CMDLINE='redis-server'  # what our server's command line holds (tells a reused pid apart)
+running_pid() { pid_from_file "$PIDFILE" "$CMDLINE"; }
 
 # PING over a plain TCP connection (no redis-cli needed); true on +PONG (not -LOADING etc.).
 ping() {
@@ -68,7 +53,9 @@ cmd_start() {
   fi
   mkdir -p "$RDIR" "$LOGDIR"
   local t0=$SECONDS
-  # Built-in defaults plus these options (Debian's /etc/redis/redis.conf is not read).
+  # Built-in defaults plus these options (Debian's /etc/redis/redis.conf is not read). Both the daemon's
+  # --logfile and the start-up output go to the one log (nothing reads it meanwhile).
+  # shellcheck disable=SC2094
   redis-server --port "$PORT" --bind 127.0.0.1 --protected-mode yes \
     --daemonize yes --pidfile "$PIDFILE" --logfile "$LOGDIR/redis.log" --loglevel notice \
     --dir "$RDIR" --appendonly yes --appendfsync everysec \
@@ -94,31 +81,7 @@ cmd_start() {
   say "ready (pid $(cat "$PIDFILE"), 127.0.0.1:$PORT, data $RDIR) after $((SECONDS - t0))s"
 }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    [[ -f "$PIDFILE" ]] && say "removing stale pid file"
-    rm -f "$PIDFILE"
-    return 0
-  fi
-  say "stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 150; i++)); do
-    proc_alive "$pid" || break
-    sleep 0.1
-  done
-  if proc_alive "$pid"; then
-    say "still running after 15s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      proc_alive "$pid" || break
-      sleep 0.1
-    done
-  fi
-  rm -f "$PIDFILE"
-  say "stopped"
-}
+cmd_stop() { stop_pid_file "$PIDFILE" "$CMDLINE"; }
 
 cmd_status() {
   local pid

@@ -40,7 +40,7 @@ from streams.alerts.rules import LIVE_KINDS, WINDOW_KINDS, AlertRule
 from streams.core.clock import MINUTE_MS
 
 TEAM = "team"
-Bucket = Mapping[str, Any]
+MinuteBucket = Mapping[str, Any]  # one minute of a shop, as the snapshots hold it (read-only here)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class ShopFigures:
     now_ms: int
     pending: Mapping[str, Sequence[int]] = field(default_factory=dict)  # agent → pending clock starts
     activity: Mapping[str, Sequence[int]] = field(default_factory=dict)  # agent → last message ts per buyer
-    minutes: Mapping[int, Bucket] = field(default_factory=dict)  # minute start → {"agents": {}, "team": {}}
+    minutes: Mapping[int, MinuteBucket] = field(default_factory=dict)  # minute start → {"agents": {}, "team": {}}
     open_sla: Sequence[Sequence[Any]] = ()  # [agent, day, group, first_ts, sla_ms] not aged at export
     aged_minutes: Sequence[Sequence[Any]] = ()  # [agent, minute, count]: SLA clocks that ran out, unanswered
     slow_response_s: float = 60

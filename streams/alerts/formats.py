@@ -27,7 +27,7 @@ import orjson
 GENERIC_FIELDS = ("alert_id", "rule_id", "kind", "shop_id", "agent_id", "state", "value", "threshold", "severity",
                   "ts")
 KIND_NAMES = {
-    "buyer_waiting": "买家等待超时",
+    "buyer_waiting": "买家等待过久",  # the screens' wording (web/src/i18n.js alert_kind_buyer_waiting)
     "slow_response": "慢响应",
     "avg_response": "平均响应时长过高",
     "sla_rate": "3分钟人工响应率过低",

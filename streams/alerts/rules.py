@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from streams.core.errors import Invalid
+
 KINDS = ("buyer_waiting", "slow_response", "avg_response", "sla_rate", "waiting_buyers", "active_conversations")
 LIVE_KINDS = ("buyer_waiting", "waiting_buyers", "active_conversations")  # judged on the load at "now"
 WINDOW_KINDS = ("slow_response", "avg_response", "sla_rate")  # judged on the minute buckets of window_s
@@ -43,11 +45,8 @@ RULE_FIELDS = ("id", "kind", "threshold", "window_s", "scope", "severity", "for_
 WEBHOOK_FIELDS = ("url", "format", "secret")
 
 
-class InvalidRules(ValueError):
-    def __init__(self, field_name: str, error: str) -> None:
-        super().__init__(f"{field_name}: {error}")
-        self.field = field_name
-        self.error = error
+class InvalidRules(Invalid):
+    """Alert rules that break a rule of their contract (the shop cannot save them)."""
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.core.facts import BuyerLive, Delta, OpenSla
+from streams.core.facts import (
+    SCOPE_AGENT_DAY,
+    SCOPE_GROUP_DAY,
+    SCOPE_TEAM_DAY,
+    SCOPE_TEAM_MINUTE,
+    BuyerLive,
+    Delta,
+    OpenSla,
+)
 
 Bucket = dict[str, Any]
+DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)  # the others are minute scopes
+TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE)
 # A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks) as tuples,
 # a third of BuyerLive's memory. It matters: a buyer whose last message was never answered stays
 # waiting, hence live, for good (metrics.md has no end of a conversation).
@@ -59,7 +69,7 @@ class ShopTables:
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]
-        if kind in ("a", "g", "t"):
+        if kind in DAY_SCOPES:
             bucket = self.days.get(scope[1])
             if bucket is None:
                 bucket = self.days[scope[1]] = _empty_bucket()
@@ -69,9 +79,9 @@ class ShopTables:
             if bucket is None:
                 bucket = self.minutes[scope[1]] = _empty_bucket()
             self.dirty_minutes.add(scope[1])
-        if kind in ("t", "tm"):
+        if kind in TEAM_SCOPES:
             return bucket["team"]
-        table = bucket["groups"] if kind == "g" else bucket["agents"]
+        table = bucket["groups"] if kind == SCOPE_GROUP_DAY else bucket["agents"]
         counters = table.get(scope[2])
         if counters is None:
             counters = table[scope[2]] = {}
@@ -80,7 +90,8 @@ class ShopTables:
     def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
         """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
 
-        The same sums as replace() with the old and new facts in full, touching the same scopes."""
+        The same sums as taking the buyer's old facts out in full and putting the new ones in; a counter
+        that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
         for scope, name, change in deltas:
             counters = counters_of(scope)

@@ -21,6 +21,15 @@ from streams.core.shop_settings import ShopSettings, local_day
 
 Position = tuple[int, int]  # (Kafka offset, index of the event inside the record's envelope)
 
+# Keys of the stored records (RocksDB, the table changelogs): short because every record carries them, and
+# a stored format, so the values never change (existing data must read). The agent records
+# (streams/core/processor.py agent_state) use the same keys for the same things.
+KEY_TIMELINE = "t"  # the buyer's TimelineEvents as lists, in (ts, seq) order
+KEY_EVENT_IDS = "ids"  # event ids applied (a duplicate delivery counts once)
+KEY_APPLIED_THROUGH = "at"  # buyer: topic → last Position applied; agent: the last Position applied
+KEY_INGEST_EVENTS = "n"  # events that came through the ingest API (for /lag)
+KEY_NEXT_SEQ = "s"  # the seq the next TimelineEvent gets (arrival order among equal ts)
+
 _ORDER_KINDS = {"order.created": "created", "order.paid": "paid", "order.closed": "closed",
                 "order.refunded": "refunded"}
 
@@ -41,8 +50,9 @@ class BuyerRecord:
 
     def to_bytes(self) -> bytes:
         return right_sized(orjson.dumps({
-            "t": [tuple(event) for event in self.timeline], "ids": sorted(self.event_ids),
-            "at": self.applied_through, "n": self.ingest_events, "s": self.next_seq,
+            KEY_TIMELINE: [tuple(event) for event in self.timeline], KEY_EVENT_IDS: sorted(self.event_ids),
+            KEY_APPLIED_THROUGH: self.applied_through, KEY_INGEST_EVENTS: self.ingest_events,
+            KEY_NEXT_SEQ: self.next_seq,
         }))
 
     @classmethod
@@ -54,10 +64,10 @@ class BuyerRecord:
         timeline.sort(key=timeline_order)
         return cls(
             timeline=timeline,
-            event_ids=set(raw["ids"]),
-            applied_through={topic: (pos[0], pos[1]) for topic, pos in raw["at"].items()},
-            ingest_events=raw["n"],
-            next_seq=raw["s"],
+            event_ids=set(raw[KEY_EVENT_IDS]),
+            applied_through={topic: (pos[0], pos[1]) for topic, pos in raw[KEY_APPLIED_THROUGH].items()},
+            ingest_events=raw[KEY_INGEST_EVENTS],
+            next_seq=raw[KEY_NEXT_SEQ],
         )
 
 

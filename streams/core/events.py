@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from streams.core.errors import Invalid
 from streams.core.topics import topic_for_type
 
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
@@ -33,11 +34,8 @@ class FieldError:
     error: str
 
 
-class InvalidEvent(ValueError):
-    def __init__(self, field: str, error: str) -> None:
-        super().__init__(f"{field}: {error}")
-        self.field = field
-        self.error = error
+class InvalidEvent(Invalid):
+    """An event that breaks shared/spec/events.md."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,13 @@ from typing import NamedTuple
 from streams.core.clock import MINUTE_MS, minute_of
 from streams.core.shop_settings import ShopSettings, day_offset
 
+# Scope tags, the first element of a counter's scope (streams/core/agent_tables.py files the counters by them).
+# Kept one or two letters: every buyer's facts and deltas carry them.
+SCOPE_AGENT_DAY = "a"  # (SCOPE_AGENT_DAY, day, agent)
+SCOPE_GROUP_DAY = "g"  # (SCOPE_GROUP_DAY, day, group)
+SCOPE_TEAM_DAY = "t"  # (SCOPE_TEAM_DAY, day)
+SCOPE_AGENT_MINUTE = "am"  # (SCOPE_AGENT_MINUTE, minute start ms, agent)
+SCOPE_TEAM_MINUTE = "tm"  # (SCOPE_TEAM_MINUTE, minute start ms)
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
 
@@ -49,8 +56,18 @@ class TimelineEvent(NamedTuple):
     agent: str | None  # message agent_id, transfer to_agent, rating agent_id
     ref: str | None  # transfer from_agent, order_id
     filter_phrase: bool  # buyer message whose trimmed text is a filter phrase
-    amount_fen: int  # order amount in fen; rating score
+    value: int  # orders: the amount in fen; rating: the score; else 0 (read it as amount_fen or score)
     items: int
+
+    @property
+    def amount_fen(self) -> int:
+        """An order event's amount in fen."""
+        return self.value
+
+    @property
+    def score(self) -> int:
+        """A rating's score (1–5)."""
+        return self.value
 
 
 def timeline_order(event: TimelineEvent) -> tuple[int, bool, int]:
@@ -247,9 +264,9 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
 
     def add_all(day: str, agent: str, group: str, name: str, value: int = 1) -> None:
         """A summed figure: the agent's, its group's and the team's."""
-        add(("a", day, agent), name, value)
-        add(("g", day, group), name, value)
-        add(("t", day), name, value)
+        add((SCOPE_AGENT_DAY, day, agent), name, value)
+        add((SCOPE_GROUP_DAY, day, group), name, value)
+        add((SCOPE_TEAM_DAY, day), name, value)
 
     agents, activity, pending_since = fold.agents, fold.activity, fold.pending_since
     consults, awaiting_first, agent_message_days = fold.consults, fold.awaiting_first, fold.agent_message_days
@@ -299,7 +316,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         awaiting_first[agent] = [consult]
                     else:
                         waiting.append(consult)
-                    add(("am", minute, agent), "new_consult")
+                    add((SCOPE_AGENT_MINUTE, minute, agent), "new_consult")
                     version += 1
                 if (internal and not consult.internal) or (not event.filter_phrase and not consult.received):
                     consult.internal |= internal
@@ -311,8 +328,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         version += 1  # an order's serving agent may change
                 if not internal:
                     add_all(day, agent, settings.group_of(agent), "buyer_messages")
-                    add(("am", minute, agent), "buyer_messages")
-                    add(("tm", minute), "buyer_messages")
+                    add((SCOPE_AGENT_MINUTE, minute, agent), "buyer_messages")
+                    add((SCOPE_TEAM_MINUTE, minute), "buyer_messages")
             elif kind == "agent":
                 assert agent is not None
                 if (agent, day) not in agent_message_days:
@@ -329,15 +346,15 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 minute = ts - ts % MINUTE_MS
                 group = settings.group_of(agent)
                 add_all(day, agent, group, "agent_messages")
-                add(("am", minute, agent), "agent_messages")
-                add(("tm", minute), "agent_messages")
+                add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")
+                add((SCOPE_TEAM_MINUTE, minute), "agent_messages")
                 if clock is not None:
                     response_ms = ts - clock
                     slow = int(response_ms > settings.slow_response_s * 1000)
                     add_all(day, agent, group, "responses")
                     add_all(day, agent, group, "response_ms", response_ms)
                     add_all(day, agent, group, "slow", slow)
-                    for scope in (("am", minute, agent), ("tm", minute)):
+                    for scope in ((SCOPE_AGENT_MINUTE, minute, agent), (SCOPE_TEAM_MINUTE, minute)):
                         add(scope, "responses")
                         add(scope, "response_ms", response_ms)
                         add(scope, "slow", slow)
@@ -355,7 +372,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             if not internal:
                 group = settings.group_of(agent)
                 add_all(day, agent, group, "ratings")
-                add_all(day, agent, group, "satisfied", int(event.amount_fen >= 4))
+                add_all(day, agent, group, "satisfied", int(event.score >= 4))
         elif kind in ("created", "paid", "refunded"):
             order_id = event.ref
             assert order_id is not None
@@ -405,9 +422,9 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
 
     def add_all(day: str, agent: str, group: str, name: str, value: int = 1) -> None:
         """A summed figure: the agent's, its group's and the team's."""
-        add(("a", day, agent), name, value)
-        add(("g", day, group), name, value)
-        add(("t", day), name, value)
+        add((SCOPE_AGENT_DAY, day, agent), name, value)
+        add((SCOPE_GROUP_DAY, day, group), name, value)
+        add((SCOPE_TEAM_DAY, day), name, value)
 
     open_sla: list[OpenSla] = []
     agent_message_days = fold.agent_message_days
@@ -422,7 +439,7 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         group = settings.group_of(agent)
         received = consult.received and not consult.internal
         replied = received and (agent, day) in agent_message_days
-        add(("a", day, agent), "consult")
+        add((SCOPE_AGENT_DAY, day, agent), "consult")
         team_first_ts[day] = min(team_first_ts.get(day, consult.first_ts), consult.first_ts)
         for distinct in (team_days[day], group_days[(day, group)]):
             distinct["consult"] = True
@@ -430,8 +447,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             distinct["replied"] = distinct.get("replied", False) or replied
         if not received:
             continue
-        add(("a", day, agent), "received")
-        add(("a", day, agent), "replied", int(replied))
+        add((SCOPE_AGENT_DAY, day, agent), "received")
+        add((SCOPE_AGENT_DAY, day, agent), "replied", int(replied))
         sla_ms = int(settings.sla_s * 1000)
         if consult.first_response_ms is None:
             open_sla.append(OpenSla(agent, day, group, consult.first_ts, sla_ms))
@@ -442,16 +459,17 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             add_all(day, agent, group, "sla_met", int(consult.first_response_ms <= sla_ms))
             # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
             # first response when met, the moment the clock ran out when missed.
-            decided = ("am", minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)), agent)
+            decided = (SCOPE_AGENT_MINUTE, minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)),
+                       agent)
             add(decided, "sla_buyers")
             add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
         if group in settings.presale_groups:
             inquiries.append((agent, day, group, settings.inquiry_valid_days))
-            add(("a", day, agent), "inquiry")
+            add((SCOPE_AGENT_DAY, day, agent), "inquiry")
             team_days[day]["inquiry"] = True
             group_days[(day, group)]["inquiry"] = True
     for first_ts in team_first_ts.values():
-        add(("tm", minute_of(first_ts)), "new_consult")
+        add((SCOPE_TEAM_MINUTE, minute_of(first_ts)), "new_consult")
 
     # Orders: credit (业绩判定), sales by payment day, refunds by refund day, cohort conversions.
     orders = fold.orders
@@ -484,15 +502,16 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         credited_orders.append((order.created_day, order_agent, credited, order.paid is not None))
         paid = order.paid
         if paid is not None:
-            add(("tm", minute_of(paid.ts)), "paid_fen", paid.amount_fen)
+            add((SCOPE_TEAM_MINUTE, minute_of(paid.ts)), "paid_fen", paid.amount_fen)
             if credited is None:
-                add(("t", paid.day), "silent_fen", paid.amount_fen)
+                add((SCOPE_TEAM_DAY, paid.day), "silent_fen", paid.amount_fen)
             else:
                 group = settings_for(paid.settings_version).group_of(credited)
                 add_all(paid.day, credited, group, "sales_fen", paid.amount_fen)
                 add_all(paid.day, credited, group, "sales_items", paid.items)
-                add(("am", minute_of(paid.ts), credited), "paid_fen", paid.amount_fen)
-                for scope in (("a", paid.day, credited), ("g", paid.day, group), ("t", paid.day)):
+                add((SCOPE_AGENT_MINUTE, minute_of(paid.ts), credited), "paid_fen", paid.amount_fen)
+                for scope in ((SCOPE_AGENT_DAY, paid.day, credited), (SCOPE_GROUP_DAY, paid.day, group),
+                              (SCOPE_TEAM_DAY, paid.day)):
                     counters[scope]["sales_buyers"] = 1  # the fold never counts sales_buyers
         refund = order.refund
         if refund is not None and credited is not None:
@@ -505,21 +524,21 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         window = [o for o in credited_orders if day <= o[0] <= last_day]
         ordered = any(order_agent == agent for _, order_agent, _, _ in window)
         paid = any(credit == agent and is_paid for _, _, credit, is_paid in window)
-        add(("a", day, agent), "ordered", int(ordered))
-        add(("a", day, agent), "paid", int(paid))
+        add((SCOPE_AGENT_DAY, day, agent), "ordered", int(ordered))
+        add((SCOPE_AGENT_DAY, day, agent), "paid", int(paid))
         for distinct in (team_days[day], group_days[(day, group)]):
             distinct["ordered"] = distinct.get("ordered", False) or ordered
             distinct["paid"] = distinct.get("paid", False) or paid
 
     for day, flags in team_days.items():
         for name, value in flags.items():
-            add(("t", day), name, int(value))
+            add((SCOPE_TEAM_DAY, day), name, int(value))
     for (day, group), flags in group_days.items():
         for name, value in flags.items():
-            add(("g", day, group), name, int(value))
+            add((SCOPE_GROUP_DAY, day, group), name, int(value))
     for day, (any_routed, any_internal) in fold.chat_days.items():
         if not any_routed and not any_internal:
-            add(("t", day), "robot_only")
+            add((SCOPE_TEAM_DAY, day), "robot_only")
 
     return counters, open_sla
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from streams.core.clock import MINUTE_MS
 
-Counters = Mapping[str, int]
+ScopeCounters = Mapping[str, int]  # the counters of one scope (an agent, group or team, a day or minute): name → value
 
 AGENT_KEYS = (
     "consult_buyers", "received_buyers", "filtered_buyers", "buyer_messages", "agent_messages", "qa_ratio",
@@ -38,13 +38,13 @@ def yuan(fen: int) -> float:
     return fen / 100
 
 
-def add_counters(total: dict[str, int], more: Counters) -> dict[str, int]:
+def add_counters(total: dict[str, int], more: ScopeCounters) -> dict[str, int]:
     for name, value in more.items():
         total[name] = total.get(name, 0) + value
     return total
 
 
-def figures(c: Counters, aged_open_sla: int = 0, *, team: bool = False) -> dict[str, Any]:
+def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> dict[str, Any]:
     """The per-agent keys (and, for the team, the team-only keys) from summed counters.
 
     aged_open_sla: received buyers without a first response whose first message is older than sla_s
@@ -129,7 +129,7 @@ def team_live(agents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def series_point(minute: int, c: Counters) -> dict[str, Any]:
+def series_point(minute: int, c: ScopeCounters) -> dict[str, Any]:
     g = c.get
     return {
         "minute": minute,
@@ -143,7 +143,7 @@ def series_point(minute: int, c: Counters) -> dict[str, Any]:
     }
 
 
-def series(buckets: Mapping[int, Counters], now_ms: int, minutes: int) -> dict[str, Any]:
+def series(buckets: Mapping[int, ScopeCounters], now_ms: int, minutes: int) -> dict[str, Any]:
     """Per-minute points for the last `minutes` minutes up to now (empty minutes included), oldest
     first, with sliding figures for the last 5, 15 and 60 minutes."""
     last = now_ms - now_ms % MINUTE_MS

@@ -17,7 +17,15 @@ from typing import Any, Protocol
 import orjson
 
 from streams.core.agent_tables import PartitionTables
-from streams.core.buyer_state import BuyerRecord, Outcome, apply, right_sized
+from streams.core.buyer_state import (
+    KEY_APPLIED_THROUGH,
+    KEY_EVENT_IDS,
+    KEY_INGEST_EVENTS,
+    BuyerRecord,
+    Outcome,
+    apply,
+    right_sized,
+)
 from streams.core.cursors import is_cursor_key
 from streams.core.events import InvalidEvent, parse_event
 from streams.core.facts import Derivation, advance
@@ -239,7 +247,9 @@ class AgentStatusResult:
 
 def agent_state(raw: bytes | None) -> dict[str, Any]:
     """An agent's record: last status by ts, ids applied, last Kafka position, ingest events seen."""
-    return orjson.loads(raw) if raw else {"status": None, "ts": 0, "ids": [], "at": None, "n": 0}
+    if raw:
+        return orjson.loads(raw)
+    return {"status": None, "ts": 0, KEY_EVENT_IDS: [], KEY_APPLIED_THROUGH: None, KEY_INGEST_EVENTS: 0}
 
 
 def process_agent_events(records: list[SourceRecord], partitions: int, store: MutableMapping[str, bytes],
@@ -254,15 +264,16 @@ def process_agent_events(records: list[SourceRecord], partitions: int, store: Mu
             raw = result.changed.get(key) or store.get(key)
             state = agent_state(raw)
             position = [source.offset, index]
-            if raw is not None and state["at"] is not None and position <= state["at"]:
+            applied_through = state[KEY_APPLIED_THROUGH]
+            if raw is not None and applied_through is not None and position <= applied_through:
                 # A replay of a record applied before: sent to the changelog again as it is (the local
                 # store may be ahead of the changelog after a crash; see PartitionProcessor.process).
                 result.changed[key] = raw
                 continue
-            state["at"] = position
-            state["n"] += event.settings_version is not None
-            if event.event_id not in state["ids"]:
-                state["ids"] = [*state["ids"][-999:], event.event_id]
+            state[KEY_APPLIED_THROUGH] = position
+            state[KEY_INGEST_EVENTS] += event.settings_version is not None
+            if event.event_id not in state[KEY_EVENT_IDS]:
+                state[KEY_EVENT_IDS] = [*state[KEY_EVENT_IDS][-999:], event.event_id]
                 if event.ts >= state["ts"]:
                     state["status"], state["ts"] = event.status, event.ts
             data = right_sized(orjson.dumps(state))

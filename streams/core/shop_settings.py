@@ -13,6 +13,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from streams.core.errors import Invalid
+
 ATTRIBUTIONS = ("order", "payment", "order_first")
 DEFAULT_GROUP = "presale"
 
@@ -48,11 +50,8 @@ class ShopSettings:
 DEFAULT_SETTINGS = ShopSettings()
 
 
-class InvalidSettings(ValueError):
-    def __init__(self, field_name: str, error: str) -> None:
-        super().__init__(f"{field_name}: {error}")
-        self.field = field_name
-        self.error = error
+class InvalidSettings(Invalid):
+    """Shop settings that break a rule of their contract (the shop cannot save them)."""
 
 
 def _number(data: dict[str, Any], name: str, default: float, *, minimum: float = 0) -> float:

@@ -17,6 +17,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import faust
 import redis.asyncio as aioredis
@@ -25,7 +27,7 @@ from redis.exceptions import RedisError
 
 from streams.config import get_config
 from streams.core.cursors import Split, cursor_key, is_cursor_key, split_at_gaps
-from streams.core.processor import PartitionProcessor, SourceRecord, process_agent_events
+from streams.core.processor import DeadLetter, PartitionProcessor, SourceRecord, process_agent_events
 from streams.core.topics import (
     AGENT_EVENTS,
     AGENT_TABLE,
@@ -159,56 +161,88 @@ def advance_cursors(store: PartitionStore, partition: int, split: Split) -> dict
     return changed
 
 
-async def send_dead_letters(dead_letters: list) -> None:
+async def send_dead_letters(dead_letters: list[DeadLetter]) -> None:
     for dead in dead_letters:
         log.warning("dead letter %s[%d]@%d: %s", dead.topic, dead.partition, dead.offset, dead.reason)
         await dead_letter_topic.send(value=dead.to_json())
 
 
+class Applied(NamedTuple):
+    """What one partition's batch changed, handed back to the batch loop (apply_in_partition_batches)."""
+
+    changed: dict[str, bytes]  # table key → new record: to the table's changelog
+    dead_letters: list[DeadLetter]
+    after_changelog: Callable[[], None] | None = None  # in-memory follow-up, once the changelog writes are sent
+
+
+def records_by_partition(events: list[faust.EventT]) -> dict[int, list[SourceRecord]]:
+    by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
+    for event in events:
+        message = event.message
+        by_partition[message.partition].append(
+            SourceRecord(message.topic, message.partition, message.offset, message.value))
+    return by_partition
+
+
+async def apply_in_partition_batches(
+    stream: faust.StreamT, table: faust.Table,
+    apply: Callable[[int, PartitionStore, list[SourceRecord], Split], Awaitable[Applied]],
+) -> None:
+    """The loop of both agents: batches of up to BATCH_MAX records, one partition at a time.
+
+    Per partition, in this order: the records up to the first offset gap are applied (`apply`, which
+    also updates the table's store), the changed records go to the table's changelog, then the
+    partition's new cursors (same changelog partition, so never durable before the records they cover:
+    streams/core/cursors.py), then the in-memory follow-up, then the dead letters. Faust flushes the producer
+    before it commits offsets; what a crash or a seek brings back again, the records skip as replays."""
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        for partition, records in records_by_partition(events).items():
+            store = PartitionStore(table, partition)
+            split = await without_gaps(store, partition, records)
+            applied = await apply(partition, store, records, split)
+            await write_changelog(table, partition, applied.changed)
+            await write_changelog(table, partition, advance_cursors(store, partition, split))
+            if applied.after_changelog is not None:
+                applied.after_changelog()
+            await send_dead_letters(applied.dead_letters)
+
+
+async def apply_buyer_batch(partition: int, store: PartitionStore, records: list[SourceRecord],
+                            split: Split) -> Applied:
+    while True:
+        try:
+            result = processor_for(partition).process(split.ready)
+            break
+        except RedisError as exc:  # settings unreadable: nothing was changed, try again
+            log.warning("settings unavailable (%s); retrying batch", exc)
+            await asyncio.sleep(1)
+    metrics.on_buyer_batch(split.ready, result)  # worker metrics
+    return Applied(result.changed, result.dead_letters)
+
+
+async def apply_agent_batch(partition: int, store: PartitionStore, records: list[SourceRecord],
+                            split: Split) -> Applied:
+    result = process_agent_events(split.ready, config.partitions, store)
+    metrics.on_agent_batch(records, result)  # worker metrics
+    # Taken before the changelog writes: if a rebalance rebuilds agent_partitions meanwhile, the follow-up
+    # updates the replaced object, never a new one for a partition this worker may no longer own.
+    agent_partition = agent_partitions.setdefault(partition, AgentPartition())
+
+    def update_agent_partition() -> None:
+        for key, value in result.changed.items():
+            agent_partition.update(key, value)
+
+    return Applied(result.changed, result.dead_letters, update_agent_partition)
+
+
 @app.agent(buyer_topic)
 async def buyer_events(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-        by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
-        for event in events:
-            message = event.message
-            by_partition[message.partition].append(
-                SourceRecord(message.topic, message.partition, message.offset, message.value))
-        for partition, records in by_partition.items():
-            store = PartitionStore(buyers, partition)
-            split = await without_gaps(store, partition, records)
-            records = split.ready
-            while True:
-                try:
-                    result = processor_for(partition).process(records)
-                    break
-                except RedisError as exc:  # settings unreadable: nothing was changed, try again
-                    log.warning("settings unavailable (%s); retrying batch", exc)
-                    await asyncio.sleep(1)
-            metrics.on_buyer_batch(records, result)  # worker metrics
-            await write_changelog(buyers, partition, result.changed)
-            await write_changelog(buyers, partition, advance_cursors(store, partition, split))
-            await send_dead_letters(result.dead_letters)
+    await apply_in_partition_batches(stream, buyers, apply_buyer_batch)
 
 
 @app.agent(agent_topic)
 async def agent_events(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-        by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
-        for event in events:
-            message = event.message
-            by_partition[message.partition].append(
-                SourceRecord(message.topic, message.partition, message.offset, message.value))
-        for partition, records in by_partition.items():
-            store = PartitionStore(agents, partition)
-            split = await without_gaps(store, partition, records)
-            result = process_agent_events(split.ready, config.partitions, store)
-            metrics.on_agent_batch(records, result)  # worker metrics
-            agent_partition = agent_partitions.setdefault(partition, AgentPartition())
-            await write_changelog(agents, partition, result.changed)
-            await write_changelog(agents, partition, advance_cursors(store, partition, split))
-            for key, value in result.changed.items():
-                agent_partition.update(key, value)
-            await send_dead_letters(result.dead_letters)
+    await apply_in_partition_batches(stream, agents, apply_agent_batch)
 
 
 def assigned_partitions(topic: str) -> set[int]:

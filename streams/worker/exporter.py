@@ -13,6 +13,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from streams.config import Config
+from streams.core.buyer_state import KEY_INGEST_EVENTS
 from streams.core.clock import now_ms
 from streams.core.processor import PartitionProcessor, agent_state
 from streams.core.snapshot import export_shop
@@ -121,7 +122,7 @@ class Exporter:
                 if statuses:
                     pipe.hset(status_key(shop), mapping=statuses)
                 pipe.set(agent_meta_key(shop, partition), orjson.dumps({
-                    "processed": sum(s["n"] for s in states.values()),
+                    "processed": sum(s[KEY_INGEST_EVENTS] for s in states.values()),
                     "watermark": max((s["ts"] for s in states.values()), default=0),
                     "agents": sorted(states),
                 }))

@@ -1,7 +1,8 @@
-"""Prometheus metrics of a Faust worker, served by a tiny asyncio HTTP server (no extra dependency).
+"""Prometheus metrics of a Faust worker, served by a tiny asyncio HTTP server.
 
 The worker runs no Faust web server (deliberately, see streams/worker/main.py), so this module adds one
-that answers only `GET /metrics` (Prometheus text format 0.0.4) and `GET /healthz`. It is off unless
+that answers only `GET /metrics` (Prometheus text format 0.0.4, written by `prometheus_client` from a
+registry of its own per scrape) and `GET /healthz`. It is off unless
 `KEFU_WORKER_METRICS_PORT` is set; worker *i* then listens on that port + i − 1 (several workers on
 one host each get their own port; containers keep `KEFU_WORKER_INDEX=1`, so every pod uses the same
 port), on `KEFU_WORKER_METRICS_HOST` (127.0.0.1 by default; 0.0.0.0 in containers).
@@ -31,9 +32,13 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 log = logging.getLogger("kefu.metrics")
 
@@ -42,13 +47,6 @@ LAG_TIMEOUT_S = 3.0
 
 # (topic, partition) → (committed offset or None before the first commit, high-water mark)
 LagMap = Mapping[tuple[str, int], tuple[int | None, int]]
-
-
-def _labels(**labels: Any) -> str:
-    def esc(value: Any) -> str:
-        return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-    return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
 
 
 @dataclass(slots=True)
@@ -68,14 +66,10 @@ class Histogram:
             if value <= bound:
                 self.counts[i] += 1
 
-    def lines(self, name: str, **labels: Any) -> list[str]:
-        out = [f"# TYPE {name} histogram"]
-        for bound, n in zip(self.buckets, self.counts, strict=True):
-            out.append(f"{name}_bucket{_labels(**labels, le=repr(bound))} {n}")
-        out.append(f"{name}_bucket{_labels(**labels, le='+Inf')} {self.count}")
-        out.append(f"{name}_sum{_labels(**labels)} {self.total:.6f}")
-        out.append(f"{name}_count{_labels(**labels)} {self.count}")
-        return out
+    def cumulative_buckets(self) -> list[tuple[str, float]]:
+        """(le, observations ≤ le) per bound, then +Inf: the bucket samples of a Prometheus histogram."""
+        return [(floatToGoString(bound), n) for bound, n in zip(self.buckets, self.counts, strict=True)] + [
+            ("+Inf", self.count)]
 
 
 @dataclass
@@ -121,45 +115,74 @@ class WorkerMetrics:
         self.export_errors += 1
 
     def render(self, lag: LagMap | None = None) -> str:
-        w = {"worker": self.worker}
-        lines = ["# TYPE kefu_worker_records_total counter"]
-        lines += [f"kefu_worker_records_total{_labels(**w, topic=t)} {n}" for t, n in sorted(self.records.items())]
-        lines += [
-            "# TYPE kefu_worker_events_total counter",
-            f"kefu_worker_events_total{_labels(**w, result='applied')} {self.events_applied}",
-            f"kefu_worker_events_total{_labels(**w, result='duplicate')} {self.events_duplicate}",
-            f"kefu_worker_events_total{_labels(**w, result='replayed')} {self.events_replayed}",
-            f"kefu_worker_events_total{_labels(**w, result='dead_letter')} {self.dead_letters}",
-            "# TYPE kefu_worker_buyer_updates_total counter",
-            f"kefu_worker_buyer_updates_total{_labels(**w)} {self.buyer_updates}",
-            "# TYPE kefu_worker_agent_updates_total counter",
-            f"kefu_worker_agent_updates_total{_labels(**w)} {self.agent_updates}",
-            "# TYPE kefu_worker_snapshot_exports_total counter",
-            f"kefu_worker_snapshot_exports_total{_labels(**w)} {self.exports}",
-            "# TYPE kefu_worker_snapshot_export_errors_total counter",
-            f"kefu_worker_snapshot_export_errors_total{_labels(**w)} {self.export_errors}",
-            *self.export_seconds.lines("kefu_worker_snapshot_export_seconds", **w),
-            "# TYPE kefu_worker_start_time_seconds gauge",
-            f"kefu_worker_start_time_seconds{_labels(**w)} {self.start_time:.3f}",
-        ]
-        if self.tables:
-            lines.append("# TYPE kefu_worker_table_keys gauge")
-            for name, table in sorted(self.tables.items()):
-                lines.append(f"kefu_worker_table_keys{_labels(**w, table=name)} {len(getattr(table, 'data', table))}")
-        if lag is not None:
-            lines += ["# TYPE kefu_worker_assigned_partitions gauge",
-                      f"kefu_worker_assigned_partitions{_labels(**w)} {len(lag)}"]
-            committed_lines = ["# TYPE kefu_worker_consumer_committed_offset gauge"]
-            end_lines = ["# TYPE kefu_worker_consumer_end_offset gauge"]
-            lag_lines = ["# TYPE kefu_worker_consumer_lag gauge"]
-            for (topic, partition), (committed, end) in sorted(lag.items()):
-                tp = _labels(**w, topic=topic, partition=partition)
-                if committed is not None:
-                    committed_lines.append(f"kefu_worker_consumer_committed_offset{tp} {committed}")
-                end_lines.append(f"kefu_worker_consumer_end_offset{tp} {end}")
-                lag_lines.append(f"kefu_worker_consumer_lag{tp} {max(0, end - (committed or 0))}")
-            lines += committed_lines + end_lines + lag_lines
-        return "\n".join(lines) + "\n"
+        """The Prometheus text (format 0.0.4) of the counters now and of `lag` (None: no lag lines)."""
+        registry = CollectorRegistry(auto_describe=False)  # a registry of its own: no process-global state
+        registry.register(_WorkerCollector(self, lag))
+        return generate_latest(registry).decode()
+
+
+class _WorkerCollector:
+    """The families of one scrape, read from a WorkerMetrics and a lag map (prometheus_client custom collector)."""
+
+    def __init__(self, metrics: WorkerMetrics, lag: LagMap | None) -> None:
+        self.metrics, self.lag = metrics, lag
+
+    def collect(self) -> Iterator[Metric]:
+        m, w = self.metrics, [self.metrics.worker]
+        records = CounterMetricFamily("kefu_worker_records_total", "Kafka records consumed",
+                                      labels=["worker", "topic"])
+        for topic, n in sorted(m.records.items()):
+            records.add_metric([*w, topic], n)
+        yield records
+        events = CounterMetricFamily("kefu_worker_events_total", "Chat/order events by result",
+                                     labels=["worker", "result"])
+        for result, n in (("applied", m.events_applied), ("duplicate", m.events_duplicate),
+                          ("replayed", m.events_replayed), ("dead_letter", m.dead_letters)):
+            events.add_metric([*w, result], n)
+        yield events
+        for name, help_text, value in (
+            ("kefu_worker_buyer_updates_total", "Buyer records changed", m.buyer_updates),
+            ("kefu_worker_agent_updates_total", "Agent status records changed", m.agent_updates),
+            ("kefu_worker_snapshot_exports_total", "(shop, partition) exports written to Redis", m.exports),
+            ("kefu_worker_snapshot_export_errors_total", "Export rounds that failed", m.export_errors),
+        ):
+            counter = CounterMetricFamily(name, help_text, labels=["worker"])
+            counter.add_metric(w, value)
+            yield counter
+        export_seconds = HistogramMetricFamily("kefu_worker_snapshot_export_seconds",
+                                               "Time of an export round that wrote something", labels=["worker"])
+        export_seconds.add_metric(w, m.export_seconds.cumulative_buckets(), m.export_seconds.total)
+        yield export_seconds
+        start_time = GaugeMetricFamily("kefu_worker_start_time_seconds", "Process start (unix time)",
+                                       labels=["worker"])
+        start_time.add_metric(w, m.start_time)
+        yield start_time
+        if m.tables:
+            table_keys = GaugeMetricFamily("kefu_worker_table_keys", "Records held per table",
+                                           labels=["worker", "table"])
+            for name, table in sorted(m.tables.items()):
+                table_keys.add_metric([*w, name], len(getattr(table, "data", table)))
+            yield table_keys
+        if self.lag is not None:
+            assigned = GaugeMetricFamily("kefu_worker_assigned_partitions", "Source partitions assigned now",
+                                         labels=["worker"])
+            assigned.add_metric(w, len(self.lag))
+            yield assigned
+            partition_labels = ["worker", "topic", "partition"]
+            committed = GaugeMetricFamily("kefu_worker_consumer_committed_offset",
+                                          "Committed offset per assigned source partition", labels=partition_labels)
+            end = GaugeMetricFamily("kefu_worker_consumer_end_offset",
+                                    "High-water mark per assigned source partition", labels=partition_labels)
+            lag = GaugeMetricFamily("kefu_worker_consumer_lag",
+                                    "Records not yet committed per assigned source partition",
+                                    labels=partition_labels)
+            for (topic, partition), (committed_offset, end_offset) in sorted(self.lag.items()):
+                tp = [*w, topic, str(partition)]
+                if committed_offset is not None:
+                    committed.add_metric(tp, committed_offset)
+                end.add_metric(tp, end_offset)
+                lag.add_metric(tp, max(0, end_offset - (committed_offset or 0)))
+            yield from (committed, end, lag)
 
 
 async def faust_consumer_lag(app: Any, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int | None, int]]:
@@ -197,7 +220,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, me
                     lag_map = await lag()
                 except Exception as exc:  # not assigned yet, rebalancing, broker away: no lag lines
                     log.debug("consumer lag unavailable: %r", exc)
-            status, ctype = "200 OK", "text/plain; version=0.0.4; charset=utf-8"
+            status, ctype = "200 OK", CONTENT_TYPE_PLAIN_0_0_4
             body = metrics.render(lag_map).encode()
         elif path == "/healthz":
             status, body = "200 OK", b"ok\n"

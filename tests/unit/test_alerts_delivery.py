@@ -150,7 +150,7 @@ def test_dingtalk_markdown_and_signed_url() -> None:
                                     "secret": "SECabc"}, now_ms=now)
     body = orjson.loads(request.body)
     assert body["msgtype"] == "markdown"
-    assert body["markdown"]["title"] == "【告警】买家等待超时"
+    assert body["markdown"]["title"] == "【告警】买家等待过久"
     assert "客服 A" in body["markdown"]["text"] and "61 秒" in body["markdown"]["text"]
     query = parse_qs(urlsplit(request.url).query)
     assert query["access_token"] == ["t"] and query["timestamp"] == [str(now)]
@@ -167,12 +167,12 @@ def test_wecom_feishu_slack_messages() -> None:
     now = 1700000062000
     feishu = orjson.loads(build_request(ALERT, {"url": "https://f/x", "format": "feishu", "secret": "k"},
                                         now_ms=now).body)
-    assert feishu["msg_type"] == "text" and feishu["content"]["text"].startswith("【告警】买家等待超时")
+    assert feishu["msg_type"] == "text" and feishu["content"]["text"].startswith("【告警】买家等待过久")
     assert feishu["timestamp"] == str(now // 1000)
     key = f"{now // 1000}\nk".encode()
     assert feishu["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
     slack = orjson.loads(build_request(ALERT, {"url": "https://s/x", "format": "slack"}, now_ms=0).body)
-    assert "买家等待超时" in slack["text"] and slack["blocks"][0]["text"]["type"] == "mrkdwn"
+    assert "买家等待过久" in slack["text"] and slack["blocks"][0]["text"]["type"] == "mrkdwn"
 
 
 def test_platform_answers_with_error_codes_are_failures() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from streams.alerts.evaluate import ShopFigures, evaluate, slow_count, values_for, window_minutes
 from streams.alerts.rules import AlertRule
-from streams.core.facts import MINUTE_MS, TimelineEvent, derive
+from streams.core.facts import MINUTE_MS, SCOPE_AGENT_MINUTE, TimelineEvent, derive
 from streams.core.shop_settings import DEFAULT_SETTINGS
 
 SHOP = "s1"
@@ -225,11 +225,12 @@ def test_sla_outcomes_land_in_the_minute_they_were_decided() -> None:
         return TimelineEvent(ts, seq, kind, 0, "2023-11-15", False, "A", None, False, 0, 0)
 
     met = derive([event(T0, "buyer", 1), event(T0 + 150_000, "agent", 2)], lambda v: DEFAULT_SETTINGS)
-    assert met.counters[("am", T0 + 2 * MINUTE_MS, "A")]["sla_buyers"] == 1  # decided at the reply
-    assert met.counters[("am", T0 + 2 * MINUTE_MS, "A")]["sla_met"] == 1
+    assert met.counters[(SCOPE_AGENT_MINUTE, T0 + 2 * MINUTE_MS, "A")]["sla_buyers"] == 1  # decided at the reply
+    assert met.counters[(SCOPE_AGENT_MINUTE, T0 + 2 * MINUTE_MS, "A")]["sla_met"] == 1
     late = derive([event(T0, "buyer", 1), event(T0 + 400_000, "agent", 2)], lambda v: DEFAULT_SETTINGS)
-    assert late.counters[("am", T0 + 3 * MINUTE_MS, "A")].get("sla_met", 0) == 0  # missed when 180 s ran out
-    assert late.counters[("am", T0 + 3 * MINUTE_MS, "A")]["sla_buyers"] == 1
+    # missed when the 180 s ran out
+    assert late.counters[(SCOPE_AGENT_MINUTE, T0 + 3 * MINUTE_MS, "A")].get("sla_met", 0) == 0
+    assert late.counters[(SCOPE_AGENT_MINUTE, T0 + 3 * MINUTE_MS, "A")]["sla_buyers"] == 1
 
 
 # ---- rule changes, determinism ---------------------------------------------------------------------------

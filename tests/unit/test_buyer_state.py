@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.core.buyer_state import BuyerRecord, Outcome, apply
 from streams.core.events import parse_event
-from streams.core.facts import derive
+from streams.core.facts import SCOPE_AGENT_DAY, derive
 from streams.core.shop_settings import ShopSettings
 
 NOW = 1_795_000_000_000
@@ -45,7 +45,7 @@ def test_late_event_is_placed_by_ts_and_round_trips() -> None:
     copy = BuyerRecord.from_bytes(record.to_bytes())
     assert copy == record
     facts = derive(copy.timeline, lambda v: ShopSettings())
-    assert facts.counters[("a", "2026-11-11", "A")]["response_ms"] == 30_000
+    assert facts.counters[(SCOPE_AGENT_DAY, "2026-11-11", "A")]["response_ms"] == 30_000
 
 
 def test_settings_are_those_in_force_for_each_event() -> None:
@@ -56,5 +56,5 @@ def test_settings_are_those_in_force_for_each_event() -> None:
     apply(record, event("e2", T + 1000, text="在吗"), 2, new)
     settings = {1: old, 2: new}
     facts = derive(record.timeline, settings.__getitem__)
-    assert facts.counters[("a", "2026-11-11", "A")].get("received") == 1
+    assert facts.counters[(SCOPE_AGENT_DAY, "2026-11-11", "A")].get("received") == 1
     assert [e.filter_phrase for e in record.timeline] == [False, True]

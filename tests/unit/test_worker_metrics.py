@@ -12,6 +12,14 @@ import httpx
 from streams.worker.prometheus import WorkerMetrics, start_server
 
 
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of the one sample `name{labels}` in a Prometheus text (labels in any order)."""
+    found = [float(value) for raw, value in re.findall(rf"^{name}\{{([^}}]*)\}} (\S+)$", text, re.MULTILINE)
+             if dict(re.findall(r'(\w+)="([^"]*)"', raw)) == labels]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
 def batch(n: int, topic: str = "chat-events") -> list[SimpleNamespace]:
     return [SimpleNamespace(topic=topic) for _ in range(n)]
 
@@ -27,29 +35,39 @@ def test_counters_and_text_format() -> None:
     m.on_export_error()
     m.tables = {"buyers": SimpleNamespace(data={b"a": b"", b"b": b""}), "agents": {}}
     text = m.render({("chat-events", 1): (90, 100), ("order-events", 1): (None, 7)})
-    assert 'kefu_worker_records_total{worker="worker-7",topic="chat-events"} 3' in text
-    assert 'kefu_worker_records_total{worker="worker-7",topic="agent-events"} 1' in text
+    assert sample(text, "kefu_worker_records_total", worker="worker-7", topic="chat-events") == 3
+    assert sample(text, "kefu_worker_records_total", worker="worker-7", topic="agent-events") == 1
     for result, n in (("applied", 40), ("duplicate", 2), ("replayed", 1), ("dead_letter", 1)):
-        assert f'kefu_worker_events_total{{worker="worker-7",result="{result}"}} {n}' in text
-    assert 'kefu_worker_buyer_updates_total{worker="worker-7"} 1' in text
-    assert 'kefu_worker_agent_updates_total{worker="worker-7"} 2' in text
-    assert 'kefu_worker_snapshot_exports_total{worker="worker-7"} 3' in text
-    assert 'kefu_worker_snapshot_export_errors_total{worker="worker-7"} 1' in text
-    assert 'kefu_worker_snapshot_export_seconds_bucket{worker="worker-7",le="0.005"} 1' in text
-    assert 'kefu_worker_snapshot_export_seconds_bucket{worker="worker-7",le="0.05"} 2' in text
-    assert 'kefu_worker_snapshot_export_seconds_bucket{worker="worker-7",le="+Inf"} 2' in text
-    assert 'kefu_worker_snapshot_export_seconds_count{worker="worker-7"} 2' in text
-    assert 'kefu_worker_assigned_partitions{worker="worker-7"} 2' in text
-    assert 'kefu_worker_table_keys{worker="worker-7",table="buyers"} 2' in text
-    assert 'kefu_worker_table_keys{worker="worker-7",table="agents"} 0' in text
-    assert 'kefu_worker_consumer_lag{worker="worker-7",topic="chat-events",partition="1"} 10' in text
-    assert 'kefu_worker_consumer_committed_offset{worker="worker-7",topic="chat-events",partition="1"} 90' in text
-    assert 'kefu_worker_consumer_end_offset{worker="worker-7",topic="order-events",partition="1"} 7' in text
+        assert sample(text, "kefu_worker_events_total", worker="worker-7", result=result) == n
+    assert sample(text, "kefu_worker_buyer_updates_total", worker="worker-7") == 1
+    assert sample(text, "kefu_worker_agent_updates_total", worker="worker-7") == 2
+    assert sample(text, "kefu_worker_snapshot_exports_total", worker="worker-7") == 3
+    assert sample(text, "kefu_worker_snapshot_export_errors_total", worker="worker-7") == 1
+    assert sample(text, "kefu_worker_snapshot_export_seconds_bucket", worker="worker-7", le="0.005") == 1
+    assert sample(text, "kefu_worker_snapshot_export_seconds_bucket", worker="worker-7", le="0.05") == 2
+    assert sample(text, "kefu_worker_snapshot_export_seconds_bucket", worker="worker-7", le="+Inf") == 2
+    assert sample(text, "kefu_worker_snapshot_export_seconds_count", worker="worker-7") == 2
+    assert sample(text, "kefu_worker_assigned_partitions", worker="worker-7") == 2
+    assert sample(text, "kefu_worker_table_keys", worker="worker-7", table="buyers") == 2
+    assert sample(text, "kefu_worker_table_keys", worker="worker-7", table="agents") == 0
+    assert sample(text, "kefu_worker_consumer_lag", worker="worker-7", topic="chat-events", partition="1") == 10
+    chat_1 = {"worker": "worker-7", "topic": "chat-events", "partition": "1"}
+    order_1 = {**chat_1, "topic": "order-events"}
+    assert sample(text, "kefu_worker_consumer_committed_offset", **chat_1) == 90
+    assert sample(text, "kefu_worker_consumer_end_offset", **order_1) == 7
+    assert len(re.findall(r"^kefu_worker_consumer_committed_offset\{", text, re.MULTILINE)) == 1  # none for order
     # nothing committed yet: the lag is the whole partition
-    assert 'kefu_worker_consumer_lag{worker="worker-7",topic="order-events",partition="1"} 7' in text
+    assert sample(text, "kefu_worker_consumer_lag", **order_1) == 7
     # every sample line is `name{labels} number`, every name declared once with # TYPE
     types = re.findall(r"^# TYPE (\w+) (counter|gauge|histogram)$", text, re.MULTILINE)
     assert len(types) == len({name for name, _ in types})
+    assert dict(types) == {
+        **{f"kefu_worker_{n}_total": "counter" for n in ("records", "events", "buyer_updates", "agent_updates",
+                                                         "snapshot_exports", "snapshot_export_errors")},
+        "kefu_worker_snapshot_export_seconds": "histogram",
+        **{f"kefu_worker_{n}": "gauge" for n in ("start_time_seconds", "table_keys", "assigned_partitions",
+                                                 "consumer_committed_offset", "consumer_end_offset", "consumer_lag")},
+    }
     for line in text.splitlines():
         if not line.startswith("#"):
             assert re.fullmatch(r"kefu_worker_\w+\{[^}]*\} -?[0-9.e+]+", line), line
@@ -74,8 +92,9 @@ async def test_server_answers_metrics_and_healthz() -> None:
             response = await client.get("/metrics")
             assert response.status_code == 200
             assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-            assert 'kefu_worker_events_total{worker="worker-1",result="applied"} 5' in response.text
-            assert 'kefu_worker_consumer_lag{worker="worker-1",topic="chat-events",partition="0"} 2' in response.text
+            assert sample(response.text, "kefu_worker_events_total", worker="worker-1", result="applied") == 5
+            chat_0 = {"worker": "worker-1", "topic": "chat-events", "partition": "0"}
+            assert sample(response.text, "kefu_worker_consumer_lag", **chat_0) == 2
             assert (await client.get("/healthz")).text == "ok\n"
             assert (await client.get("/nope")).status_code == 404
             assert (await client.post("/metrics")).status_code == 405
