@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.alerts.rules import LIVE_KINDS, WINDOW_KINDS, AlertRule
-from streams.core.clock import MINUTE_MS
+from streams.core.clock import MINUTE_MS, minute_of
 
 TEAM = "team"
 MinuteBucket = Mapping[str, Any]  # one minute of a shop, as the snapshots hold it (read-only here)
@@ -68,7 +68,7 @@ class Evaluation:
 
 
 def window_minutes(now_ms: int, window_s: float) -> list[int]:
-    last = now_ms - now_ms % MINUTE_MS
+    last = minute_of(now_ms)
     count = max(1, math.ceil(window_s / 60))
     return [last - i * MINUTE_MS for i in range(count - 1, -1, -1)]
 
@@ -157,7 +157,7 @@ def values_for(rule: AlertRule, figures: ShopFigures) -> dict[str, float | int |
                 buyers[agent] += count
         for agent, _day, _group, first_ts, sla_ms in figures.open_sla:
             ran_out = first_ts + sla_ms + 1
-            if ran_out <= now and first <= ran_out - ran_out % MINUTE_MS < last_end:
+            if ran_out <= now and first <= minute_of(ran_out) < last_end:
                 buyers[agent] += 1
         if team:
             total = sum(buyers.values())
@@ -220,7 +220,7 @@ def next_change_ms(rule: AlertRule, figures: ShopFigures, values: Mapping[str, A
     if rule.kind in WINDOW_KINDS:
         due = None
         if firing or any(v is not None for v in values.values()):
-            due = now - now % MINUTE_MS + MINUTE_MS  # the window slides at the next minute
+            due = minute_of(now) + MINUTE_MS  # the window slides at the next minute
         if rule.kind == "sla_rate":
             ran_out = [first_ts + sla_ms + 1 for _a, _d, _g, first_ts, sla_ms in figures.open_sla]
             soonest = min((r for r in ran_out if r > now), default=None)

@@ -26,13 +26,13 @@ import orjson
 
 GENERIC_FIELDS = ("alert_id", "rule_id", "kind", "shop_id", "agent_id", "state", "value", "threshold", "severity",
                   "ts")
-KIND_NAMES = {
-    "buyer_waiting": "买家等待过久",  # the screens' wording (web/src/i18n.js alert_kind_buyer_waiting)
+KIND_NAMES = {  # the screens' wording (web/src/i18n.js alert_kind_*; tests/unit/test_alert_wording.py)
+    "buyer_waiting": "买家等待过久",
     "slow_response": "慢响应",
     "avg_response": "平均响应时长过高",
     "sla_rate": "3分钟人工响应率过低",
-    "waiting_buyers": "排队买家过多",
-    "active_conversations": "当前接待过多",
+    "waiting_buyers": "排队人数过多",
+    "active_conversations": "接待量过高",
 }
 SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
 STATE_NAMES = {"firing": "告警", "resolved": "恢复"}

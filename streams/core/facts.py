@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from streams.core.clock import MINUTE_MS, minute_of
+from streams.core.clock import minute_of
 from streams.core.shop_settings import ShopSettings, day_offset
 
 # Scope tags, the first element of a counter's scope (streams/core/agent_tables.py files the counters by them).
@@ -307,7 +307,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     pending_since[agent] = ts
                 if agent is None:
                     continue
-                minute = ts - ts % MINUTE_MS
+                minute = minute_of(ts)
                 consult = consults.get((agent, day))
                 if consult is None:
                     consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal)
@@ -343,7 +343,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 clock = pending_since.pop(agent, None)
                 if internal:
                     continue
-                minute = ts - ts % MINUTE_MS
+                minute = minute_of(ts)
                 group = settings.group_of(agent)
                 add_all(day, agent, group, "agent_messages")
                 add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")

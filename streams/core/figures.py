@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from streams.core.clock import MINUTE_MS
+from streams.core.clock import MINUTE_MS, minute_of
 
 ScopeCounters = Mapping[str, int]  # the counters of one scope (an agent, group or team, a day or minute): name → value
 
@@ -146,7 +146,7 @@ def series_point(minute: int, c: ScopeCounters) -> dict[str, Any]:
 def series(buckets: Mapping[int, ScopeCounters], now_ms: int, minutes: int) -> dict[str, Any]:
     """Per-minute points for the last `minutes` minutes up to now (empty minutes included), oldest
     first, with sliding figures for the last 5, 15 and 60 minutes."""
-    last = now_ms - now_ms % MINUTE_MS
+    last = minute_of(now_ms)
     starts = [last - i * MINUTE_MS for i in range(max(minutes, 60) - 1, -1, -1)]
     sliding = {}
     for span in (5, 15, 60):

@@ -20,3 +20,9 @@ def screen_kind_names() -> dict[str, str]:
 
 def test_buyer_waiting_reads_the_same_on_the_webhook_and_the_screen() -> None:
     assert screen_kind_names()["buyer_waiting"] == KIND_NAMES["buyer_waiting"] == "买家等待过久"
+
+
+def test_every_kind_reads_the_same_on_the_webhook_and_the_screen() -> None:
+    screen = screen_kind_names()
+    assert set(KIND_NAMES) <= set(screen)
+    assert {kind: screen[kind] for kind in KIND_NAMES} == KIND_NAMES
