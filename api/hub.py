@@ -1,6 +1,13 @@
 """WebSocket fan-out: one Redis pub/sub subscription per API replica, one frame built per shop and
 change (at most every 0.5 s), and per client a keep-latest slot: a slow client gets the newest state,
-never a backlog, never slows another client; a client that stops reading is dropped."""
+never a backlog, never slows another client; a client that stops reading is dropped.
+
+Screens age between events: a frame's figures also change with the clock alone (a buyer's wait
+grows, an open SLA clock runs out, a conversation leaves the active window, the day ends). Each
+built frame says until when it holds (ReadModel.snapshot_until); at that time the hub builds the
+shop's frame again and sends it as an update, so while a buyer waits the screens get fresh figures
+every second without new events. A shop where nothing waits or runs out costs nothing until then,
+and with KEFU_CLOCK=event ("now" moves only with events) only events bring frames."""
 
 from __future__ import annotations
 
@@ -71,6 +78,7 @@ class Hub:
         self.counters = counters
         self.clients: dict[str, set[Client]] = {}
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
+        self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
         self._last_built: dict[str, float] = {}
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,7 +106,15 @@ class Hub:
                 del self.clients[shop]
 
     async def frame(self, shop: str, kind: str) -> bytes:
-        return orjson.dumps({"type": kind, **await self.readmodel.snapshot(shop)})
+        """The shop's frame now; also schedules the update for when the clock alone changes it."""
+        snapshot, until_ms = await self.readmodel.snapshot_until(shop)
+        if until_ms is None:
+            self._clock_due.pop(shop, None)
+        else:
+            delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
+            self._clock_due[shop] = time.monotonic() + delay_s
+            self._wake.set()
+        return orjson.dumps({"type": kind, **snapshot})
 
     async def _listen(self) -> None:
         while True:
@@ -128,35 +144,51 @@ class Hub:
                 with contextlib.suppress(Exception):  # already broken
                     await pubsub.aclose()
 
+    def _build_due(self, shop: str) -> float | None:
+        """When the shop's next update frame may be built (monotonic), or None: none is wanted."""
+        wanted = [t for t in (self._dirty.get(shop), self._clock_due.get(shop)) if t is not None]
+        if not wanted:
+            return None
+        return max(min(wanted), self._last_built.get(shop, 0) + MIN_UPDATE_INTERVAL_S)
+
     async def _build_loop(self) -> None:
-        """Build each dirty shop's frame as soon as it may: at once, or 0.5 s after its last frame.
+        """Build each shop's frame as soon as it may: when it changed or the clock changes it, at once
+        or 0.5 s after its last frame.
 
         Woken by each change and timed to the next due shop (no polling tick: a polling tick added its
         overshoot to every frame and let the phase drift, delaying frames by up to 0.5 s for nothing)."""
         while True:
             now = time.monotonic()
-            for shop, since in list(self._dirty.items()):
+            for shop in list(self._dirty.keys() | self._clock_due.keys()):
                 if shop not in self.clients:
                     self._dirty.pop(shop, None)
+                    self._clock_due.pop(shop, None)
                     continue
-                if now < self._last_built.get(shop, 0) + MIN_UPDATE_INTERVAL_S:
+                due = self._build_due(shop)
+                if due is None or now < due:
                     continue
-                self._dirty.pop(shop, None)
+                since = self._dirty.pop(shop, None)  # None: only the clock changed the figures
+                clock_due = self._clock_due.pop(shop, None)
                 self._last_built[shop] = now
                 try:
                     frame = await self.frame(shop, "update")
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
-                    self._dirty[shop] = since
+                    if since is not None:
+                        self._dirty[shop] = since
+                    if clock_due is not None:
+                        self._clock_due.setdefault(shop, clock_due)
                     continue
-                self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
-                del self.counters.push_latency_ms[:-1000]
+                if since is not None:  # push latency is event → screen; the clock's re-sends have none
+                    self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
+                    del self.counters.push_latency_ms[:-1000]
                 text = frame.decode()  # once per frame, not once per client
                 for client in list(self.clients.get(shop, ())):
                     client.offer(text)
                 now = time.monotonic()
             now = time.monotonic()
-            dues = [self._last_built.get(shop, 0) + MIN_UPDATE_INTERVAL_S for shop in self._dirty]
+            dues = [due for shop in self._dirty.keys() | self._clock_due.keys()
+                    if (due := self._build_due(shop)) is not None]
             if dues and min(dues) <= now:
                 continue  # due already (changed while a frame was built): go round again
             self._wake.clear()

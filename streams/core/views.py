@@ -6,8 +6,11 @@ the WebSocket frames and the batch engine alike, so every screen shows identical
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
 from streams.core.figures import count_aged, figures, live_load, series, team_live
@@ -71,6 +74,38 @@ def live_view(
         for agent in names
     ]
     return {"shop_id": shop_id, "now": now_ms, "agents": agents, "team": team_live(agents)}
+
+
+WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second
+
+
+def next_clock_change_ms(live: MergedLive, day: str, settings: ShopSettings, now_ms: int) -> int:
+    """The earliest wall time after now_ms at which the clock alone, with no new event, changes a
+    figure of agents_view, summary_view or live_view of `day` (the shop's day at now_ms):
+
+    - while any buyer waits: WAIT_REFRESH_MS later (longest_wait_s grows all the time);
+    - an open SLA clock of `day` runs out (sla_buyers, sla_rate): count_aged counts it from
+      first_ts + sla_ms + 1;
+    - a conversation leaves the active window (active_conversations): live_load counts activity ts
+      while 0 <= now - ts <= window, so from ts (a ts ahead of now) until ts + window;
+    - at the latest when the shop's day ends: the figures then start from the new day.
+    """
+    changes = [_day_end_ms(day, settings.timezone)]
+    if any(live.pending.values()):
+        changes.append(now_ms + WAIT_REFRESH_MS)
+    for _agent, entry_day, _group, first_ts, sla_ms in live.open_sla:
+        if entry_day == day:
+            changes.append(first_ts + sla_ms + 1)
+    window_ms = settings.active_window_s * 1000
+    for activity in live.activity.values():
+        for ts in activity:
+            changes.extend((ts, math.floor(ts + window_ms) + 1))
+    return min((change for change in changes if change > now_ms), default=now_ms + WAIT_REFRESH_MS)
+
+
+def _day_end_ms(day: str, timezone: str) -> int:
+    start_of_next = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(), ZoneInfo(timezone))
+    return int(start_of_next.timestamp() * 1000)
 
 
 def series_view(

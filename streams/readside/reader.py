@@ -10,7 +10,7 @@ from typing import Any
 from streams.config import Config
 from streams.core.clock import MINUTE_MS, now_ms, today
 from streams.core.shop_settings import ShopSettings
-from streams.core.views import agents_view, live_view, series_view, summary_view
+from streams.core.views import agents_view, live_view, next_clock_change_ms, series_view, summary_view
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
 from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_statuses
@@ -73,14 +73,23 @@ class ReadModel:
 
     async def snapshot(self, shop: str) -> dict[str, Any]:
         """Everything a screen needs in one frame: today's summary, agents and live load."""
+        return (await self.snapshot_until(shop))[0]
+
+    async def snapshot_until(self, shop: str) -> tuple[dict[str, Any], int | None]:
+        """The snapshot, and the wall time (epoch ms) until which it holds: when the clock alone next
+        changes it (a wait grows, an SLA clock runs out, ...). None with KEFU_CLOCK=event: "now" is
+        the watermark, which moves only with events, and events bring their own update frames."""
         settings, meta, now = await self.context(shop)
         day = today(now, settings)
         bucket = await read_day(self.redis, shop, self.config.partitions, day)
         live = await read_live(self.redis, shop, self.config.partitions)
         statuses = await read_statuses(self.redis, shop)
         summary = summary_view(shop, day, bucket, live, now)
-        return {
+        snapshot = {
             **summary,
             "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now)["agents"],
             "live": live_view(shop, live, statuses, meta["agents"], settings, now),
         }
+        if self.config.clock == "event":
+            return snapshot, None
+        return snapshot, next_clock_change_ms(live, day, settings, now)

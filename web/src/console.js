@@ -4,6 +4,7 @@
 // per-minute charts (GET /series?agent_id=&minutes=), CSV export identical to the table.
 import "./styles/common.css";
 import "./styles/console.css";
+import { withLiveLoad } from "./agents.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { downloadCsv, toCsv } from "./csv.js";
@@ -106,12 +107,7 @@ function formatCell(col, row) {
 /** Rows of the selected day: figures merged with the live load (today only). */
 function dayRows() {
   if (!isToday()) return state.pastAgents.map((a) => ({ ...a }));
-  const byId = new Map(state.todayAgents.map((a) => [a.agent_id, { ...a }]));
-  for (const l of state.live?.agents ?? []) {
-    const row = byId.get(l.agent_id) ?? { agent_id: l.agent_id };
-    byId.set(l.agent_id, { ...row, ...l, group: row.group ?? l.group });
-  }
-  return [...byId.values()];
+  return withLiveLoad(state.todayAgents, state.live?.agents);
 }
 
 function visibleRows() {

@@ -4,6 +4,7 @@
 // /series is refetched every 12 s and on updates (at most every 5 s).
 import "./styles/common.css";
 import "./styles/wall.css";
+import { withLiveLoad } from "./agents.js";
 import { alertKey, describeAlert } from "./alerts.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
@@ -239,17 +240,6 @@ function renderKpis(sales) {
 
 // ----------------------------------------------------------------------------------------- boards
 
-/** Figures and live load of every agent, merged by agent_id. */
-function mergedAgents() {
-  const byId = new Map();
-  for (const a of state.agents) byId.set(a.agent_id, { ...a });
-  for (const l of state.live?.agents ?? []) {
-    const row = byId.get(l.agent_id) ?? { agent_id: l.agent_id, group: l.group, sales: 0, sla_rate: null };
-    byId.set(l.agent_id, { ...row, ...l, group: row.group ?? l.group });
-  }
-  return [...byId.values()];
-}
-
 function cell(text, cls = "") {
   const span = document.createElement("span");
   if (cls) span.className = cls;
@@ -270,7 +260,8 @@ function statusCell(status) {
 }
 
 function renderBoards() {
-  const agents = mergedAgents();
+  // an agent seen only live has sold nothing today: ranked (and shown) with ¥0.00
+  const agents = withLiveLoad(state.agents, state.live?.agents, { sales: 0, sla_rate: null });
   const total = agents.length;
 
   const bySales = [...agents].sort(
