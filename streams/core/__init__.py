@@ -1,0 +1,1 @@
+"""The pure core: no Faust, aiokafka, Redis or FastAPI."""
