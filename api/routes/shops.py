@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import AdminDep, StateDep, ViewerDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
+from api.figure_models import AgentsResponse, LiveResponse, SeriesResponse, SummaryResponse, documented
 from api.responses import JsonResponse
 from api.state import AppState
 from streams.core.shop_settings import InvalidSettings, parse_settings
@@ -32,22 +33,23 @@ def checked_day(day: str | None) -> str | None:
     raise ApiError(422, "day must be a date YYYY-MM-DD", field="day")
 
 
-@router.get("/agents", summary="Per-agent figures of a day")
+@router.get("/agents", summary="Per-agent figures of a day", responses=documented(AgentsResponse))
 async def agents(shop_id: ViewerDep, state: StateDep, day: str | None = Query(None)):
     return await state.readmodel.agents(shop_id, checked_day(day))
 
 
-@router.get("/summary", summary="Team and group figures of a day")
+@router.get("/summary", summary="Team and group figures of a day", responses=documented(SummaryResponse))
 async def summary(shop_id: ViewerDep, state: StateDep, day: str | None = Query(None)):
     return await state.readmodel.summary(shop_id, checked_day(day))
 
 
-@router.get("/live", summary="Live load per agent and for the team")
+@router.get("/live", summary="Live load per agent and for the team", responses=documented(LiveResponse))
 async def live(shop_id: ViewerDep, state: StateDep):
     return await state.readmodel.live(shop_id)
 
 
-@router.get("/series", summary="Per-minute buckets, oldest first, with sliding 5/15/60-minute figures")
+@router.get("/series", summary="Per-minute buckets, oldest first, with sliding 5/15/60-minute figures",
+            responses=documented(SeriesResponse))
 async def series(
     shop_id: ViewerDep,
     state: StateDep,

@@ -9,21 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from streams.core.catalogue import AGENT, SERIES, TEAM, scope_keys
 from streams.core.clock import MINUTE_MS, minute_of
 
 ScopeCounters = Mapping[str, int]  # the counters of one scope (an agent, group or team, a day or minute): name → value
 
-AGENT_KEYS = (
-    "consult_buyers", "received_buyers", "filtered_buyers", "buyer_messages", "agent_messages", "qa_ratio",
-    "replied_buyers", "reply_rate", "responses", "avg_response_s", "first_response_avg_s", "slow_responses",
-    "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "inquiry_buyers", "ordered_buyers",
-    "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate", "lost_buyers", "sales",
-    "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer", "avg_item_price", "refunds",
-    "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
-)
-TEAM_KEYS = (*AGENT_KEYS, "silent_sales", "shop_sales", "silent_share", "robot_only_buyers")
-SERIES_KEYS = ("buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
-               "slow_responses", "paid_amount")
+# The keys of each figure object, in API order, from the metric catalogue (which also documents them).
+AGENT_KEYS = scope_keys(AGENT)
+TEAM_KEYS = scope_keys(TEAM)
+SERIES_KEYS = scope_keys(SERIES)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

@@ -8,12 +8,14 @@ import { withLiveLoad } from "./agents.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { downloadCsv, toCsv } from "./csv.js";
-import { byKind, count, DASH, money, percent, seconds } from "./format.js";
+import { byKind, DASH, money, seconds } from "./format.js";
 import { applyI18n, groupName, lang, onLangChange, statusName, t, toggleLang } from "./i18n.js";
 import {
   AGENT_METRICS,
   agentLevel,
+  FIGURE_KIND,
   LIVE_METRICS,
+  SERIES_METRICS,
   SLA_AMBER,
   SLA_RED,
   WAIT_AMBER_S,
@@ -31,15 +33,7 @@ import {
 
 const SERIES_EVERY_MS = 12000;
 const SERIES_MIN_GAP_MS = 5000;
-const SLIDING_KEYS = [
-  ["buyer_messages", "count"],
-  ["agent_messages", "count"],
-  ["new_consult_buyers", "count"],
-  ["responses", "count"],
-  ["avg_response_s", "secs"],
-  ["slow_responses", "count"],
-  ["paid_amount", "money"],
-];
+const SLIDING_KEYS = SERIES_METRICS.map((m) => [m.key, m.kind]);
 
 // Headline figures first, then the rest in the order of metrics.md.
 const HEADLINE = ["sales", "inquiry_pay_rate", "sla_rate", "avg_response_s"];
@@ -417,28 +411,30 @@ function renderControls() {
   $("today-btn").disabled = isToday();
 }
 
+// The tiles of the total line: [figure key, shown only for "team" (not a group) or "live" (today),
+// label when not the figure's own name]. Formats come from the catalogue.
 const SUMMARY_TILES = [
-  ["sales", "kpi_sales", money],
-  ["shop_sales", "kpi_shop_sales", money, "team"],
-  ["silent_share", "kpi_silent_share", percent, "team"],
-  ["inquiry_pay_rate", "kpi_inquiry_pay_rate", percent],
-  ["sla_rate", "kpi_sla_rate", percent],
-  ["avg_response_s", "kpi_avg_response", seconds],
-  ["received_buyers", "kpi_received", count],
-  ["active_conversations", "kpi_active", count, "live"],
-  ["waiting_buyers", "kpi_waiting", count, "live"],
-  ["longest_wait_s", "kpi_longest_wait", seconds, "live"],
+  ["sales"],
+  ["shop_sales", "team"],
+  ["silent_share", "team"],
+  ["inquiry_pay_rate"],
+  ["sla_rate"],
+  ["avg_response_s"],
+  ["received_buyers"],
+  ["active_conversations", "live"],
+  ["waiting_buyers", "live", "kpi_waiting"],
+  ["longest_wait_s", "live"],
 ];
 
 function renderSummary() {
   const total = totalRow() ?? {};
   const tiles = [];
-  for (const [key, label, format, only] of SUMMARY_TILES) {
+  for (const [key, only, label = `fig_${key}`] of SUMMARY_TILES) {
     if (only === "team" && state.group) continue;
     if (only === "live" && !isToday()) continue;
     const tile = el("div", "tile");
     tile.dataset.key = key;
-    const value = el("div", "tile-value num", format(total[key]));
+    const value = el("div", "tile-value num", byKind(FIGURE_KIND[key], total[key]));
     value.id = `sum-${key.replace(/_/g, "-")}`;
     tile.append(el("div", "tile-label", t(label)), value);
     if (key === "sla_rate" && typeof total.sla_rate === "number") {

@@ -1,12 +1,25 @@
 // Chinese by default, English on request (toggle, or ?lang=en in the URL for a kiosk); the choice is
 // remembered in localStorage.
 // Static text in the HTML carries data-i18n="key" and is filled in by applyI18n().
+// The names of the figures come from the metric catalogue (streams/core/catalogue.py, generated into
+// catalogue.generated.js): fig_<key> is a figure's name, series_<key> its shorter name in charts.
+import { FIGURES } from "./catalogue.generated.js";
 
 const STORAGE_KEY = "kefu-pulse.lang";
 const LANGS = ["zh", "en"];
 
+function figureStrings(lang) {
+  const strings = {};
+  for (const f of FIGURES) {
+    strings[`fig_${f.key}`] = lang === "zh" ? f.zh : f.en;
+    if (f.chartZh) strings[`series_${f.key}`] = lang === "zh" ? f.chartZh : f.chartEn;
+  }
+  return strings;
+}
+
 const STRINGS = {
   zh: {
+    ...figureStrings("zh"),
     app: "客服脉搏",
     wall_title: "实时客服看板",
     console_title: "客服主管控制台",
@@ -24,28 +37,11 @@ const STRINGS = {
     conn_reconnecting: "重连中",
     conn_offline: "连接中断",
     conn_reloading: "正在重新加载",
-    kpi_sales: "客服销售额",
-    kpi_shop_sales: "店铺销售额",
-    kpi_silent_share: "静默销售占比",
-    kpi_inquiry_pay_rate: "询单转化率",
-    kpi_sla_rate: "3分钟人工响应率",
-    kpi_avg_response: "平均响应时长",
-    kpi_active: "当前接待",
-    kpi_waiting: "排队",
-    kpi_longest_wait: "最长等待",
-    kpi_received: "接待人数",
-    kpi_responses: "响应次数",
+    kpi_waiting: "排队", // the wall's tile: shorter than the figure's name 排队/未回复
     chart_messages: "消息量 / 分钟",
     chart_responses: "响应次数 / 分钟",
     chart_avg_response: "平均响应时长 (秒) / 分钟",
     chart_paid: "付款金额 / 分钟",
-    series_buyer_messages: "买家消息",
-    series_agent_messages: "客服消息",
-    series_responses: "响应",
-    series_slow_responses: "慢响应",
-    series_avg_response_s: "平均响应",
-    series_paid_amount: "付款金额",
-    series_new_consult_buyers: "新咨询",
     board_sales: "销售排行",
     board_load: "接待压力",
     board_agent: "客服",
@@ -99,9 +95,9 @@ const STRINGS = {
     board_active: "接待",
     board_waiting: "排队",
     board_wait: "最长等待",
-    silent_sales: "静默销售额",
   },
   en: {
+    ...figureStrings("en"),
     app: "Kefu Pulse",
     wall_title: "Live customer-service wall",
     console_title: "Supervisor console",
@@ -119,28 +115,11 @@ const STRINGS = {
     conn_reconnecting: "Reconnecting",
     conn_offline: "Disconnected",
     conn_reloading: "Reloading",
-    kpi_sales: "CS sales",
-    kpi_shop_sales: "Shop sales",
-    kpi_silent_share: "Silent share",
-    kpi_inquiry_pay_rate: "Inquiry conversion",
-    kpi_sla_rate: "3-min response rate",
-    kpi_avg_response: "Avg response time",
-    kpi_active: "Active chats",
     kpi_waiting: "Waiting",
-    kpi_longest_wait: "Longest wait",
-    kpi_received: "Buyers received",
-    kpi_responses: "Responses",
     chart_messages: "Messages / min",
     chart_responses: "Responses / min",
     chart_avg_response: "Avg response (s) / min",
     chart_paid: "Paid amount / min",
-    series_buyer_messages: "Buyer msgs",
-    series_agent_messages: "Agent msgs",
-    series_responses: "Responses",
-    series_slow_responses: "Slow",
-    series_avg_response_s: "Avg response",
-    series_paid_amount: "Paid",
-    series_new_consult_buyers: "New buyers",
     board_sales: "Top sales",
     board_load: "Load now",
     board_agent: "Agent",
@@ -194,7 +173,6 @@ const STRINGS = {
     board_active: "Active",
     board_waiting: "Waiting",
     board_wait: "Longest wait",
-    silent_sales: "Silent sales",
   },
 };
 

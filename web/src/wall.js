@@ -275,7 +275,7 @@ function renderBoards() {
         cell(t("board_rank")),
         cell(t("board_agent")),
         cell(t("group")),
-        cell(t("kpi_sales"), "r"),
+        cell(t("fig_sales"), "r"),
         cell(t("board_conv"), "r"),
         cell(t("board_sla"), "r"),
       ],

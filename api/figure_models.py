@@ -1,0 +1,74 @@
+"""OpenAPI models of the figure payloads (/agents, /summary, /live, /series), built from the metric catalogue.
+
+One field per catalogue row of the payload's scope, in catalogue (= API) order, titled with its 中文 and
+English label and described by its definition; nothing is listed by hand. The models document the
+responses only (`responses={200: …}` on the routes): the routes still return the views' dicts through
+orjson, so no figure is re-validated, converted or reordered on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from streams.core.catalogue import AGENT, GROUP, LIVE, LIVE_TEAM, SERIES, TEAM, Figure, scope_figures
+
+
+def _annotation(figure: Figure) -> Any:
+    kind: Any = Literal[figure.choices] if figure.choices else figure.unit.json_type
+    return kind | None if figure.can_be_null else kind
+
+
+def _field(figure: Figure) -> tuple[Any, Any]:
+    description = f"{figure.definition('en')} · {figure.definition('zh')} ({figure.unit.doc})"
+    return _annotation(figure), Field(title=f"{figure.zh} · {figure.en}", description=description)
+
+
+def figures_model(name: str, scope: str, doc: str, **leading: Any) -> type[BaseModel]:
+    """A model with the `leading` fields first, then one field per figure of `scope`."""
+    fields = {**leading, **{f.key: _field(f) for f in scope_figures(scope)}}
+    return create_model(name, __doc__=doc, **fields)
+
+
+AGENT_ID = (str, Field(description="the agent (客服)"))
+GROUP_ID = (str, Field(description="the agent's group (分组) from the shop's `groups` setting"))
+
+AgentFigures = figures_model("AgentFigures", AGENT, "One agent's figures of the day.",
+                             agent_id=AGENT_ID, group=GROUP_ID)
+GroupFigures = figures_model("GroupFigures", GROUP, "The figures of one group's agents for the day.")
+TeamFigures = figures_model("TeamFigures", TEAM, "The whole team's figures of the day.")
+AgentLiveLoad = figures_model("AgentLiveLoad", LIVE, "One agent's load at now.", agent_id=AGENT_ID, group=GROUP_ID)
+TeamLiveLoad = figures_model("TeamLiveLoad", LIVE_TEAM,
+                             "The team's load at now: counts summed, longest wait the maximum.")
+SeriesPoint = figures_model("SeriesPoint", SERIES, "The figures of one minute.",
+                            minute=(int, Field(description="the minute's start, epoch ms")))
+SeriesFigures = figures_model("SeriesFigures", SERIES, "The figures over the last few minutes.")
+
+SHOP_ID = (str, Field(description="the shop (tenant)"))
+DAY = (str, Field(description="the statistics day (统计日), YYYY-MM-DD in the shop's timezone"))
+NOW_MS = (int, Field(description='"now" used for live load and SLA, epoch ms'))
+
+
+class SlidingFigures(BaseModel):
+    last_5m: SeriesFigures
+    last_15m: SeriesFigures
+    last_60m: SeriesFigures
+
+
+AgentsResponse = create_model("AgentsResponse", shop_id=SHOP_ID, day=DAY, agents=(list[AgentFigures], ...))
+SummaryResponse = create_model("SummaryResponse", shop_id=SHOP_ID, day=DAY, team=(TeamFigures, ...),
+                               groups=(dict[str, GroupFigures], Field(description="group id → its figures")))
+LiveResponse = create_model("LiveResponse", shop_id=SHOP_ID, now=NOW_MS, agents=(list[AgentLiveLoad], ...),
+                            team=(TeamLiveLoad, ...))
+SeriesResponse = create_model(
+    "SeriesResponse", shop_id=SHOP_ID,
+    agent_id=(str | None, Field(description="the agent asked for; null for the team")), now=NOW_MS,
+    points=(list[SeriesPoint], Field(description="one per minute, oldest first, empty minutes included")),
+    sliding=(SlidingFigures, ...),
+)
+
+
+def documented(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route answering `model` (documented, not validated)."""
+    return {200: {"model": model, "description": "Successful Response"}}
