@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from streams.alerts.formats import KIND_NAMES
 from tests.browser_helpers import (
     CHROMIUM_ARGS,
     OVERFLOW_JS,
@@ -352,14 +353,6 @@ def test_pages_reconnect_after_the_api_restarts(browser, stack, api: Api, shop: 
             context.close()
 
 
-ALERT_KIND_ZH = {
-    "buyer_waiting": "买家等待过久",
-    "slow_response": "慢响应",
-    "avg_response": "平均响应时长过高",
-    "sla_rate": "3分钟人工响应率过低",
-    "waiting_buyers": "排队人数过多",
-    "active_conversations": "接待量过高",
-}
 
 
 def test_wall_ticker_shows_alerts(browser, stack, api: Api, shop: str) -> None:
@@ -400,7 +393,7 @@ def test_wall_ticker_shows_alerts(browser, stack, api: Api, shop: str) -> None:
         page.reload()
         assert_live(page)
         subject = latest.get("agent_id") or "团队"
-        expect(ticker).to_contain_text(f"{subject} · {ALERT_KIND_ZH[latest['kind']]}")
+        expect(ticker).to_contain_text(f"{subject} · {KIND_NAMES[latest['kind']]}")
         problems.assert_none()
     finally:
         context.close()

@@ -27,7 +27,7 @@ from streams.core.shop_settings import DEFAULT_SETTINGS, InvalidSettings, ShopSe
 from streams.core.snapshot import export_shop, merge_live
 from streams.core.topics import partition_for
 from streams.core.views import live_view
-from streams.tools.engine import DAY_MS, compute_batch
+from streams.tools.engine import DAY_MS, StaticSettings, compute_batch
 from tests import oracle
 from tests.event_logs import event_logs
 from tests.scenarios import SCENARIOS, assert_matches
@@ -54,20 +54,9 @@ def timeline(*events: dict[str, Any], settings: ShopSettings = DEFAULT_SETTINGS,
     return record
 
 
-class OneVersion:
-    def __init__(self, settings: ShopSettings) -> None:
-        self.settings = settings
-
-    def latest_version(self, shop_id: str) -> int:
-        return 1
-
-    def get(self, shop_id: str, version: int) -> ShopSettings:
-        return self.settings
-
-
 def processor_for(buyer: str, settings: ShopSettings = DEFAULT_SETTINGS) -> tuple[PartitionProcessor, int]:
     partition = partition_for(f"s|{buyer}", PARTITIONS)
-    return PartitionProcessor(partition, PARTITIONS, {}, OneVersion(settings), clock=lambda: NOW), partition
+    return PartitionProcessor(partition, PARTITIONS, {}, StaticSettings(settings), clock=lambda: NOW), partition
 
 
 def kafka(partition: int, offset: int, *events: dict[str, Any]) -> SourceRecord:
