@@ -27,6 +27,7 @@ from streams.config import get_config
 from streams.cursors import Split, cursor_key, is_cursor_key, split_at_gaps
 from streams.exporter import AgentPartition, Exporter
 from streams.metrics import WorkerMetrics, install_metrics_server
+from streams.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.settings_store import SettingsCache
 from streams.state_store import ROCKSDB_OPTIONS, EstimatedKeys, PartitionStore
@@ -266,3 +267,43 @@ async def evaluate_alerts() -> None:
 async def close_alerts(sender: faust.App, **kwargs: object) -> None:
     await alert_runner.close()
 # ---- end alerts ----
+
+
+# ---- partition ownership (streams/ownership.py): what `/readyz?processing=true` and `make up` wait for ----
+SOURCE_TOPICS = (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS)
+ownership = OwnershipPublisher(redis_client, config.app_id, config.worker_name or f"worker-{config.worker_index}")
+
+
+def processed_partitions() -> dict[str, set[int]]:
+    """The source partitions this worker processes now: none while a rebalance or table recovery runs
+    (Faust resumes the streams only once the recovery ended: "Worker ready")."""
+    if app.rebalancing or not app.tables.actives_ready:
+        return {}
+    return {topic: assigned_partitions(topic) for topic in SOURCE_TOPICS}
+
+
+@app.timer(interval=PUBLISH_INTERVAL_S)
+async def publish_ownership() -> None:
+    try:
+        await ownership.publish(processed_partitions())
+    except RedisError as exc:  # readiness only; processing goes on
+        log.warning("partition ownership not published (%s)", exc)
+
+
+async def withdraw_ownership(final: bool) -> None:
+    try:
+        await ownership.withdraw(final)
+    except RedisError as exc:
+        log.warning("partition ownership not withdrawn (%s); it expires by itself", exc)
+
+
+@app.on_partitions_revoked.connect
+async def withdraw_on_revoke(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
+    """At once: until the next publish (after the rebalance), readiness must not count these partitions."""
+    await withdraw_ownership(final=False)
+
+
+@app.on_before_shutdown.connect
+async def withdraw_on_shutdown(sender: faust.App, **kwargs: object) -> None:
+    await withdraw_ownership(final=True)
+# ---- end partition ownership ----

@@ -1,14 +1,22 @@
-"""/healthz (process up), /readyz (Kafka and Redis reachable), /metrics (Prometheus text)."""
+"""/healthz (process up), /readyz (Kafka and Redis reachable), /metrics (Prometheus text).
+
+`/readyz` also reports whether the workers process every partition of the source topics
+(streams/ownership.py); with `?processing=true` it is 503 until they do. That is what `make up` and
+the tests' stack wait for. The plain `/readyz` (load balancer and Kubernetes readiness) stays about
+this replica only: while workers rebalance, ingest must go on accepting events (Kafka keeps them).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from redis.exceptions import RedisError
 
 from api.errors import error_responses
 from api.responses import JsonResponse
 from api.state import AppState, get_state
+from streams.ownership import read_owned, unowned
+from streams.topics import AGENT_EVENTS, CHAT_EVENTS, ORDER_EVENTS
 
 router = APIRouter(tags=["health"])
 
@@ -19,16 +27,30 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses=error_responses(503))
-async def readyz(state: AppState = Depends(get_state)) -> JsonResponse:
+async def readyz(
+    processing: bool = Query(False, description="also require the workers to process every source partition"),
+    state: AppState = Depends(get_state),
+) -> JsonResponse:
     try:
         redis_ok = bool(await state.redis.ping())
     except (RedisError, OSError):
         redis_ok = False
     kafka_ok = await state.publisher.ping()
-    ready = redis_ok and kafka_ok
-    body = {"status": "ready" if ready else "not_ready", "kafka": kafka_ok, "redis": redis_ok}
+    unprocessed: dict[str, list[int]] | None = None  # None: unknown (Redis unreachable)
+    if redis_ok:
+        try:
+            owned = await read_owned(state.redis, state.config.app_id)
+            unprocessed = unowned(owned, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS), state.config.partitions)
+        except (RedisError, OSError):
+            redis_ok = False
+    workers_ok = unprocessed == {}
+    ready = redis_ok and kafka_ok and (workers_ok or not processing)
+    body = {"status": "ready" if ready else "not_ready", "kafka": kafka_ok, "redis": redis_ok,
+            "processing": workers_ok, "unprocessed_partitions": unprocessed}
     if not ready:
-        body = {"error": "not_ready", "message": "Kafka or Redis unreachable", **body}
+        message = "Kafka or Redis unreachable" if not (redis_ok and kafka_ok) else \
+            "the workers do not process every partition of the source topics yet"
+        body = {"error": "not_ready", "message": message, **body}
     return JsonResponse(body, status_code=200 if ready else 503)
 
 

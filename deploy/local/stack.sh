@@ -3,7 +3,8 @@
 # The Makefile calls this; so does tests/stack.py (with its own KEFU_DATA_DIR and ports).
 #
 #   stack.sh setup          venv + Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent)
-#   stack.sh up             setup, then start what is not running; returns when /readyz is 200 on every replica
+#   stack.sh up             setup, then start what is not running; returns when /readyz?processing=true is
+#                           200 on every replica (Kafka, Redis reachable and the workers process every partition)
 #   stack.sh down           stop API replicas, workers, Kafka, Redis (SIGTERM, 15 s, SIGKILL)
 #   stack.sh status         one line per service
 #   stack.sh run            setup + up + URLs/tokens + the simulator in the foreground; Ctrl-C stops all
@@ -20,7 +21,7 @@
 #   KEFU_KAFKA_CONTROLLER_PORT [kafka port + 1]  KEFU_REDIS_PORT [6379]  KEFU_CLOCK [wall]
 #   KEFU_INGEST_TOKEN / KEFU_VIEWER_TOKEN / KEFU_ADMIN_TOKEN [generated once, kept in $KEFU_DATA_DIR/tokens.env]
 #   KEFU_DATA_DIR [<repo>/.run]: pid files, logs/, kafka/, redis/, tokens.env
-#   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz
+#   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz?processing=true
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
 set -euo pipefail
 
@@ -397,7 +398,10 @@ start_api() {
   say "api-$i started (pid $(cat "$(pidfile "api-$i")"), http://127.0.0.1:$port, log $LOGDIR/api-$i.log)"
 }
 
-# wait_ready <api index>...: /readyz 200 on each; fails early when an API or worker process dies.
+# wait_ready <api index>...: $READY_PATH 200 on each; fails early when an API or worker process dies.
+# `up` waits for the workers too (/readyz?processing=true: the first event is processed at once, not
+# after the group joined); start-api only for the replica itself.
+READY_PATH=/readyz
 wait_ready() {
   local t0=$SECONDS deadline=$((SECONDS + READY_TIMEOUT)) pending=("$@") still i name code
   while ((${#pending[@]})); do
@@ -408,7 +412,7 @@ wait_ready() {
         rm -f "$(pidfile "api-$i")"
         die "API replica $i (python -m api --port $(api_port "$i")) exited during start-up (log above)"
       fi
-      code="$(http_status "$(api_port "$i")" /readyz)"
+      code="$(http_status "$(api_port "$i")" "$READY_PATH")"
       [[ "$code" == 200 ]] || still+=("$i")
     done
     for name in $(svc_names worker "$KEFU_WORKERS"); do
@@ -428,11 +432,11 @@ wait_ready() {
     if ((SECONDS >= deadline)); then
       for i in "${pending[@]}"; do log_tail "$LOGDIR/api-$i.log"; done
       for name in $(svc_names worker "$KEFU_WORKERS"); do log_tail "$LOGDIR/$name.log" 15; done
-      die "GET /readyz not 200 after ${READY_TIMEOUT}s on API replica(s) ${pending[*]} (last: $code); logs above, all in $LOGDIR; 'make down' stops what runs"
+      die "GET $READY_PATH not 200 after ${READY_TIMEOUT}s on API replica(s) ${pending[*]} (last: $code); logs above, all in $LOGDIR; 'make down' stops what runs"
     fi
     sleep 0.25
   done
-  (($# == 0)) || say "readyz 200 on ${#} replica(s) after $((SECONDS - t0))s"
+  (($# == 0)) || say "$READY_PATH 200 on ${#} replica(s) after $((SECONDS - t0))s"
 }
 
 create_topics() {
@@ -465,6 +469,7 @@ cmd_up() {
     start_api "$i"
     apis+=("$i")
   done
+  ((KEFU_WORKERS == 0)) || READY_PATH="/readyz?processing=true"
   wait_ready "${apis[@]}"
   unlock_data_dir
   say "up in $((SECONDS - t0))s: API http://127.0.0.1:$KEFU_API_PORT ($KEFU_API_REPLICAS replica(s)), $KEFU_WORKERS worker(s)," \
