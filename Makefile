@@ -17,7 +17,8 @@ run:
 setup:
 	@$(STACK) setup
 
-## start Kafka, Redis, worker(s), API replica(s) in the background; returns when /readyz is 200
+## start Kafka, Redis, worker(s), API replica(s) in the background; returns when /readyz?processing=true is 200
+## (the workers process every partition: the first event is processed at once)
 up:
 	@$(STACK) up
 

@@ -1,0 +1,105 @@
+"""Partition ownership in Redis (streams/ownership.py): the union of what live workers publish is what
+`/readyz?processing=true` requires to cover every source partition."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Any
+
+from streams.ownership import OWNER_TTL_S, OwnershipPublisher, owners_key, read_owned, unowned, worker_id
+
+TOPICS = ("chat-events", "order-events", "agent-events")
+
+
+class FakeRedis:
+    """The few async commands ownership uses; `expire(key)` plays a TTL running out."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.sets: dict[str, set[str]] = {}
+        self.ttls: dict[str, int] = {}
+
+    async def sadd(self, key: str, *members: str) -> None:
+        self.sets.setdefault(key, set()).update(members)
+
+    async def srem(self, key: str, *members: str) -> None:
+        self.sets.get(key, set()).difference_update(members)
+
+    async def smembers(self, key: str) -> set[bytes]:
+        return {m.encode() for m in self.sets.get(key, set())}
+
+    async def set(self, key: str, value: bytes, ex: int | None = None) -> None:
+        self.values[key] = value
+        if ex is not None:
+            self.ttls[key] = ex
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        return [self.values.get(k) for k in keys]
+
+    async def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    def expire(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        redis, calls = self, []
+
+        class Pipe:
+            def __getattr__(self, name: str) -> Any:
+                return lambda *args, **kwargs: calls.append(getattr(redis, name)(*args, **kwargs))
+
+            async def execute(self) -> None:
+                for call in calls:
+                    await call
+
+        return Pipe()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_readiness_needs_every_partition_of_every_source_topic() -> None:
+    redis = FakeRedis()
+    one, two = OwnershipPublisher(redis, "app", "worker-1"), OwnershipPublisher(redis, "app", "worker-2")
+    assert unowned(run(read_owned(redis, "app")), TOPICS, 4) == {t: [0, 1, 2, 3] for t in TOPICS}
+    run(one.publish({t: {0, 1} for t in TOPICS}))
+    assert unowned(run(read_owned(redis, "app")), TOPICS, 4) == {t: [2, 3] for t in TOPICS}
+    run(two.publish({"chat-events": {2, 3}, "order-events": {2, 3}}))
+    assert unowned(run(read_owned(redis, "app")), TOPICS, 4) == {"agent-events": [2, 3]}
+    run(two.publish({t: {2, 3} for t in TOPICS}))
+    assert unowned(run(read_owned(redis, "app")), TOPICS, 4) == {}
+    assert redis.ttls[next(k for k in redis.values if "worker-1" in k)] == OWNER_TTL_S
+
+
+def test_a_withdrawn_or_expired_worker_no_longer_counts_and_is_pruned() -> None:
+    redis = FakeRedis()
+    one, two = OwnershipPublisher(redis, "app", "worker-1"), OwnershipPublisher(redis, "app", "worker-2")
+    run(one.publish({t: {0} for t in TOPICS}))
+    run(two.publish({t: {1} for t in TOPICS}))
+    run(one.withdraw())  # a rebalance revoked its partitions
+    assert run(read_owned(redis, "app")) == {t: {1} for t in TOPICS}
+    assert redis.sets[owners_key("app")] == {two.worker_id}
+    redis.expire(f"kefu:app:owner:{two.worker_id}")  # killed: its key ran out
+    assert run(read_owned(redis, "app")) == {}
+    assert redis.sets[owners_key("app")] == set()
+
+
+def test_nothing_is_published_after_the_final_withdraw() -> None:
+    redis = FakeRedis()
+    worker = OwnershipPublisher(redis, "app", "worker-1")
+    run(worker.publish({t: {0} for t in TOPICS}))
+    run(worker.withdraw(final=True))  # shutting down; a timer tick may still come
+    run(worker.publish({t: {0} for t in TOPICS}))
+    assert run(read_owned(redis, "app")) == {}
+
+
+def test_apps_and_processes_do_not_share_keys() -> None:
+    redis = FakeRedis()
+    run(OwnershipPublisher(redis, "bench", "worker-1").publish({t: {0} for t in TOPICS}))
+    assert run(read_owned(redis, "app")) == {}
+    # Processes with the same label (every container is worker 1) keep their own keys: host and pid.
+    assert worker_id("worker-1") == f"worker-1@{socket.gethostname()}:{os.getpid()}"
