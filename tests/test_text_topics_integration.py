@@ -49,10 +49,12 @@ async def produce_direct(stack, records: list[tuple[bytes, str]], partitions: in
 async def read_every_topic(stack) -> list[tuple[str, int, int, bytes]]:
     """Every record (topic, partition, offset, value) of every topic of the stack's broker, from the start."""
     consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)  # partitions_for: the topic's metadata
     await consumer.start()
+    await producer.start()
     try:
-        tps = [TopicPartition(topic, p) for topic in await consumer.topics() if not topic.startswith("__")
-               for p in consumer.partitions_for_topic(topic) or ()]
+        tps = [TopicPartition(topic, p) for topic in sorted(await consumer.topics()) if not topic.startswith("__")
+               for p in await producer.partitions_for(topic)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -69,6 +71,7 @@ async def read_every_topic(stack) -> list[tuple[str, int, int, bytes]]:
         return records
     finally:
         await consumer.stop()
+        await producer.stop()
 
 
 def test_topics_hold_no_message_text_and_filter_figures_are_right(stack) -> None:
