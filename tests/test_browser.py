@@ -37,11 +37,13 @@ from tests.browser_helpers import (
     today_at,
 )
 from tests.client import Api
+from tests.required import import_required, missing
 from tests.stack import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = import_required("playwright.sync_api",
+                           "Playwright is not installed (a dev dependency: pip install -e '.[dev]')")
 expect = sync_api.expect
 
 WALL_SIZES = [(1920, 1080), (3840, 2160)]
@@ -52,7 +54,7 @@ FRESH_S = 2.0  # figures on screen follow processed events within this many seco
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        missing("chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
