@@ -7,7 +7,7 @@ STACK := deploy/local/stack.sh
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup up down status test chaos lint bench clean
+.PHONY: run setup up down status test chaos fuzz lint bench clean
 
 ## set-up + up + wall/console URLs and tokens + the Double-11 simulator; Ctrl-C stops everything
 run:
@@ -37,6 +37,12 @@ test: setup
 chaos: setup
 	$(PY) -m pytest -q -m "chaos or integration" tests/test_chaos_two_workers.py tests/test_worker_crash.py \
 		tests/test_stack_faults.py
+
+## the ingest fuzzers and schemathesis with FUZZ_SCALE × their CI example counts (≥ 10,000 cases at 10);
+## prints the cases generated per test (tests/fuzzing.py)
+FUZZ_SCALE ?= 10
+fuzz: setup
+	KEFU_FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest -q -p tests.fuzzing tests/test_ingest_fuzz.py tests/test_openapi_fuzz.py
 
 lint: setup
 	$(PY) -m ruff check .

@@ -9,6 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import status_code_conformance
 
+from tests.fuzzing import count_case, examples
 from tests.stack import LocalStack
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -26,8 +27,9 @@ def not_a_server_error(response) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.integration
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_without_server_errors(case: schemathesis.Case, stack: LocalStack) -> None:
+    count_case(f"schemathesis: {case.operation.label}")
     # Each case under each role (schemathesis' lazy schemas take no parametrized fixtures).
     for token in (stack.ingest_token, stack.viewer_token, stack.admin_token):
         response = case.call(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
