@@ -274,18 +274,16 @@ SOURCE_TOPICS = (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS)
 ownership = OwnershipPublisher(redis_client, config.app_id, config.worker_name or f"worker-{config.worker_index}")
 
 
-def processed_partitions() -> dict[str, set[int]]:
-    """The source partitions this worker processes now: none while a rebalance or table recovery runs
+def processing() -> bool:
+    """False until the worker joined the group and restored its tables, and while a rebalance runs
     (Faust resumes the streams only once the recovery ended: "Worker ready")."""
-    if app.rebalancing or not app.tables.actives_ready:
-        return {}
-    return {topic: assigned_partitions(topic) for topic in SOURCE_TOPICS}
+    return not app.rebalancing and app.tables.actives_ready
 
 
 @app.timer(interval=PUBLISH_INTERVAL_S)
 async def publish_ownership() -> None:
     try:
-        await ownership.publish(processed_partitions())
+        await ownership.publish(processing(), {topic: assigned_partitions(topic) for topic in SOURCE_TOPICS})
     except RedisError as exc:  # readiness only; processing goes on
         log.warning("partition ownership not published (%s)", exc)
 

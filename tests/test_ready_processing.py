@@ -74,6 +74,8 @@ def test_readyz_processing_follows_the_worker(fresh_stack: LocalStack) -> None:
     partitions = int(fresh_stack.env["KEFU_PARTITIONS"])
     status, body = readyz(api, processing=True)
     assert status == 200 and body["processing"] is True and body["unprocessed_partitions"] == {}, body
+    assert body["processing_workers"] == 1
+    assert api.http.get("/readyz", params={"processing": "true", "workers": 2}).status_code == 503
 
     shop = f"down-{uuid.uuid4().hex[:6]}"
     fresh_stack.stop_worker(1)
@@ -81,7 +83,7 @@ def test_readyz_processing_follows_the_worker(fresh_stack: LocalStack) -> None:
         # Withdrawn when the worker shut down, not only once its key expired.
         status, body = readyz(api, processing=True)
         assert status == 503, body
-        assert body["processing"] is False
+        assert body["processing"] is False and body["processing_workers"] == 0
         assert body["unprocessed_partitions"] == {topic: list(range(partitions))
                                                   for topic in (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS)}
         # The replica itself is ready: ingest goes on accepting events while no worker runs.

@@ -4,7 +4,8 @@
 #
 #   stack.sh setup          venv + Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent)
 #   stack.sh up             setup, then start what is not running; returns when /readyz?processing=true is
-#                           200 on every replica (Kafka, Redis reachable and the workers process every partition)
+#                           200 on every replica (Kafka, Redis reachable and all KEFU_WORKERS workers process,
+#                           together every partition)
 #   stack.sh down           stop API replicas, workers, Kafka, Redis (SIGTERM, 15 s, SIGKILL)
 #   stack.sh status         one line per service
 #   stack.sh run            setup + up + URLs/tokens + the simulator in the foreground; Ctrl-C stops all
@@ -399,8 +400,9 @@ start_api() {
 }
 
 # wait_ready <api index>...: $READY_PATH 200 on each; fails early when an API or worker process dies.
-# `up` waits for the workers too (/readyz?processing=true: the first event is processed at once, not
-# after the group joined); start-api only for the replica itself.
+# `up` waits for the workers too (/readyz?processing=true&workers=N: all N joined the group and
+# process, so the first event is processed at once and no worker joins just after); start-api only
+# for the replica itself.
 READY_PATH=/readyz
 wait_ready() {
   local t0=$SECONDS deadline=$((SECONDS + READY_TIMEOUT)) pending=("$@") still i name code
@@ -469,7 +471,7 @@ cmd_up() {
     start_api "$i"
     apis+=("$i")
   done
-  ((KEFU_WORKERS == 0)) || READY_PATH="/readyz?processing=true"
+  ((KEFU_WORKERS == 0)) || READY_PATH="/readyz?processing=true&workers=$KEFU_WORKERS"
   wait_ready "${apis[@]}"
   unlock_data_dir
   say "up in $((SECONDS - t0))s: API http://127.0.0.1:$KEFU_API_PORT ($KEFU_API_REPLICAS replica(s)), $KEFU_WORKERS worker(s)," \
