@@ -7,7 +7,7 @@ STACK := deploy/local/stack.sh
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup up down status test test-unit test-web chaos lint bench clean
+.PHONY: run setup up down status test test-unit test-web chaos fuzz lint bench clean
 
 ## set-up + up + wall/console URLs and tokens + the Double-11 simulator; Ctrl-C stops everything
 run:
@@ -17,7 +17,8 @@ run:
 setup:
 	@$(STACK) setup
 
-## start Kafka, Redis, worker(s), API replica(s) in the background; returns when /readyz is 200
+## start Kafka, Redis, worker(s), API replica(s) in the background; returns when /readyz?processing=true is 200
+## (the workers process every partition: the first event is processed at once)
 up:
 	@$(STACK) up
 
@@ -45,6 +46,13 @@ test-web:
 chaos: setup
 	$(PY) -m pytest -q -m "chaos or integration" tests/integration/test_chaos_two_workers.py tests/integration/test_worker_crash.py \
 		tests/integration/test_stack_faults.py
+
+## the ingest fuzzers and schemathesis with FUZZ_SCALE × their CI example counts (≥ 10,000 cases at 10);
+## prints the cases generated per test (tests/fuzzing.py)
+FUZZ_SCALE ?= 10
+fuzz: setup
+	KEFU_FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest -q -p tests.fuzzing tests/unit/test_ingest_fuzz.py tests/integration/test_openapi_fuzz.py
+
 
 ## ruff on the Python, eslint on web/
 lint: setup

@@ -36,6 +36,8 @@ class AppState:
     counters: ApiCounters
     rate_limits: TokenBuckets
     hub: Any = None
+    # (shop, settings version) → settings: versions are immutable, so kept for good (ingest's filter phrases)
+    settings_versions: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> AppState:

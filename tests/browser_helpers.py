@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.required import import_required
+
+# Playwright's sync API: a missing Playwright skips the importing module, or fails it under CI=true.
+sync_api = import_required("playwright.sync_api",
+                           "Playwright is not installed (a dev dependency: pip install -e '.[dev]')")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHROMIUM_ARGS = [

@@ -1,4 +1,9 @@
-"""POST /api/v1/events: JSON array or NDJSON → validated → Kafka (acks=all) → 202."""
+"""POST /api/v1/events: JSON array or NDJSON → validated → Kafka (acks=all) → 202.
+
+Each event goes to Kafka stamped with the shop's settings version in force now (`settings_version`)
+and, for a chat.message, whether it is a filter phrase under that version (`filter_phrase`). Message
+`text` is never sent to Kafka (events.md: used only for the filter rules, never stored past processing).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,17 @@ from api.deps import StateDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.publisher import KafkaUnavailable
 from api.responses import JsonResponse
-from streams.core.events import FieldError, validate
+from api.state import AppState
+from streams.core.buyer_state import is_filter_phrase
+from streams.core.events import Event, FieldError, validate
+from streams.core.shop_settings import ShopSettings
 from streams.readside.keys import accepted_key
-from streams.readside.settings_store import SETTINGS_DOCUMENTS
+from streams.readside.settings_store import SETTINGS_DOCUMENTS, load_settings
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"],
                    responses=error_responses(*AUTHORIZED_ERRORS, 413, 415, 429))
 CONTENT_TYPES = ("application/json", "application/x-ndjson")
+SETTINGS_CACHE_MAX = 100_000  # (shop, version) pairs kept; emptied when full
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -60,6 +69,36 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
     if not isinstance(decoded, list):
         raise ApiError(400, "body must be a JSON array of events (or one event object)", "malformed_json")
     return decoded
+
+
+async def filter_settings(state: AppState, events: list[Event], pinned: dict[str, int],
+                          ) -> dict[str, ShopSettings]:
+    """The pinned settings of each shop that has a buyer message with text in this request (the
+    filter-phrase decision needs them; version 0 is the defaults)."""
+    shops = {e.shop_id for e in events if e.type == "chat.message" and e.sender == "buyer" and e.text is not None}
+    found: dict[str, ShopSettings] = {}
+    for shop in sorted(shops):
+        key = (shop, pinned[shop])
+        settings = state.settings_versions.get(key)
+        if settings is None:
+            settings = await load_settings(state.redis, shop, pinned[shop])
+            if len(state.settings_versions) >= SETTINGS_CACHE_MAX:
+                state.settings_versions.clear()
+            state.settings_versions[key] = settings
+        found[shop] = settings
+    return found
+
+
+def to_wire(event: Event, item: dict[str, Any], version: int, settings: dict[str, ShopSettings]) -> dict[str, Any]:
+    """The object sent to Kafka: the event as received without `text`, with the pinned settings version
+    and, for a chat.message, the filter-phrase decision taken under that version."""
+    wire = {key: value for key, value in item.items() if key != "text"}
+    wire["settings_version"] = version
+    if event.type == "chat.message":
+        shop_settings = settings.get(event.shop_id)
+        wire["filter_phrase"] = shop_settings is not None and is_filter_phrase(event.sender, event.text,
+                                                                                shop_settings)
+    return wire
 
 
 @router.post(
@@ -117,7 +156,12 @@ async def ingest(request: Request, state: StateDep, atomic: bool = Query(False))
         raise ApiError(503, "settings store (Redis) unreachable; nothing was accepted, retry") from None
     # Stamp each event with the settings in force now: a settings PUT answered before this request
     # is in force for these events, whatever moment a worker processes them.
-    wire = [(event, {**item, "settings_version": int(versions[event.shop_id] or 0)}) for event, item in valid]
+    pinned = {shop: int(version or 0) for shop, version in versions.items()}
+    try:
+        settings = await filter_settings(state, [event for event, _ in valid], pinned)
+    except RedisError:
+        raise ApiError(503, "settings store (Redis) unreachable; nothing was accepted, retry") from None
+    wire = [(event, to_wire(event, item, pinned[event.shop_id], settings)) for event, item in valid]
     try:
         await state.publisher.publish(wire)
     except KafkaUnavailable:

@@ -4,7 +4,9 @@
 #
 #   stack.sh setup          venv + Python deps, redis-server, Java/Maven, Kafka jars, web build (idempotent)
 #   stack.sh web-deps       only web/node_modules (npm ci when package.json or the lock file changed)
-#   stack.sh up             setup, then start what is not running; returns when /readyz is 200 on every replica
+#   stack.sh up             setup, then start what is not running; returns when /readyz?processing=true is
+#                           200 on every replica (Kafka, Redis reachable and all KEFU_WORKERS workers process,
+#                           together every partition)
 #   stack.sh down           stop API replicas, workers, Kafka, Redis (SIGTERM, 15 s, SIGKILL)
 #   stack.sh status         one line per service
 #   stack.sh run            setup + up + URLs/tokens + the simulator in the foreground; Ctrl-C stops all
@@ -21,7 +23,7 @@
 #   KEFU_KAFKA_CONTROLLER_PORT [kafka port + 1]  KEFU_REDIS_PORT [6379]  KEFU_CLOCK [wall]
 #   KEFU_INGEST_TOKEN / KEFU_VIEWER_TOKEN / KEFU_ADMIN_TOKEN [generated once, kept in $KEFU_DATA_DIR/tokens.env]
 #   KEFU_DATA_DIR [<repo>/.run]: pid files, logs/, kafka/, redis/, tokens.env
-#   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz
+#   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz?processing=true
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
 set -euo pipefail
 
@@ -393,7 +395,11 @@ start_api() {
   say "api-$i started (pid $(cat "$(pidfile "api-$i")"), http://127.0.0.1:$port, log $LOGDIR/api-$i.log)"
 }
 
-# wait_ready <api index>...: /readyz 200 on each; fails early when an API or worker process dies.
+# wait_ready <api index>...: $READY_PATH 200 on each; fails early when an API or worker process dies.
+# `up` waits for the workers too (/readyz?processing=true&workers=N: all N joined the group and
+# process, so the first event is processed at once and no worker joins just after); start-api only
+# for the replica itself.
+READY_PATH=/readyz
 wait_ready() {
   local t0=$SECONDS deadline=$((SECONDS + READY_TIMEOUT)) pending=("$@") still i name code
   while ((${#pending[@]})); do
@@ -404,7 +410,7 @@ wait_ready() {
         rm -f "$(pidfile "api-$i")"
         die "API replica $i (python -m api --port $(api_port "$i")) exited during start-up (log above)"
       fi
-      code="$(http_status "$(api_port "$i")" /readyz)"
+      code="$(http_status "$(api_port "$i")" "$READY_PATH")"
       [[ "$code" == 200 ]] || still+=("$i")
     done
     for name in $(svc_names worker "$KEFU_WORKERS"); do
@@ -424,11 +430,11 @@ wait_ready() {
     if ((SECONDS >= deadline)); then
       for i in "${pending[@]}"; do log_tail "$LOGDIR/api-$i.log"; done
       for name in $(svc_names worker "$KEFU_WORKERS"); do log_tail "$LOGDIR/$name.log" 15; done
-      die "GET /readyz not 200 after ${READY_TIMEOUT}s on API replica(s) ${pending[*]} (last: $code); logs above, all in $LOGDIR; 'make down' stops what runs"
+      die "GET $READY_PATH not 200 after ${READY_TIMEOUT}s on API replica(s) ${pending[*]} (last: $code); logs above, all in $LOGDIR; 'make down' stops what runs"
     fi
     sleep 0.25
   done
-  (($# == 0)) || say "readyz 200 on ${#} replica(s) after $((SECONDS - t0))s"
+  (($# == 0)) || say "$READY_PATH 200 on ${#} replica(s) after $((SECONDS - t0))s"
 }
 
 create_topics() {
@@ -461,6 +467,7 @@ cmd_up() {
     start_api "$i"
     apis+=("$i")
   done
+  ((KEFU_WORKERS == 0)) || READY_PATH="/readyz?processing=true&workers=$KEFU_WORKERS"
   wait_ready "${apis[@]}"
   unlock_data_dir
   say "up in $((SECONDS - t0))s: API http://127.0.0.1:$KEFU_API_PORT ($KEFU_API_REPLICAS replica(s)), $KEFU_WORKERS worker(s)," \

@@ -77,17 +77,24 @@ def right_sized(data: bytes) -> bytes:
     return bytes(memoryview(data))
 
 
+def is_filter_phrase(sender: str | None, text: str | None, settings: ShopSettings) -> bool:
+    """A buyer message that is one of the shop's filter phrases (metrics.md). Decided by the ingest API
+    under the event's pinned settings (it then sends no text to Kafka), else here from the text."""
+    return sender == "buyer" and text is not None and text.strip() in settings.filter_phrases
+
+
 def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineEvent:
-    """Reduce an event to its timeline form, taking every settings decision now (at apply time)."""
+    """Reduce an event to its timeline form, taking every settings decision now (at apply time).
+    The message text is used for the filter-phrase decision only (when ingest did not decide it)."""
     kind = event.type
     internal = event.buyer_id in settings.filter_buyers
     common = (event.ts, seq)
     day = local_day(event.ts, settings.timezone)
     if kind == "chat.message":
-        filter_phrase = (
-            event.sender == "buyer" and event.text is not None
-            and event.text.strip() in settings.filter_phrases
-        )
+        if event.filter_phrase is not None:  # decided by ingest under the same settings version
+            filter_phrase = event.sender == "buyer" and event.filter_phrase
+        else:  # produced straight to Kafka, with its text
+            filter_phrase = is_filter_phrase(event.sender, event.text, settings)
         return TimelineEvent(*common, event.sender or "", settings_version, day, internal,
                              event.agent_id, None, filter_phrase, 0, 0)
     if kind == "chat.transfer":

@@ -12,7 +12,7 @@ this table only describes it. From the rows come:
 
 Regenerate the files with `python -m streams.core.catalogue --write` (`--check` says which are stale).
 
-Invariants, checked by tests/test_catalogue.py:
+Invariants, checked by tests/unit/test_catalogue.py:
 - the rows of a scope, in catalogue order, are exactly the keys the core returns for that scope, in
   the same order (so docs, console columns and API fields line up);
 - a ratio row's numerator and denominator are rows of every scope the ratio exists in, and its value

@@ -44,6 +44,11 @@ class Event:
 
     `settings_version` is added by the ingest API (the shop's settings in force when the event was
     accepted); events produced straight to Kafka have none and use the newest settings the worker knows.
+
+    `filter_phrase` (chat.message) is also the ingest API's: whether the message is one of the shop's
+    filter phrases under that version. Ingest decides it and sends no `text` to Kafka (events.md: text is
+    never stored past processing); for events produced straight to Kafka it is None and the worker
+    decides from `text`, which goes no further.
     """
 
     event_id: str
@@ -62,6 +67,7 @@ class Event:
     items: int | None = None
     status: str | None = None
     settings_version: int | None = None
+    filter_phrase: bool | None = None
 
     @property
     def key(self) -> str:
@@ -159,7 +165,11 @@ def parse_event(obj: Any, now_ms: int | None = None) -> Event:
         text = obj.get("text")
         if text is not None and (not isinstance(text, str) or len(text) > 2000):
             raise InvalidEvent("text", "must be a string of at most 2000 characters")
-        return Event(**common, buyer_id=buyer_id, agent_id=agent_id, sender=sender, text=text)
+        filter_phrase = obj.get("filter_phrase")
+        if filter_phrase is not None and not isinstance(filter_phrase, bool):
+            raise InvalidEvent("filter_phrase", "must be true or false")
+        return Event(**common, buyer_id=buyer_id, agent_id=agent_id, sender=sender, text=text,
+                     filter_phrase=filter_phrase)
     if kind == "chat.transfer":
         return Event(
             **common, buyer_id=buyer_id,

@@ -49,19 +49,72 @@ class SourceRecord:
     value: bytes | None
 
 
+REDACTED = "[redacted]"
+
+
+def _redact(value: Any) -> tuple[Any, bool]:
+    """`value` with every "text" member's value replaced by REDACTED, at any depth (also inside a JSON
+    string that itself holds a JSON object or array: a producer that encoded twice); and whether any was."""
+    if isinstance(value, dict):
+        changed = False
+        out = {}
+        for key, member in value.items():
+            if key == "text" and member is not None:
+                out[key], changed = REDACTED, True
+            else:
+                out[key], member_changed = _redact(member)
+                changed = changed or member_changed
+        return out, changed
+    if isinstance(value, list):
+        items = [_redact(item) for item in value]
+        return [item for item, _ in items], any(changed for _, changed in items)
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            inner = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value, False
+        inner, changed = _redact(inner)
+        return (orjson.dumps(inner).decode(), True) if changed else (value, False)
+    return value, False
+
+
+def redact_message_text(raw: bytes | None) -> bytes | None:
+    """A bad record's bytes as a dead letter keeps them: every message `text` redacted (events.md: text is
+    never stored past processing). Bytes that are not JSON give None: text in them cannot be found, so
+    none of them is kept (the dead letter still has the reason, the position and the size).
+    Untouched when there is no text; else re-encoded (same members and order, compact)."""
+    try:
+        decoded = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        return None
+    redacted, changed = _redact(decoded)
+    if not changed:
+        return raw
+    try:
+        return orjson.dumps(redacted)
+    except orjson.JSONEncodeError:  # not representable again: keep nothing rather than the text
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """A bad event or record, for the `dead-letters` topic. `value` is the record's bytes with message text
+    redacted (None when they are not JSON: see redact_message_text); `size` the original byte count."""
+
     topic: str
     partition: int
     offset: int
     index: int | None  # the event's index inside an envelope (None: the whole record)
     reason: str
     value: bytes | None
+    size: int = 0
 
     def to_json(self) -> bytes:
         return orjson.dumps({
             "topic": self.topic, "partition": self.partition, "offset": self.offset, "index": self.index,
-            "reason": self.reason, "value": (self.value or b"").decode("utf-8", "backslashreplace"),
+            "reason": self.reason,
+            "value": None if self.value is None else self.value.decode("utf-8", "backslashreplace"),
+            "value_bytes": self.size,
         })
 
 
@@ -77,8 +130,13 @@ class BatchResult:
 def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = None,
                   ) -> tuple[list[tuple[int, Any]], list[DeadLetter]]:
     """The valid events of a record (single event or envelope) with their index, and the bad ones."""
+    kept: list[bytes | None] = []  # the record's redacted bytes, computed once for all its dead letters
+
     def dead(index: int | None, reason: str) -> DeadLetter:
-        return DeadLetter(record.topic, record.partition, record.offset, index, reason, record.value)
+        if not kept:
+            kept.append(redact_message_text(record.value))
+        return DeadLetter(record.topic, record.partition, record.offset, index, reason, kept[0],
+                          len(record.value or b""))
 
     try:
         decoded = orjson.loads(record.value or b"")

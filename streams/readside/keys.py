@@ -14,7 +14,8 @@ Per shop (`{shop}` is the shop id; `{p}` a partition of chat-events/order-events
   kefu:{shop}:alert-sent:{alert}:{state}   "delivery jobs already created for this transition"
 Channels: kefu:{shop}:updates (a worker exported), kefu:{shop}:alerts (an alert transition, JSON),
 kefu:{shop}:alert-rules ("changed" after a PUT).
-Global: kefu:shops (set of shops seen), kefu:alert-jobs (hash), kefu:alert-jobs:due (zset).
+Global: kefu:shops (set of shops seen), kefu:alert-jobs (hash), kefu:alert-jobs:due (zset); per worker
+app id, kefu:{app}:owners and kefu:{app}:owner:{worker} (which worker processes which partitions).
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def version_key(shop: str, kind: str) -> str:
 def document_prefix(shop: str, kind: str) -> str:
     """Each version's document is this prefix + the version number."""
     return shop_key(shop, f"{kind}:")
+
+
+def owners_key(app_id: str) -> str:
+    """The set of worker ids that published their partitions (streams/readside/ownership.py)."""
+    return f"{PREFIX}{app_id}:owners"
+
+
+def owner_key(app_id: str, worker_id: str) -> str:
+    return f"{PREFIX}{app_id}:owner:{worker_id}"
 
 
 # ---- channels ----------------------------------------------------------------------------------------

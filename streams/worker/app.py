@@ -37,6 +37,7 @@ from streams.core.topics import (
     ORDER_EVENTS,
     partition_for,
 )
+from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.exporter import AgentPartition, Exporter
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
@@ -300,3 +301,41 @@ async def evaluate_alerts() -> None:
 async def close_alerts(sender: faust.App, **kwargs: object) -> None:
     await alert_runner.close()
 # ---- end alerts ----
+
+
+# ---- partition ownership (streams/readside/ownership.py): what `/readyz?processing=true` and `make up` wait for ----
+SOURCE_TOPICS = (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS)
+ownership = OwnershipPublisher(redis_client, config.app_id, config.worker_name or f"worker-{config.worker_index}")
+
+
+def processing() -> bool:
+    """False until the worker joined the group and restored its tables, and while a rebalance runs
+    (Faust resumes the streams only once the recovery ended: "Worker ready")."""
+    return not app.rebalancing and app.tables.actives_ready
+
+
+@app.timer(interval=PUBLISH_INTERVAL_S)
+async def publish_ownership() -> None:
+    try:
+        await ownership.publish(processing(), {topic: assigned_partitions(topic) for topic in SOURCE_TOPICS})
+    except RedisError as exc:  # readiness only; processing goes on
+        log.warning("partition ownership not published (%s)", exc)
+
+
+async def withdraw_ownership(final: bool) -> None:
+    try:
+        await ownership.withdraw(final)
+    except RedisError as exc:
+        log.warning("partition ownership not withdrawn (%s); it expires by itself", exc)
+
+
+@app.on_partitions_revoked.connect
+async def withdraw_on_revoke(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
+    """At once: until the next publish (after the rebalance), readiness must not count these partitions."""
+    await withdraw_ownership(final=False)
+
+
+@app.on_before_shutdown.connect
+async def withdraw_on_shutdown(sender: faust.App, **kwargs: object) -> None:
+    await withdraw_ownership(final=True)
+# ---- end partition ownership ----

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,11 @@ import pytest
 
 from streams.alerts.formats import KIND_NAMES
 from tests.browser_helpers import (
-    CHROMIUM_ARGS,
     OVERFLOW_JS,
     Events,
     PageProblems,
-    chromium_path,
     screenshot,
+    sync_api,
     today_at,
 )
 from tests.client import Api
@@ -42,24 +40,11 @@ from tests.stack import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+
 expect = sync_api.expect
 
 WALL_SIZES = [(1920, 1080), (3840, 2160)]
 FRESH_S = 2.0  # figures on screen follow processed events within this many seconds
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

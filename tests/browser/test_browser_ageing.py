@@ -15,18 +15,17 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import orjson
 import pytest
 
-from tests.browser_helpers import CHROMIUM_ARGS, Events, PageProblems, chromium_path, screenshot
+from tests.browser_helpers import Events, PageProblems, screenshot, sync_api
 from tests.client import Api
 from tests.stack import LocalStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+
 expect = sync_api.expect
 
 LI = "小李"
@@ -42,19 +41,6 @@ def stack() -> Iterator[LocalStack]:
         yield s
     finally:
         s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def shown_seconds(text: str) -> float:

@@ -1,6 +1,6 @@
 """The API replica's Prometheus text (api/metrics.py, served by GET /metrics) without Kafka or Redis.
 
-The same endpoint on real replicas is checked by tests/test_multiprocess.py."""
+The same endpoint on real replicas is checked by tests/integration/test_multiprocess.py."""
 
 from __future__ import annotations
 

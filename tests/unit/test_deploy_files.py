@@ -9,7 +9,8 @@
   and its newest version, plus rules: probes, resources, volumes, autoscaling, disruption budgets.
 - deploy/grafana: every metric a panel queries is one the workers or the API replicas export.
 
-The tools are dev dependencies (pyproject.toml); a test skips, saying so, only when its tool is missing.
+The tools are dev dependencies (pyproject.toml); a test skips, saying so, only when its tool is missing,
+and fails instead under CI=true (tests/required.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pytest
 import yaml
 
 from streams.config import Config
+from tests.required import missing
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -47,7 +49,7 @@ def tool(name: str, package: str) -> str:
         return str(path)
     found = shutil.which(name)
     if found is None:
-        pytest.skip(f"{name} not installed (pip package {package}, a dev dependency: pip install -e '.[dev]')")
+        missing(f"{name} not installed (pip package {package}, a dev dependency: pip install -e '.[dev]')")
     return found
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from api.main import create_app
 from streams.config import Config
+from tests.fuzzing import count_case, examples
 
 FIELDS = ["event_id", "shop_id", "type", "ts", "buyer_id", "agent_id", "sender", "text", "from_agent", "to_agent",
           "score", "order_id", "amount", "items", "status", "settings_version"]
@@ -52,9 +53,10 @@ def check(response, body_items: int | None) -> None:  # type: ignore[no-untyped-
         assert rejection["field"] and rejection["error"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(events, max_size=6), atomic=st.booleans())
 def test_json_batches(client: TestClient, batch: list, atomic: bool) -> None:
+    count_case("ingest: JSON batches")
     response = client.post("/api/v1/events", content=orjson.dumps(batch, option=orjson.OPT_NON_STR_KEYS),
                            params={"atomic": str(atomic).lower()},
                            headers={"Authorization": "Bearer fuzz", "Content-Type": "application/json",
@@ -62,10 +64,11 @@ def test_json_batches(client: TestClient, batch: list, atomic: bool) -> None:
     check(response, len(batch))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=300), content_type=st.sampled_from(["application/json", "application/x-ndjson",
                                                                      "text/plain", ""]))
 def test_arbitrary_bytes(client: TestClient, body: bytes, content_type: str) -> None:
+    count_case("ingest: arbitrary bytes")
     response = client.post("/api/v1/events", content=body,
                            headers={"Authorization": "Bearer fuzz", "Content-Type": content_type})
     check(response, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from streams.tools import engine
 from tests.oracle import PER_AGENT_KEYS, compute
 from tests.scenarios import SCENARIOS, assert_matches
 
@@ -18,7 +19,6 @@ def test_oracle_matches_hand_worked_scenario(scenario: dict) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=_IDS)
 def test_engine_matches_hand_worked_scenario(scenario: dict) -> None:
-    engine = pytest.importorskip("streams.tools.engine")
     result = engine.compute_batch(scenario["events"], scenario["settings"], scenario["now_ms"])
     assert_matches(result, scenario["expect"], scenario["name"])
 
