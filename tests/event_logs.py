@@ -2,9 +2,10 @@
 
 A log straddles a Shanghai midnight and holds every kind of event, plus the edges metrics.md settles:
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
-transfer), robot messages carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers`
-when the settings say so) and groups with names of the shop's own (`presale_groups`). Arrival order is
-a permutation of the events, with some duplicate deliveries.
+transfer), agent statuses on both sides of midnight and a day apart (agent time), robot messages
+carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so) and
+groups with names of the shop's own (`presale_groups`). Arrival order is a permutation of the events,
+with some duplicate deliveries.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         base = {"event_id": f"e{next(ids)}", "shop_id": shop, "ts": ts, "buyer_id": buyer}
         kind = draw(st.sampled_from(["buyer"] * 5 + ["agent"] * 4 + ["robot", "transfer", "rating", "created",
                                                                       "paid", "paid", "closed", "refunded",
-                                                                      "status", "same_ts", "same_ts"]))
+                                                                      "status", "status", "status", "same_ts",
+                                                                      "same_ts"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):

@@ -49,6 +49,8 @@ PER_AGENT_KEYS: tuple[str, ...] = (
     "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
     "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
 )
+# Agent time (metrics.md "Agent time"): per agent and day, from the agent.status events alone.
+AGENT_TIME_KEYS: tuple[str, ...] = ("online_s", "busy_s", "away_s", "first_online_ts", "last_offline_ts")
 TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers")
 SERIES_KEYS: tuple[str, ...] = (
     "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
@@ -220,6 +222,12 @@ class _Oracle:
         }
 
         self.days: set[date] = {self.day(ev["ts"]) for _, ev in self.events if ev["type"] != "agent.status"}
+        # each agent's statuses in ts order, equal ts by arrival (the later arrival holds from then on)
+        self.status_events: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for _idx, ev in sorted(((i, e) for i, e in self.events if e["type"] == "agent.status"),
+                              key=lambda pair: (pair[1]["ts"], pair[0])):
+            self.status_events[ev["agent_id"]].append((ev["ts"], ev["status"]))
+        self.days |= {d for a in self.status_events for d in self.status_days(a)}
         self._collect()
         self._credit_orders()
 
@@ -468,6 +476,48 @@ class _Oracle:
             "robot_only_buyers": robot_only,
         }
 
+    # ---- 4b. agent time ------------------------------------------------------------------------
+    def midnight(self, d: date) -> int:
+        return int(datetime.combine(d, datetime.min.time(), self.tz).timestamp() * 1000)
+
+    def status_spans(self, agent: str) -> list[tuple[int, int, str]]:
+        """(from, until, status): each status holds until the agent's next one, the last until now;
+        nothing after now."""
+        evs = self.status_events.get(agent, [])
+        spans = []
+        for i, (ts, st) in enumerate(evs):
+            until = evs[i + 1][0] if i + 1 < len(evs) else self.now
+            until = min(until, self.now)
+            if until > ts:
+                spans.append((ts, until, st))
+        return spans
+
+    def status_days(self, agent: str) -> set[date]:
+        """Days with a status event of the agent or time in one of its statuses."""
+        days = {self.day(ts) for ts, _ in self.status_events.get(agent, [])}
+        for start, until, _ in self.status_spans(agent):
+            d = self.day(start)
+            while self.midnight(d) < until:
+                days.add(d)
+                d += timedelta(days=1)
+        return days
+
+    def agent_time(self, agent: str, d: date) -> dict[str, Any]:
+        lo, hi = self.midnight(d), self.midnight(d + timedelta(days=1))
+        ms = {"online": 0, "busy": 0, "away": 0, "offline": 0}
+        for start, until, st in self.status_spans(agent):
+            ms[st] += max(0, min(until, hi) - max(start, lo))  # the span cut at the day's midnights
+        today = [(ts, st) for ts, st in self.status_events.get(agent, []) if self.day(ts) == d]
+        online = [ts for ts, st in today if st in ("online", "busy")]
+        offline = [ts for ts, st in today if st == "offline"]
+        return {
+            "online_s": (ms["online"] + ms["busy"]) / 1000,
+            "busy_s": ms["busy"] / 1000,
+            "away_s": ms["away"] / 1000,
+            "first_online_ts": online[0] if online else None,
+            "last_offline_ts": offline[-1] if offline else None,
+        }
+
     # ---- 5. live load and series ---------------------------------------------------------------
     def live(self) -> dict[str, Any]:
         window_ms = self.s["active_window_s"] * 1000
@@ -490,8 +540,10 @@ class _Oracle:
                     waiting += 1
                     oldest = clock[a] if oldest is None else min(oldest, clock[a])
             longest = 0.0 if oldest is None else max(0, self.now - oldest) / 1000
+            since = [ts for ts, _ in self.status_events.get(a, []) if ts <= self.now]
             agents_out[a] = {
                 "status": status.get(a, "unknown"),
+                "status_since_ts": since[-1] if since else None,
                 "active_conversations": len(active),
                 "waiting_buyers": waiting,
                 "longest_wait_s": longest,
@@ -582,8 +634,8 @@ class _Oracle:
         for d in sorted(self.days):
             key = d.isoformat()
             per_agent = {}
-            for a in sorted(self.all_agents):
-                fig = self.figures({a}, d)
+            for a in sorted(self.all_agents | set(self.status_events)):
+                fig = {**self.figures({a}, d), **self.agent_time(a, d)}
                 if any(v not in (0, None) for v in fig.values()):
                     per_agent[a] = fig
             if per_agent:

@@ -1035,6 +1035,57 @@ scenario(
               "presale_groups": ["售前一组", "售前二组"]},
 )
 
+# ------------------------------------------------------------------------------------------------
+# 28. Agent time: statuses across midnight, arriving out of order, a status carried over from the
+#     previous day, an agent with statuses and no conversation. now = 11th 20:00.
+#   a1 (ts order): 10th 22:00 online · 10th 23:00 busy · 00:30 away · 00:40 offline · 09:00 online ·
+#                  12:00 away · 13:00 busy · 18:00 offline (until now)
+#   10th: online 22:00–23:00 (3600 s) + busy 23:00–24:00 (3600 s) → online_s 7200, busy_s 3600,
+#         first online 22:00, no offline that day.
+#   11th: busy 00:00–00:30 (1800, carried over: no event of that day) · away 00:30–00:40 (600) ·
+#         offline 00:40–09:00 · online 09:00–12:00 (10800) · away 12:00–13:00 (3600) ·
+#         busy 13:00–18:00 (18000) · offline 18:00–20:00
+#         → online_s 1800 + 10800 + 18000 = 30600, busy_s 1800 + 18000 = 19800, away_s 600 + 3600 = 4200,
+#           first online 09:00 (the carried-over busy is no status of the 11th), last offline 18:00.
+#   a2: away from 10th 23:30, nothing else → 10th away_s 1800; 11th away_s 20 h = 72000: a2 has rows on
+#       both days with no conversation at all.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "agent_time_across_midnight",
+    [
+        status(t(13, 0), "a1", "busy"),
+        status(t(22, 0, day=10), "a1", "online"),
+        status(t(0, 40), "a1", "offline"),
+        status(t(18, 0), "a1", "offline"),
+        status(t(23, 0, day=10), "a1", "busy"),
+        status(t(12, 0), "a1", "away"),
+        status(t(0, 30), "a1", "away"),
+        status(t(23, 30, day=10), "a2", "away"),
+        buyer(t(9, 30), "b1", "a1"),
+        agent(t(9, 31), "b1", "a1"),
+        status(t(9, 0), "a1", "online"),  # arrives last, long after later statuses
+    ],
+    {
+        "agents": {
+            "2026-11-10": {
+                "a1": {"online_s": 7200.0, "busy_s": 3600.0, "away_s": 0.0, "first_online_ts": t(22, 0, day=10),
+                       "last_offline_ts": None},
+                "a2": {"online_s": 0.0, "busy_s": 0.0, "away_s": 1800.0, "first_online_ts": None,
+                       "last_offline_ts": None},
+            },
+            D11: {
+                "a1": {"online_s": 30600.0, "busy_s": 19800.0, "away_s": 4200.0, "first_online_ts": t(9, 0),
+                       "last_offline_ts": t(18, 0), "responses": 1},
+                "a2": {"online_s": 0.0, "busy_s": 0.0, "away_s": 72000.0, "first_online_ts": None,
+                       "last_offline_ts": None},
+            },
+        },
+        "live": {"agents": {"a1": {"status": "offline", "status_since_ts": t(18, 0)},
+                            "a2": {"status": "away", "status_since_ts": t(23, 30, day=10)}}},
+    },
+    now_ms=t(20, 0),
+)
+
 
 # ------------------------------------------------------------------------------------------------
 # Comparison helper

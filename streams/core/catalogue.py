@@ -63,7 +63,8 @@ SECONDS = Unit("seconds", float, "secs", "seconds")
 PERCENT = Unit("percent", float, "pct", "ratio 0–1, shown as %")
 DECIMAL = Unit("decimal", float, "ratio", "ratio, shown with 2 decimals")
 STATUS = Unit("status", str, "status", "text")
-UNITS = (COUNT, YUAN, SECONDS, PERCENT, DECIMAL, STATUS)
+TIMESTAMP = Unit("timestamp", int, "clock", "epoch ms")
+UNITS = (COUNT, YUAN, SECONDS, PERCENT, DECIMAL, STATUS, TIMESTAMP)
 
 
 # ------------------------------------------------------------------------------------------ rows
@@ -111,6 +112,7 @@ SECTIONS = {  # docs/metrics.md tables: name → (中文, English)
     "conversion": ("转化", "Conversion"),
     "sales": ("销售", "Sales"),
     "ratings": ("评价", "Ratings"),
+    "agent_time": ("在线时长", "Agent time"),
     "live": ("接待压力", "Live load"),
 }
 SERIES_SECTION = "series"  # the series table lists every row with the SERIES scope, whatever its section
@@ -230,6 +232,23 @@ FIGURES: tuple[Figure, ...] = (
            "ratings with score ≥ 4", "评分 ≥ 4 的评价", higher_is_better=True),
     Figure("satisfaction_rate", "满意率", "Satisfaction rate", PERCENT, DAY, "ratings", "", "",
            higher_is_better=True, numerator="satisfied_ratings", denominator="ratings"),
+    # ---- per agent only: time in status (views.agents_view, agent_time.day_figures) --------------
+    Figure("online_s", "在线时长", "Time online", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `online` or `busy`: each `agent.status` (in `ts` order) holds until the agent's "
+           "next one, the last until now; cut at midnight, a day starts in the status carried over",
+           "当天处于 `online` 或 `busy` 的秒数：每条 `agent.status`（按 `ts` 排序）持续到该客服的下一条，"
+           "最后一条持续到此刻；按零点切分，一天从前一天延续下来的状态开始",
+           higher_is_better=True),
+    Figure("busy_s", "忙碌时长", "Time busy", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `busy`", "当天处于 `busy` 的秒数"),
+    Figure("away_s", "挂起时长", "Time away", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `away` (挂起)", "当天处于 `away`（挂起）的秒数", higher_is_better=False),
+    Figure("first_online_ts", "首次上线", "First online", TIMESTAMP, frozenset({AGENT}), "agent_time",
+           "`ts` of the day's first `agent.status` with `online` or `busy`; null if none",
+           "当天第一条 `online` 或 `busy` 的 `agent.status` 的 `ts`；没有则为空", nullable=True),
+    Figure("last_offline_ts", "末次下线", "Last offline", TIMESTAMP, frozenset({AGENT}), "agent_time",
+           "`ts` of the day's last `agent.status` with `offline`; null if none",
+           "当天最后一条 `offline` 的 `agent.status` 的 `ts`；没有则为空", nullable=True),
     # ---- team only (figures.figures(team=True)) ---------------------------------------------------
     Figure("silent_sales", "静默销售额", "Silent sales", YUAN, frozenset({TEAM}), "sales",
            "paid amounts credited to nobody (静默)", "未归属任何客服的付款金额（静默）"),
@@ -245,6 +264,9 @@ FIGURES: tuple[Figure, ...] = (
            "the agent's `agent.status` with the largest `ts` (equal `ts`: the later arrival); `unknown` until one",
            "该客服 `ts` 最大的 `agent.status`（`ts` 相同取后到的）；收到之前为 `unknown`",
            choices=("online", "busy", "away", "offline", "unknown")),
+    Figure("status_since_ts", "状态开始", "Status since", TIMESTAMP, frozenset({LIVE}), "live",
+           "`ts` of the agent's latest `agent.status` (the one `status` shows); null until one",
+           "该客服最新一条 `agent.status`（即“状态”所示）的 `ts`；收到之前为空", nullable=True),
     Figure("active_conversations", "当前接待", "Active chats", COUNT, NOW, "live",
            "buyers with a human message routed to or sent by the agent within `active_window_s` (600 s) before now",
            "此刻之前 `active_window_s`（600 秒）内与该客服有人工消息往来的买家"),

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
+from streams.core.agent_time import day_figures, has_time_on
 from streams.core.figures import count_aged, figures, live_load, series, team_live
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
@@ -35,16 +36,22 @@ def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, in
 
 def agents_view(
     shop_id: str, day: str, bucket: Bucket, live: MergedLive, known_agents: set[str],
-    settings: ShopSettings, now_ms: int,
+    settings: ShopSettings, now_ms: int, statuses: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The day's agent rows: the counters' figures, then the agent's time in status that day (from the
+    status history in `statuses`: agent → {status, ts, history})."""
     aged, _, _ = aged_open_sla(live, day, now_ms)
-    names = sorted(known_agents | set(bucket["agents"]) | set(aged))
+    statuses = statuses or {}
+    tz = settings.timezone
+    with_time = {agent for agent, s in statuses.items() if has_time_on(s.get("history"), day, tz, now_ms)}
+    names = sorted(known_agents | set(bucket["agents"]) | set(aged) | with_time)
     return {
         "shop_id": shop_id,
         "day": day,
         "agents": [
             {"agent_id": agent, "group": settings.group_of(agent),
-             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0))}
+             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0)),
+             **day_figures(statuses.get(agent, {}).get("history"), day, tz, now_ms)}
             for agent in names
         ],
     }
@@ -69,6 +76,7 @@ def live_view(
     agents = [
         {"agent_id": agent, "group": settings.group_of(agent),
          "status": statuses.get(agent, {}).get("status", "unknown"),
+         "status_since_ts": statuses.get(agent, {}).get("ts"),
          **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
                      settings.active_window_s)}
         for agent in names

@@ -40,7 +40,8 @@ class ReadModel:
         day = day or today(now, settings)
         bucket = await read_day(self.redis, shop, self.config.partitions, day)
         live = await read_live(self.redis, shop, self.config.partitions)
-        return agents_view(shop, day, bucket, live, meta["agents"], settings, now)
+        statuses = await read_statuses(self.redis, shop)
+        return agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses)
 
     async def summary(self, shop: str, day: str | None) -> dict[str, Any]:
         settings, _, now = await self.context(shop)
@@ -87,7 +88,7 @@ class ReadModel:
         summary = summary_view(shop, day, bucket, live, now)
         snapshot = {
             **summary,
-            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now)["agents"],
+            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses)["agents"],
             "live": live_view(shop, live, statuses, meta["agents"], settings, now),
         }
         if self.config.clock == "event":
