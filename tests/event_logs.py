@@ -3,9 +3,9 @@
 A log straddles a Shanghai midnight and holds every kind of event, plus the edges metrics.md settles:
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
 transfer), agent statuses on both sides of midnight and a day apart (agent time), robot messages
-carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so) and
-groups with names of the shop's own (`presale_groups`). Arrival order is a permutation of the events,
-with some duplicate deliveries.
+carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so),
+groups with names of the shop's own (`presale_groups`) and service hours closed around midnight.
+Arrival order is a permutation of the events, with some duplicate deliveries.
 """
 
 from __future__ import annotations
@@ -100,6 +100,9 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         "filter_buyers": draw(st.sampled_from([[], ["test-1"]])),
         "groups": groups,
         "active_window_s": draw(st.sampled_from([300, 600])),
+        # Logs run from 23:45 to 00:25 (and a day later): hours that close before and open after midnight.
+        "service_hours": draw(st.sampled_from([None, None, {"start": "00:05", "end": "23:55"},
+                                               {"start": "00:20", "end": "24:00"}])),
     }
     if presale_groups is not None:
         shop_settings["presale_groups"] = presale_groups

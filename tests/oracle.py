@@ -44,7 +44,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 PER_AGENT_KEYS: tuple[str, ...] = (
     "consult_buyers", "received_buyers", "filtered_buyers", "buyer_messages", "agent_messages",
     "qa_ratio", "replied_buyers", "reply_rate", "responses", "avg_response_s", "first_response_avg_s",
-    "slow_responses", "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "inquiry_buyers",
+    "slow_responses", "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "after_hours_buyers",
+    "inquiry_buyers",
     "ordered_buyers", "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate",
     "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
     "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
@@ -121,12 +122,13 @@ def is_buyer_message(ev: dict) -> bool:
     return ev["type"] == "chat.message" and ev["sender"] == "buyer"
 
 
-def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]],
-                                                        dict[Any, int]]:
+def simulate_pending(buyer_events: list[dict], start_of: Any = lambda ts: ts,
+                     ) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]], dict[Any, int]]:
     """Walk one buyer's chat events (already in the order of step 2) with explicit pending state.
 
     Returns (responses, pending, clock): responses as (agent, reply ts, response ms); the final
     pending messages per owner (agent id or None = queue) and the final pending clock per owner.
+    start_of: where a clock that would start at ts starts (service hours: the next opening).
     """
     pending: dict[Any, list[int]] = {}  # owner -> ts of the messages it still owes
     clock: dict[Any, int] = {}  # owner -> pending clock start
@@ -139,14 +141,14 @@ def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int
             if sender == "buyer":
                 owner = ev.get("agent_id")  # None = queue
                 pending.setdefault(owner, []).append(ts)
-                clock[owner] = min(clock[owner], ts) if owner in clock else ts
+                clock[owner] = min(clock[owner], start_of(ts)) if owner in clock else start_of(ts)
             elif sender == "agent":
                 agent = ev["agent_id"]
                 # answers every message pending to this agent with ts <= its own ts (all of them:
                 # events are walked in ts order, so everything pending is at or before now)
                 owed = [m for m in pending.get(agent, []) if m <= ts]
                 if owed:
-                    responses.append((agent, ts, ts - clock[agent]))
+                    responses.append((agent, ts, max(0, ts - clock[agent])))
                     rest = [m for m in pending[agent] if m > ts]
                     if rest:  # cannot happen when walking in ts order; kept for clarity
                         pending[agent] = rest
@@ -170,7 +172,7 @@ def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int
             else:
                 del pending[source]
                 clock.pop(source, None)
-            start = max(min(moved), ts)
+            start = start_of(max(min(moved), ts))
             pending.setdefault(target, []).extend(moved)
             clock[target] = min(clock[target], start) if target in clock else start
     return responses, pending, clock
@@ -268,10 +270,10 @@ class _Oracle:
                 elif ev["type"] == "chat.rating":
                     self.ratings.append((buyer, ev["agent_id"], ts, ev["score"]))
 
-            responses, _, _ = simulate_pending(evs)
+            responses, _, _ = simulate_pending(evs, self.clock_start)
             for agent, ts, ms in responses:
                 self.responses.append(Response(buyer, agent, ts, self.day(ts), ms))
-            _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now])
+            _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now], self.clock_start)
             self.live_pending[buyer] = (pending, clock)
 
             # orders: first created wins; first paid wins (paid without created = created at the
@@ -344,7 +346,27 @@ class _Oracle:
 
     def first_response_ms(self, agent: str, buyer: str, first_ts: int) -> int | None:
         later = [h.ts for h in self.human_msgs if h.agent == agent and h.buyer == buyer and h.ts >= first_ts]
-        return min(later) - first_ts if later else None
+        return max(0, min(later) - self.clock_start(first_ts)) if later else None
+
+    def clock_start(self, ts: int) -> int:
+        """metrics.md "Service hours": a clock start outside [start, end) of its local day moves to the next
+        opening (that day's start before it, the next day's start after the end)."""
+        hours = self.s.get("service_hours")
+        if not hours:
+            return ts
+
+        def at(d: date, hhmm: str) -> int:
+            h, m = (int(x) for x in hhmm.split(":"))
+            if h == 24:
+                d, h = d + timedelta(days=1), 0
+            return int(datetime(d.year, d.month, d.day, h, m, tzinfo=self.tz).timestamp() * 1000)
+
+        d = self.day(ts)
+        if ts < at(d, hours["start"]):
+            return at(d, hours["start"])
+        if ts >= at(d, hours["end"]):
+            return at(d + timedelta(days=1), hours["start"])
+        return ts
 
     def cohort_window(self, day: date) -> set[date]:
         return {day + timedelta(days=k) for k in range(self.n_days)}
@@ -357,6 +379,7 @@ class _Oracle:
         ordered: set[str] = set()
         paid: set[str] = set()
         sales_buyers: set[str] = set()
+        after_hours: set[str] = set()
         buyer_messages = agent_messages = 0
         responses = response_ms = slow = 0
         fr_count = fr_ms = 0
@@ -383,8 +406,10 @@ class _Oracle:
                     sla_buyers += 1
                     if fr <= sla_ms:
                         sla_met += 1
-                elif self.now - first > sla_ms:
+                elif self.now - self.clock_start(first) > sla_ms:
                     sla_buyers += 1
+            # 留言: received buyers whose first message that day was outside the service hours
+            after_hours |= {b for b in recv if self.clock_start(cons[b]["F"]) != cons[b]["F"]}
             # cohort conversions: agents of the presale groups take inquiries
             if self.group_of(a) in self.presale_groups:
                 inquiry |= recv
@@ -439,6 +464,7 @@ class _Oracle:
             "sla_met_buyers": sla_met,
             "sla_rate": ratio(sla_met, sla_buyers),
             "unreplied_buyers": len(received) - len(replied),
+            "after_hours_buyers": len(after_hours),
             "inquiry_buyers": len(inquiry),
             "ordered_buyers": len(ordered),
             "paid_buyers": len(paid),

@@ -1086,6 +1086,71 @@ scenario(
     now_ms=t(20, 0),
 )
 
+# ------------------------------------------------------------------------------------------------
+# 29. Service hours 09:00–23:00 (JD): clock starts outside them move to the next opening.
+#   a1: b1 writes 02:00, answered 09:01 → response 60 s (clock 09:00; not slow: not > 60), first
+#       response 60 s, SLA met; b2 writes 03:00, answered 03:05, before the opening → 0 s;
+#       b5 writes to the queue 08:00, transferred to a1 08:30 → clock max(08:00, 08:30) = 08:30 → 09:00;
+#       a1 answers 09:00:30 → 30 s (b5 wrote nothing to a1: no consulting buyer of a1).
+#       11th: responses 3, avg (60 + 0 + 30) / 3 = 30 s, first response (60 + 0) / 2 = 30 s,
+#       SLA 2 of 2, after-hours buyers b1, b2 → 2.
+#   a2: b3 writes 22:59 (inside), answered 23:01 → 120 s, slow; b4 writes 23:30 (after the end) →
+#       clock 12th 09:00; answered 12th 09:02 → 120 s, slow, a response of the 12th, the first
+#       response of the 11th's consult. 11th: responses 1 (120 s), first response (120 + 120) / 2,
+#       SLA 2 of 2, after-hours b4 → 1. 12th: responses 1, 120 s, slow 1.
+#   team 11th: after-hours buyers b1, b2, b4 → 3.
+# ------------------------------------------------------------------------------------------------
+JD_HOURS = {"service_hours": {"start": "09:00", "end": "23:00"}}
+scenario(
+    "service_hours_clock_starts_at_the_opening",
+    [
+        buyer(t(2, 0), "b1", "a1"),
+        agent(t(9, 1), "b1", "a1"),
+        buyer(t(3, 0), "b2", "a1"),
+        agent(t(3, 5), "b2", "a1"),
+        buyer(t(8, 0), "b5", None),
+        transfer(t(8, 30), "b5", None, "a1"),
+        agent(t(9, 0, 30), "b5", "a1"),
+        buyer(t(22, 59), "b3", "a2"),
+        agent(t(23, 1), "b3", "a2"),
+        buyer(t(23, 30), "b4", "a2"),
+        agent(t(9, 2, day=12), "b4", "a2"),
+    ],
+    {
+        "agents": {
+            D11: {
+                "a1": {"received_buyers": 2, "responses": 3, "avg_response_s": 30.0, "slow_responses": 0,
+                       "first_response_avg_s": 30.0, "sla_buyers": 2, "sla_met_buyers": 2,
+                       "after_hours_buyers": 2},
+                "a2": {"received_buyers": 2, "responses": 1, "avg_response_s": 120.0, "slow_responses": 1,
+                       "first_response_avg_s": 120.0, "sla_buyers": 2, "sla_met_buyers": 2,
+                       "after_hours_buyers": 1},
+            },
+            D12: {"a2": {"responses": 1, "avg_response_s": 120.0, "slow_responses": 1, "after_hours_buyers": 0}},
+        },
+        "team": {D11: {"after_hours_buyers": 3, "received_buyers": 4, "responses": 4}},
+    },
+    settings=JD_HOURS,
+    now_ms=t(10, 0, day=12),
+)
+
+# ------------------------------------------------------------------------------------------------
+# 30. Service hours, live: b1 writes at 01:00 and still waits at now = 09:02. Its clock starts at
+#     09:00, so it has waited 120 s (not 8 h 2 min), and its open SLA clock (180 s) has not run out:
+#     sla_buyers 0 (without service hours it would be 1, not met).
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "service_hours_live_wait_and_sla_age",
+    [buyer(t(1, 0), "b1", "a1")],
+    {
+        "agents": {D11: {"a1": {"received_buyers": 1, "sla_buyers": 0, "after_hours_buyers": 1}}},
+        "live": {"agents": {"a1": {"waiting_buyers": 1, "longest_wait_s": 120.0}},
+                 "team": {"waiting_buyers": 1, "longest_wait_s": 120.0}},
+    },
+    settings=JD_HOURS,
+    now_ms=t(9, 2),
+)
+
 
 # ------------------------------------------------------------------------------------------------
 # Comparison helper

@@ -154,8 +154,10 @@ FIGURES: tuple[Figure, ...] = (
            chart_zh="响应", chart_en="Responses"),
     Figure("avg_response_s", "平均响应时长", "Avg response time", SECONDS, DAY_AND_SERIES, "responses",
            "mean of (reply time − the pending clock start); the clock starts at the earliest unanswered "
-           "message, or at the transfer (转接) time when the buyer was handed over",
-           "(回复时间 − 等待起点) 的平均值；起点为最早的未回复消息，转接来的买家从转接时刻起算",
+           "message, or at the transfer (转接) time when the buyer was handed over; a start outside "
+           "`service_hours` moves to the next opening (a reply before it: 0 s)",
+           "(回复时间 − 等待起点) 的平均值；起点为最早的未回复消息，转接来的买家从转接时刻起算；"
+           "起点在 `service_hours` 之外的顺延到下一个开始时间（其前的回复计 0 秒）",
            higher_is_better=False, nullable=True, chart_zh="平均响应", chart_en="Avg response"),
     Figure("first_response_avg_s", "平均首次响应时长", "Avg first response", SECONDS, DAY, "responses",
            "per received buyer: the agent's first human message at or after the buyer's first message that "
@@ -180,6 +182,10 @@ FIGURES: tuple[Figure, ...] = (
            higher_is_better=True, numerator="sla_met_buyers", denominator="sla_buyers"),
     Figure("unreplied_buyers", "未回复人数", "Buyers unreplied", COUNT, DAY, "reception",
            "received − replied", "接待人数 − 回复人数", higher_is_better=False),
+    Figure("after_hours_buyers", "留言人数", "After-hours buyers", COUNT, DAY, "reception",
+           "received buyers whose first message to the agent that day was outside `service_hours` (their "
+           "response clocks start at the next opening)",
+           "当天发给该客服的首条消息在 `service_hours`（服务时间）之外的接待买家（响应计时从下一个开始时间起算）"),
     Figure("inquiry_buyers", "询单人数", "Inquiry buyers", COUNT, DAY, "conversion",
            "received buyers of an agent in one of the `presale_groups` that day — the cohort",
            "`presale_groups`（售前分组）客服当天的接待买家（询单 cohort）"),

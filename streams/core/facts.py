@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from streams.core.clock import minute_of
+from streams.core.service_hours import clock_start
 from streams.core.shop_settings import ShopSettings, day_offset
 
 # Scope tags, the first element of a counter's scope (streams/core/agent_tables.py files the counters by them).
@@ -83,7 +84,7 @@ class OpenSla:
     agent: str
     day: str
     group: str
-    first_message_ts: int
+    first_message_ts: int  # the first message's clock start (moved to the opening outside service hours)
     sla_ms: int
 
 
@@ -115,6 +116,7 @@ class _Consult:
     internal: bool
     received: bool = False  # ≥ 1 message that is not a filter phrase
     first_response_ms: int | None = None
+    clock_start: int = 0  # the first message's clock start: first_ts, or the next opening (service hours)
 
 
 @dataclass(slots=True)
@@ -304,13 +306,14 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     routed_internal[1] |= internal
                     version += 1
                 if agent not in pending_since:
-                    pending_since[agent] = ts
+                    pending_since[agent] = clock_start(ts, settings)
                 if agent is None:
                     continue
                 minute = minute_of(ts)
                 consult = consults.get((agent, day))
                 if consult is None:
-                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal)
+                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal,
+                                                                clock_start=clock_start(ts, settings))
                     waiting = awaiting_first.get(agent)
                     if waiting is None:
                         awaiting_first[agent] = [consult]
@@ -338,7 +341,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 waiting_consults = awaiting_first.pop(agent, None)
                 if waiting_consults:
                     for waiting_consult in waiting_consults:
-                        waiting_consult.first_response_ms = ts - waiting_consult.first_ts
+                        waiting_consult.first_response_ms = max(0, ts - waiting_consult.clock_start)
                     version += 1
                 clock = pending_since.pop(agent, None)
                 if internal:
@@ -349,7 +352,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")
                 add((SCOPE_TEAM_MINUTE, minute), "agent_messages")
                 if clock is not None:
-                    response_ms = ts - clock
+                    response_ms = max(0, ts - clock)  # a reply before the opening: 0 s
                     slow = int(response_ms > settings.slow_response_s * 1000)
                     add_all(day, agent, group, "responses")
                     add_all(day, agent, group, "response_ms", response_ms)
@@ -365,7 +368,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 agents.add(event.ref)
             if event.ref != agent and event.ref in pending_since:
                 del pending_since[event.ref]
-                pending_since[agent] = min(pending_since.get(agent, ts), ts)
+                start = clock_start(ts, settings)
+                pending_since[agent] = min(pending_since.get(agent, start), start)
         elif kind == "rating":
             assert agent is not None
             agents.add(agent)
@@ -450,8 +454,12 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         add((SCOPE_AGENT_DAY, day, agent), "received")
         add((SCOPE_AGENT_DAY, day, agent), "replied", int(replied))
         sla_ms = int(settings.sla_s * 1000)
+        if consult.clock_start != consult.first_ts:  # first message outside the service hours (留言)
+            add((SCOPE_AGENT_DAY, day, agent), "after_hours")
+            team_days[day]["after_hours"] = True
+            group_days[(day, group)]["after_hours"] = True
         if consult.first_response_ms is None:
-            open_sla.append(OpenSla(agent, day, group, consult.first_ts, sla_ms))
+            open_sla.append(OpenSla(agent, day, group, consult.clock_start, sla_ms))
         else:
             add_all(day, agent, group, "first_responses")
             add_all(day, agent, group, "first_response_ms", consult.first_response_ms)
@@ -459,8 +467,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             add_all(day, agent, group, "sla_met", int(consult.first_response_ms <= sla_ms))
             # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
             # first response when met, the moment the clock ran out when missed.
-            decided = (SCOPE_AGENT_MINUTE, minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)),
-                       agent)
+            decided = (SCOPE_AGENT_MINUTE,
+                       minute_of(consult.clock_start + min(consult.first_response_ms, sla_ms + 1)), agent)
             add(decided, "sla_buyers")
             add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
         if group in settings.presale_groups:

@@ -69,6 +69,7 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> 
         "sla_met_buyers": sla_met,
         "sla_rate": ratio(sla_met, sla_buyers),
         "unreplied_buyers": received - replied,
+        "after_hours_buyers": g("after_hours", 0),
         "inquiry_buyers": inquiry,
         "ordered_buyers": ordered,
         "paid_buyers": paid,
