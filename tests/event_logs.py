@@ -4,7 +4,8 @@ A log straddles a Shanghai midnight and holds every kind of event, plus the edge
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
 transfer), agent statuses on both sides of midnight and a day apart (agent time), robot messages
 carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so),
-groups with names of the shop's own (`presale_groups`) and service hours closed around midnight.
+groups with names of the shop's own (`presale_groups`), service hours closed around midnight, and
+queue waits (`chat.queued`) ended in time, late or never.
 Arrival order is a permutation of the events, with some duplicate deliveries.
 """
 
@@ -47,7 +48,7 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         kind = draw(st.sampled_from(["buyer"] * 5 + ["agent"] * 4 + ["robot", "transfer", "rating", "created",
                                                                       "paid", "paid", "closed", "refunded",
                                                                       "status", "status", "status", "same_ts",
-                                                                      "same_ts"]))
+                                                                      "same_ts", "queued", "queued"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):
@@ -73,6 +74,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         elif kind == "transfer":
             events.append({**base, "type": "chat.transfer", "from_agent": draw(st.sampled_from([None, *AGENTS])),
                            "to_agent": draw(st.sampled_from(AGENTS))})
+        elif kind == "queued":
+            events.append({**base, "type": "chat.queued"})
         elif kind == "rating":
             events.append({**base, "type": "chat.rating", "agent_id": draw(st.sampled_from(AGENTS)),
                            "score": draw(st.integers(1, 5))})

@@ -52,7 +52,9 @@ PER_AGENT_KEYS: tuple[str, ...] = (
 )
 # Agent time (metrics.md "Agent time"): per agent and day, from the agent.status events alone.
 AGENT_TIME_KEYS: tuple[str, ...] = ("online_s", "busy_s", "away_s", "first_online_ts", "last_offline_ts")
-TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers")
+TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers",
+                                     "robot_buyers", "to_human_buyers", "queue_wait_avg_s",
+                                     "queue_abandoned_buyers")
 SERIES_KEYS: tuple[str, ...] = (
     "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
     "slow_responses", "paid_amount",
@@ -232,6 +234,7 @@ class _Oracle:
         self.days |= {d for a in self.status_events for d in self.status_days(a)}
         self._collect()
         self._credit_orders()
+        self._queue()
 
     # ---- helpers -------------------------------------------------------------------------------
     def day(self, ts: int) -> date:
@@ -500,7 +503,76 @@ class _Oracle:
             "shop_sales": shop_fen / 100,
             "silent_share": ratio(silent_fen, shop_fen),
             "robot_only_buyers": robot_only,
+            **self.queue_figures(day),
         }
+
+    # ---- 4a. robot and queue -------------------------------------------------------------------
+    def queue_waits(self, evs: list[dict]) -> tuple[set[date], list[tuple[date, int]], set[date], int | None]:
+        """metrics.md "Robot and queue" for one buyer's events (in order): the days of its chat.queued,
+        the ended waits (end's day, ms), the start days of abandoned waits, the start of the wait
+        still open after the last event."""
+        window = self.s["active_window_s"] * 1000
+        queued_days: set[date] = set()
+        ended: list[tuple[date, int]] = []
+        abandoned: set[date] = set()
+        start: int | None = None
+        for ev in evs:
+            ts = ev["ts"]
+            if start is not None and ts - start > window:  # not ended within the window: abandoned
+                abandoned.add(self.day(start))
+                start = None
+            if ev["type"] == "chat.queued":
+                queued_days.add(self.day(ts))
+                if start is None:
+                    start = ts
+            elif start is not None and (
+                (ev["type"] == "chat.transfer" and ev.get("from_agent") is None)
+                or (is_buyer_message(ev) and ev.get("agent_id") is not None)
+            ):
+                ended.append((self.day(ts), ts - start))
+                start = None
+        return queued_days, ended, abandoned, start
+
+    def _queue(self) -> None:
+        self.to_human: set[tuple[str, date]] = set()
+        self.queue_ended: list[tuple[date, int]] = []
+        self.queue_abandoned: set[tuple[str, date]] = set()
+        self.robot_buyer_days: set[tuple[str, date]] = set()
+        window = self.s["active_window_s"] * 1000
+        for buyer, evs in self.buyer_events.items():
+            if buyer in self.filter_buyers:
+                continue  # internal accounts count in none of the queue figures
+            queued_days, ended, abandoned, open_start = self.queue_waits(evs)
+            self.to_human |= {(buyer, d) for d in queued_days}
+            self.queue_ended += ended
+            self.queue_abandoned |= {(buyer, d) for d in abandoned}
+            if open_start is not None and self.now - open_start > window:
+                self.queue_abandoned.add((buyer, self.day(open_start)))
+            robot = {self.day(ev["ts"]) for ev in evs if ev["type"] == "chat.message" and ev["sender"] == "robot"}
+            unrouted = {self.day(ev["ts"]) for ev in evs if is_buyer_message(ev) and ev.get("agent_id") is None}
+            self.robot_buyer_days |= {(buyer, d) for d in robot & unrouted}
+
+    def queue_figures(self, day: date) -> dict[str, Any]:
+        waits = [ms for d, ms in self.queue_ended if d == day]
+        return {
+            "robot_buyers": sum(1 for _, d in self.robot_buyer_days if d == day),
+            "to_human_buyers": sum(1 for _, d in self.to_human if d == day),
+            "queue_wait_avg_s": sum(waits) / len(waits) / 1000 if waits else None,
+            "queue_abandoned_buyers": sum(1 for _, d in self.queue_abandoned if d == day),
+        }
+
+    def queue_live(self) -> dict[str, Any]:
+        """Buyers queued at now (their events up to now; the open wait not older than the window)."""
+        window = self.s["active_window_s"] * 1000
+        starts = []
+        for buyer, evs in self.buyer_events.items():
+            if buyer in self.filter_buyers:
+                continue
+            start = self.queue_waits([ev for ev in evs if ev["ts"] <= self.now])[3]
+            if start is not None and self.now - start <= window:
+                starts.append(start)
+        return {"queued_now": len(starts),
+                "longest_queue_wait_s": max(0, self.now - min(starts)) / 1000 if starts else 0.0}
 
     # ---- 4b. agent time ------------------------------------------------------------------------
     def midnight(self, d: date) -> int:
@@ -578,6 +650,7 @@ class _Oracle:
             "active_conversations": sum(v["active_conversations"] for v in agents_out.values()),
             "waiting_buyers": sum(v["waiting_buyers"] for v in agents_out.values()),
             "longest_wait_s": max((v["longest_wait_s"] for v in agents_out.values()), default=0.0),
+            **self.queue_live(),
         }
         return {"agents": agents_out, "team": team}
 

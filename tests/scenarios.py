@@ -83,6 +83,11 @@ def refunded(ts: int, b: str, oid: str, amount: float, eid: str | None = None) -
             "buyer_id": b, "order_id": oid, "amount": amount}
 
 
+def queued(ts: int, b: str, eid: str | None = None) -> dict:
+    """chat.queued: the buyer asked for a human (转人工) and waits in the queue."""
+    return {"event_id": _eid(eid), "shop_id": SHOP, "type": "chat.queued", "ts": ts, "buyer_id": b}
+
+
 def status(ts: int, a: str, st: str, eid: str | None = None) -> dict:
     return {"event_id": _eid(eid), "shop_id": SHOP, "type": "agent.status", "ts": ts,
             "agent_id": a, "status": st}
@@ -1149,6 +1154,45 @@ scenario(
     },
     settings=JD_HOURS,
     now_ms=t(9, 2),
+)
+
+# ------------------------------------------------------------------------------------------------
+# 31. Robot and queue (active_window_s 600), now = 12:00.
+#   b1: robot chat 10:00, queued 10:01 (again 10:02: changes nothing), transfer from the queue 10:04
+#       → a wait of 180 s ended by a transfer; robot buyer (unrouted message + robot message).
+#   b2: queued 10:10, buyer message routed to a2 10:11:30 → a wait of 90 s ended by a routed message.
+#   b3: robot chat 11:00, queued 11:00:05, transfer only at 11:20 (> 600 s later) → abandoned (the
+#       transfer ends nothing); robot buyer.
+#   b4: queued 11:55, still waiting → queued now, 300 s.
+#   b5: queued 11:40, nothing since → abandoned at 11:50:00.001 (counted at "now").
+#   b6: queued 10th 23:58, routed message 11th 00:01 → 180 s, a wait ended on the 11th.
+#   test-1 (filter_buyers): queued 11:58 → in no figure.
+#   11th: to_human b1..b5 = 5; waits ended 180, 90, 180 → avg 150 s; abandoned b3, b5 = 2; robot b1, b3.
+#   10th: to_human b6 = 1, no wait ended.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "robot_and_queue",
+    [
+        buyer(t(10, 0), "b1", None), robot(t(10, 0, 2), "b1"),
+        queued(t(10, 1), "b1"), queued(t(10, 2), "b1"),
+        transfer(t(10, 4), "b1", None, "a1"), buyer(t(10, 5), "b1", "a1"),
+        queued(t(10, 10), "b2"), buyer(t(10, 11, 30), "b2", "a2"),
+        buyer(t(11, 0), "b3", None), robot(t(11, 0, 1), "b3"), queued(t(11, 0, 5), "b3"),
+        transfer(t(11, 20), "b3", None, "a1"),
+        queued(t(11, 55), "b4"),
+        queued(t(11, 40), "b5"),
+        queued(t(23, 58, day=10), "b6"), buyer(t(0, 1), "b6", "a1"),
+        queued(t(11, 58), "test-1"),
+    ],
+    {
+        "team": {
+            "2026-11-10": {"to_human_buyers": 1, "queue_wait_avg_s": None, "queue_abandoned_buyers": 0},
+            D11: {"robot_buyers": 2, "to_human_buyers": 5, "queue_wait_avg_s": 150.0, "queue_abandoned_buyers": 2},
+        },
+        "live": {"team": {"queued_now": 1, "longest_queue_wait_s": 300.0}},
+    },
+    settings={"filter_buyers": ["test-1"]},
+    now_ms=t(12, 0),
 )
 
 

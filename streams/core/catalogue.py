@@ -113,6 +113,7 @@ SECTIONS = {  # docs/metrics.md tables: name → (中文, English)
     "sales": ("销售", "Sales"),
     "ratings": ("评价", "Ratings"),
     "agent_time": ("在线时长", "Agent time"),
+    "queue": ("机器人与排队", "Robot and queue"),
     "live": ("接待压力", "Live load"),
 }
 SERIES_SECTION = "series"  # the series table lists every row with the SERIES scope, whatever its section
@@ -265,6 +266,19 @@ FIGURES: tuple[Figure, ...] = (
     Figure("robot_only_buyers", "仅机器人接待", "Robot-only buyers", COUNT, frozenset({TEAM}), "reception",
            "buyers with ≥ 1 buyer message that day and none routed to an agent (robot replies make no buyer)",
            "当天有买家消息且没有一条分配给客服的买家（机器人回复本身不算买家）"),
+    Figure("robot_buyers", "机器人接待人数", "Robot-served buyers", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a buyer message that day not routed to an agent and a robot message that day",
+           "当天有未分配给客服的买家消息、且有机器人消息的买家"),
+    Figure("to_human_buyers", "转人工人数", "Asked for a human", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a `chat.queued` that day", "当天有 `chat.queued`（转人工）的买家"),
+    Figure("queue_wait_avg_s", "平均排队时长", "Avg queue wait", SECONDS, frozenset({TEAM}), "queue",
+           "mean wait of the queue waits that ended that day (by the end's day): from the `chat.queued` to "
+           "the next transfer from the queue or buyer message routed to an agent, within `active_window_s`",
+           "当天结束的排队的平均时长（按结束日计）：从 `chat.queued` 到下一次从队列转接或分配给客服的买家消息，"
+           "须在 `active_window_s` 之内", higher_is_better=False, nullable=True),
+    Figure("queue_abandoned_buyers", "排队放弃人数", "Queue abandoned", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a queue wait begun that day and not ended within `active_window_s` of its start",
+           "当天开始排队、且在 `active_window_s` 内未结束排队的买家", higher_is_better=False),
     # ---- live load at "now" (views.live_view, figures.live_load, figures.team_live) -------------
     Figure("status", "状态", "Status", STATUS, frozenset({LIVE}), "live",
            "the agent's `agent.status` with the largest `ts` (equal `ts`: the later arrival); `unknown` until one",
@@ -281,6 +295,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("longest_wait_s", "最长等待", "Longest wait", SECONDS, NOW, "live",
            "now − the oldest pending clock start among them; 0 when none waits",
            "此刻 − 其中最早的等待起点；无人等待为 0", higher_is_better=False),
+    Figure("queued_now", "排队中", "Queued now", COUNT, frozenset({LIVE_TEAM}), "queue",
+           "buyers whose queue wait is open and not abandoned at now", "此刻排队未结束且未放弃的买家",
+           higher_is_better=False),
+    Figure("longest_queue_wait_s", "最长排队", "Longest queue wait", SECONDS, frozenset({LIVE_TEAM}), "queue",
+           "now − the oldest start among them; 0 when none", "此刻 − 其中最早的排队开始时间；无人排队为 0",
+           higher_is_better=False),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}

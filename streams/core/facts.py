@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from streams.core.clock import minute_of
+from streams.core.queue import OpenQueueWait, QueueFold, fold_queue
 from streams.core.service_hours import clock_start
 from streams.core.shop_settings import ShopSettings, day_offset
 
@@ -44,7 +45,7 @@ Counters = dict[tuple, dict[str, int]]
 class TimelineEvent(NamedTuple):
     """One applied event of a buyer, reduced to what the figures need (no message text).
 
-    kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating",
+    kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating", "queued",
     "created" | "paid" | "closed" | "refunded" (orders).
     """
 
@@ -94,10 +95,11 @@ class BuyerLive:
     pending_since: dict[str, int] = field(default_factory=dict)  # agent → pending clock start
     open_sla: list[OpenSla] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)  # every agent id this buyer's events name
+    queue_wait: OpenQueueWait | None = None  # streams/core/queue.py
 
     @property
     def is_idle(self) -> bool:
-        return not (self.activity or self.pending_since or self.open_sla)
+        return not (self.activity or self.pending_since or self.open_sla or self.queue_wait)
 
 
 @dataclass(slots=True)
@@ -163,6 +165,7 @@ class Fold:
     # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
     internal_now: bool = False
     internal_now_version: int = -1
+    queue: QueueFold = field(default_factory=QueueFold)  # robot days and queue waits (streams/core/queue.py)
 
 
 Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
@@ -287,6 +290,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             settings_version = event.settings_version
             settings = settings_for(settings_version)
         assert settings is not None
+        if kind in ("buyer", "robot", "transfer", "queued"):
+            fold_queue(fold.queue, kind, ts, day, agent, event.ref, internal, settings.active_window_s, add)
         if kind == "robot":
             continue  # never an agent's activity, whatever its agent_id (metrics.md)
         if kind == "buyer" or kind == "agent":
@@ -412,6 +417,7 @@ def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
         pending_since={owner: clock for owner, clock in fold.pending_since.items() if owner is not None},
         open_sla=list(open_sla),
         agents=set(fold.agents),
+        queue_wait=fold.queue.open_wait(),
     )
 
 

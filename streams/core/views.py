@@ -57,13 +57,25 @@ def agents_view(
     }
 
 
+def queued_starts(live: MergedLive, now_ms: int) -> list[int]:
+    """Starts of the queue waits open at now (not abandoned: now − start ≤ window)."""
+    return [start for start, _day, window_ms, _counted in live.queue if now_ms - start <= window_ms]
+
+
+def abandoned_open_waits(live: MergedLive, day: str, now_ms: int) -> int:
+    """Buyers whose open queue wait begun on `day` is abandoned at now and not yet counted that day."""
+    return sum(1 for start, start_day, window_ms, counted in live.queue
+               if start_day == day and not counted and now_ms - start > window_ms)
+
+
 def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_ms: int) -> dict[str, Any]:
     _, aged_groups, aged_team = aged_open_sla(live, day, now_ms)
     groups = set(bucket["groups"]) | set(aged_groups)
     return {
         "shop_id": shop_id,
         "day": day,
-        "team": figures(bucket["team"], aged_team, team=True),
+        "team": figures(bucket["team"], aged_team, team=True,
+                        abandoned_open_waits=abandoned_open_waits(live, day, now_ms)),
         "groups": {g: figures(bucket["groups"].get(g, {}), aged_groups.get(g, 0)) for g in sorted(groups)},
     }
 
@@ -81,7 +93,8 @@ def live_view(
                      settings.active_window_s)}
         for agent in names
     ]
-    return {"shop_id": shop_id, "now": now_ms, "agents": agents, "team": team_live(agents)}
+    return {"shop_id": shop_id, "now": now_ms, "agents": agents,
+            "team": team_live(agents, queued_starts(live, now_ms), now_ms)}
 
 
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second
@@ -96,11 +109,15 @@ def next_clock_change_ms(live: MergedLive, day: str, settings: ShopSettings, now
       first_ts + sla_ms + 1;
     - a conversation leaves the active window (active_conversations): live_load counts activity ts
       while 0 <= now - ts <= window, so from ts (a ts ahead of now) until ts + window;
+    - while a buyer is queued: WAIT_REFRESH_MS later (longest_queue_wait_s grows); a queue wait is
+      abandoned at start + window + 1 (queued_now, queue_abandoned_buyers);
     - at the latest when the shop's day ends: the figures then start from the new day.
     """
     changes = [_day_end_ms(day, settings.timezone)]
-    if any(live.pending.values()):
+    if any(live.pending.values()) or queued_starts(live, now_ms):
         changes.append(now_ms + WAIT_REFRESH_MS)
+    for start, _day, window_ms, _counted in live.queue:
+        changes.append(start + window_ms + 1)  # the wait is abandoned: queued_now, abandoned buyers change
     for _agent, entry_day, _group, first_ts, sla_ms in live.open_sla:
         if entry_day == day:
             changes.append(first_ts + sla_ms + 1)
