@@ -20,7 +20,9 @@ concurrency). `agents_needed` is the fewest extra agents whose servers lift SL(s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MAX_EXTRA_AGENTS = 10_000  # a bound for the search: a group needing more is reported as needing this many
 
@@ -81,3 +83,60 @@ def nowcast(arrivals: int, window_s: float, handle_s: float, agents_online: int,
     servers = servers_of(agents_online, concurrency)
     return NowCast(rate, handle_s, servers, service_level(load, servers, handle_s, sla_s),
                    agents_needed(load, agents_online, concurrency, handle_s, sla_s, target))
+
+
+# ---- the now-cast of every group, from the figures the read side already has ---------------------------
+ARRIVAL_WINDOW_MS = 15 * 60_000  # λ: new consulting buyers of the last 15 minutes
+MIN_HANDLE_S = 30.0  # the handling-time estimate never goes below this (a floor for a noisy estimate)
+
+
+def group_nowcasts(
+    minute_buckets: Mapping[int, Mapping[str, Any]], live_agents: Iterable[Mapping[str, Any]],
+    group_of: Callable[[str], str], now_ms: int, sla_s: float, active_window_s: float,
+    max_concurrent: float | None = None, target: float = 0.9,
+) -> dict[str, dict[str, Any]]:
+    """Per group: λ, h, servers, predicted_sla_rate and agents_needed at now.
+
+    - λ = the group's agents' new consulting buyers (series `new_consult_buyers`) in the minutes that
+      start within the last 15 minutes ÷ 900 s (a buyer new to two agents of the group counts twice);
+    - h, by Little's law on the live load: a conversation is active from its first message until
+      `active_window_s` after its last, so the group's active conversations L = λ·(h + window) and
+      h = L/λ − window, at least MIN_HANDLE_S;
+    - agents = the group's agents `online` or `busy` now; concurrency = `max_concurrent` when given,
+      else the largest number of active conversations one of them carries now (at least 1).
+    `minute_buckets`: minute start → merged bucket ({"agents": {agent: counters}}); `live_agents`: the
+    rows of views.live_view (agent_id, status, active_conversations).
+    """
+    since = now_ms - ARRIVAL_WINDOW_MS
+    arrivals: dict[str, int] = {}
+    for minute, bucket in minute_buckets.items():
+        if since < minute <= now_ms:
+            for agent, counters in bucket.get("agents", {}).items():
+                group = group_of(agent)
+                arrivals[group] = arrivals.get(group, 0) + counters.get("new_consult", 0)
+    active: dict[str, int] = {}
+    online: dict[str, int] = {}
+    busiest: dict[str, int] = {}
+    for row in live_agents:
+        group = group_of(row["agent_id"])
+        active[group] = active.get(group, 0) + row["active_conversations"]
+        if row["status"] in ("online", "busy"):
+            online[group] = online.get(group, 0) + 1
+            busiest[group] = max(busiest.get(group, 0), row["active_conversations"])
+    out = {}
+    for group in sorted(set(arrivals) | set(online) | set(active)):
+        rate = arrivals.get(group, 0) / (ARRIVAL_WINDOW_MS / 1000)
+        handle = max(MIN_HANDLE_S, active.get(group, 0) / rate - active_window_s) if rate else MIN_HANDLE_S
+        concurrency = max_concurrent if max_concurrent is not None else max(1, busiest.get(group, 0))
+        load = rate * handle
+        agents = online.get(group, 0)
+        servers = servers_of(agents, concurrency)
+        out[group] = {
+            "arrival_per_min": rate * 60,
+            "handle_s": handle,
+            "agents_online": agents,
+            "concurrency": concurrency,
+            "predicted_sla_rate": service_level(load, servers, handle, sla_s),
+            "agents_needed": agents_needed(load, agents, concurrency, handle, sla_s, target),
+        }
+    return out
