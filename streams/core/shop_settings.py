@@ -34,6 +34,8 @@ class ShopSettings:
     presale_groups: frozenset[str] = frozenset({DEFAULT_GROUP})
     # Service hours (streams/core/service_hours.py): (start, end) in minutes of the local day, or None (all day).
     service_hours: tuple[int, int] | None = None
+    # Buyers one agent serves at once, for the staffing now-cast (None: measured from the live load).
+    max_concurrent: float | None = None
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -139,6 +141,7 @@ def parse_settings(data: Any) -> ShopSettings:
         groups=dict(groups),
         presale_groups=frozenset(presale_groups),
         service_hours=_service_hours(data),
+        max_concurrent=None if data.get("max_concurrent") is None else _number(data, "max_concurrent", 1, minimum=1),
     )
 
 

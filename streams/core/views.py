@@ -17,6 +17,7 @@ from streams.core.agent_time import day_figures, has_time_on
 from streams.core.figures import count_aged, figures, live_load, series, team_live
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
+from streams.core.staffing import group_nowcasts
 
 
 def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, int], dict[str, int], int]:
@@ -82,8 +83,10 @@ def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_m
 
 def live_view(
     shop_id: str, live: MergedLive, statuses: dict[str, dict[str, Any]], known_agents: set[str],
-    settings: ShopSettings, now_ms: int,
+    settings: ShopSettings, now_ms: int, minute_buckets: dict[int, Bucket] | None = None,
 ) -> dict[str, Any]:
+    """Live load per agent and for the team, and the staffing now-cast per group (a model: from the
+    last 15 minutes' `minute_buckets`, streams/core/staffing.py)."""
     names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending))
     agents = [
         {"agent_id": agent, "group": settings.group_of(agent),
@@ -93,8 +96,10 @@ def live_view(
                      settings.active_window_s)}
         for agent in names
     ]
+    groups = group_nowcasts(minute_buckets or {}, agents, settings.group_of, now_ms, settings.sla_s,
+                            settings.active_window_s, settings.max_concurrent)
     return {"shop_id": shop_id, "now": now_ms, "agents": agents,
-            "team": team_live(agents, queued_starts(live, now_ms), now_ms)}
+            "team": team_live(agents, queued_starts(live, now_ms), now_ms), "groups": groups}
 
 
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second

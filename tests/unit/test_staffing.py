@@ -157,3 +157,21 @@ def test_adding_agents_to_a_simulated_midnight_surge_moves_the_estimate_the_righ
     assert levels == sorted(levels)  # every added agent predicts at least as well
     assert [c["agents_needed"] for c in casts] == [max(0, base["agents_needed"] - k) for k in range(len(casts))]
     assert casts[base["agents_needed"]]["predicted_sla_rate"] >= 0.9
+
+
+def test_max_concurrent_setting_is_validated_and_reaches_the_live_view() -> None:
+    from streams.core.errors import Invalid
+    from streams.core.shop_settings import parse_settings
+    from streams.core.snapshot import MergedLive
+
+    assert parse_settings({}).max_concurrent is None
+    assert parse_settings({"max_concurrent": 3}).max_concurrent == 3
+    for bad in (0, 0.5, "3", True):
+        with pytest.raises(Invalid, match="max_concurrent"):
+            parse_settings({"max_concurrent": bad})
+    shop = parse_settings({"max_concurrent": 2, "sla_s": 180})
+    now = 100 * MINUTE
+    buckets = {now - MINUTE: {"agents": {"A": {"new_consult": 30}}, "groups": {}, "team": {}}}
+    view = live_view("s", MergedLive(), {"A": {"status": "online", "ts": 0}}, {"A"}, shop, now, buckets)
+    assert view["groups"]["presale"]["concurrency"] == 2
+    assert view["groups"]["presale"]["arrival_per_min"] == pytest.approx(2.0)
