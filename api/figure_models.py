@@ -59,8 +59,23 @@ class SlidingFigures(BaseModel):
 AgentsResponse = create_model("AgentsResponse", shop_id=SHOP_ID, day=DAY, agents=(list[AgentFigures], ...))
 SummaryResponse = create_model("SummaryResponse", shop_id=SHOP_ID, day=DAY, team=(TeamFigures, ...),
                                groups=(dict[str, GroupFigures], Field(description="group id → its figures")))
+class GroupStaffing(BaseModel):
+    """The staffing now-cast of one group (预计响应率, 需增派人数): an Erlang C model, not a count
+    (docs/metrics.md, "Staffing now-cast")."""
+
+    arrival_per_min: float = Field(description="new consulting buyers per minute over the last 15 minutes")
+    handle_s: float = Field(description="estimated handling time per buyer, seconds (Little's law on the live load)")
+    agents_online: int = Field(description="the group's agents online or busy")
+    concurrency: float = Field(description="buyers one agent serves at once (`max_concurrent`, or measured)")
+    predicted_sla_rate: float = Field(title="预计响应率 · Predicted SLA rate",
+                                      description="Erlang C share of buyers answered within `sla_s`")
+    agents_needed: int = Field(title="需增派人数 · Agents needed",
+                               description="the fewest extra agents reaching the 0.9 target")
+
+
 LiveResponse = create_model("LiveResponse", shop_id=SHOP_ID, now=NOW_MS, agents=(list[AgentLiveLoad], ...),
-                            team=(TeamLiveLoad, ...))
+                            team=(TeamLiveLoad, ...),
+                            groups=(dict[str, GroupStaffing], Field(description="group → staffing now-cast")))
 SeriesResponse = create_model(
     "SeriesResponse", shop_id=SHOP_ID,
     agent_id=(str | None, Field(description="the agent asked for; null for the team")), now=NOW_MS,

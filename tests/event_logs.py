@@ -2,9 +2,11 @@
 
 A log straddles a Shanghai midnight and holds every kind of event, plus the edges metrics.md settles:
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
-transfer), robot messages carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers`
-when the settings say so) and groups with names of the shop's own (`presale_groups`). Arrival order is
-a permutation of the events, with some duplicate deliveries.
+transfer), agent statuses on both sides of midnight and a day apart (agent time), robot messages
+carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so),
+groups with names of the shop's own (`presale_groups`), service hours closed around midnight, and
+queue waits (`chat.queued`) ended in time, late or never.
+Arrival order is a permutation of the events, with some duplicate deliveries.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         base = {"event_id": f"e{next(ids)}", "shop_id": shop, "ts": ts, "buyer_id": buyer}
         kind = draw(st.sampled_from(["buyer"] * 5 + ["agent"] * 4 + ["robot", "transfer", "rating", "created",
                                                                       "paid", "paid", "closed", "refunded",
-                                                                      "status", "same_ts", "same_ts"]))
+                                                                      "status", "status", "status", "same_ts",
+                                                                      "same_ts", "queued", "queued"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):
@@ -71,6 +74,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         elif kind == "transfer":
             events.append({**base, "type": "chat.transfer", "from_agent": draw(st.sampled_from([None, *AGENTS])),
                            "to_agent": draw(st.sampled_from(AGENTS))})
+        elif kind == "queued":
+            events.append({**base, "type": "chat.queued"})
         elif kind == "rating":
             events.append({**base, "type": "chat.rating", "agent_id": draw(st.sampled_from(AGENTS)),
                            "score": draw(st.integers(1, 5))})
@@ -98,6 +103,9 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         "filter_buyers": draw(st.sampled_from([[], ["test-1"]])),
         "groups": groups,
         "active_window_s": draw(st.sampled_from([300, 600])),
+        # Logs run from 23:45 to 00:25 (and a day later): hours that close before and open after midnight.
+        "service_hours": draw(st.sampled_from([None, None, {"start": "00:05", "end": "23:55"},
+                                               {"start": "00:20", "end": "24:00"}])),
     }
     if presale_groups is not None:
         shop_settings["presale_groups"] = presale_groups

@@ -44,12 +44,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 PER_AGENT_KEYS: tuple[str, ...] = (
     "consult_buyers", "received_buyers", "filtered_buyers", "buyer_messages", "agent_messages",
     "qa_ratio", "replied_buyers", "reply_rate", "responses", "avg_response_s", "first_response_avg_s",
-    "slow_responses", "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "inquiry_buyers",
+    "slow_responses", "sla_buyers", "sla_met_buyers", "sla_rate", "unreplied_buyers", "after_hours_buyers",
+    "inquiry_buyers",
     "ordered_buyers", "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate",
     "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
     "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
 )
-TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers")
+# Agent time (metrics.md "Agent time"): per agent and day, from the agent.status events alone.
+AGENT_TIME_KEYS: tuple[str, ...] = ("online_s", "busy_s", "away_s", "first_online_ts", "last_offline_ts")
+TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers",
+                                     "robot_buyers", "to_human_buyers", "queue_wait_avg_s",
+                                     "queue_abandoned_buyers")
 SERIES_KEYS: tuple[str, ...] = (
     "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
     "slow_responses", "paid_amount",
@@ -119,12 +124,13 @@ def is_buyer_message(ev: dict) -> bool:
     return ev["type"] == "chat.message" and ev["sender"] == "buyer"
 
 
-def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]],
-                                                        dict[Any, int]]:
+def simulate_pending(buyer_events: list[dict], start_of: Any = lambda ts: ts,
+                     ) -> tuple[list[tuple[str, int, int]], dict[Any, list[int]], dict[Any, int]]:
     """Walk one buyer's chat events (already in the order of step 2) with explicit pending state.
 
     Returns (responses, pending, clock): responses as (agent, reply ts, response ms); the final
     pending messages per owner (agent id or None = queue) and the final pending clock per owner.
+    start_of: where a clock that would start at ts starts (service hours: the next opening).
     """
     pending: dict[Any, list[int]] = {}  # owner -> ts of the messages it still owes
     clock: dict[Any, int] = {}  # owner -> pending clock start
@@ -137,14 +143,14 @@ def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int
             if sender == "buyer":
                 owner = ev.get("agent_id")  # None = queue
                 pending.setdefault(owner, []).append(ts)
-                clock[owner] = min(clock[owner], ts) if owner in clock else ts
+                clock[owner] = min(clock[owner], start_of(ts)) if owner in clock else start_of(ts)
             elif sender == "agent":
                 agent = ev["agent_id"]
                 # answers every message pending to this agent with ts <= its own ts (all of them:
                 # events are walked in ts order, so everything pending is at or before now)
                 owed = [m for m in pending.get(agent, []) if m <= ts]
                 if owed:
-                    responses.append((agent, ts, ts - clock[agent]))
+                    responses.append((agent, ts, max(0, ts - clock[agent])))
                     rest = [m for m in pending[agent] if m > ts]
                     if rest:  # cannot happen when walking in ts order; kept for clarity
                         pending[agent] = rest
@@ -168,7 +174,7 @@ def simulate_pending(buyer_events: list[dict]) -> tuple[list[tuple[str, int, int
             else:
                 del pending[source]
                 clock.pop(source, None)
-            start = max(min(moved), ts)
+            start = start_of(max(min(moved), ts))
             pending.setdefault(target, []).extend(moved)
             clock[target] = min(clock[target], start) if target in clock else start
     return responses, pending, clock
@@ -220,8 +226,15 @@ class _Oracle:
         }
 
         self.days: set[date] = {self.day(ev["ts"]) for _, ev in self.events if ev["type"] != "agent.status"}
+        # each agent's statuses in ts order, equal ts by arrival (the later arrival holds from then on)
+        self.status_events: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for _idx, ev in sorted(((i, e) for i, e in self.events if e["type"] == "agent.status"),
+                              key=lambda pair: (pair[1]["ts"], pair[0])):
+            self.status_events[ev["agent_id"]].append((ev["ts"], ev["status"]))
+        self.days |= {d for a in self.status_events for d in self.status_days(a)}
         self._collect()
         self._credit_orders()
+        self._queue()
 
     # ---- helpers -------------------------------------------------------------------------------
     def day(self, ts: int) -> date:
@@ -260,10 +273,10 @@ class _Oracle:
                 elif ev["type"] == "chat.rating":
                     self.ratings.append((buyer, ev["agent_id"], ts, ev["score"]))
 
-            responses, _, _ = simulate_pending(evs)
+            responses, _, _ = simulate_pending(evs, self.clock_start)
             for agent, ts, ms in responses:
                 self.responses.append(Response(buyer, agent, ts, self.day(ts), ms))
-            _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now])
+            _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now], self.clock_start)
             self.live_pending[buyer] = (pending, clock)
 
             # orders: first created wins; first paid wins (paid without created = created at the
@@ -336,7 +349,27 @@ class _Oracle:
 
     def first_response_ms(self, agent: str, buyer: str, first_ts: int) -> int | None:
         later = [h.ts for h in self.human_msgs if h.agent == agent and h.buyer == buyer and h.ts >= first_ts]
-        return min(later) - first_ts if later else None
+        return max(0, min(later) - self.clock_start(first_ts)) if later else None
+
+    def clock_start(self, ts: int) -> int:
+        """metrics.md "Service hours": a clock start outside [start, end) of its local day moves to the next
+        opening (that day's start before it, the next day's start after the end)."""
+        hours = self.s.get("service_hours")
+        if not hours:
+            return ts
+
+        def at(d: date, hhmm: str) -> int:
+            h, m = (int(x) for x in hhmm.split(":"))
+            if h == 24:
+                d, h = d + timedelta(days=1), 0
+            return int(datetime(d.year, d.month, d.day, h, m, tzinfo=self.tz).timestamp() * 1000)
+
+        d = self.day(ts)
+        if ts < at(d, hours["start"]):
+            return at(d, hours["start"])
+        if ts >= at(d, hours["end"]):
+            return at(d + timedelta(days=1), hours["start"])
+        return ts
 
     def cohort_window(self, day: date) -> set[date]:
         return {day + timedelta(days=k) for k in range(self.n_days)}
@@ -349,6 +382,7 @@ class _Oracle:
         ordered: set[str] = set()
         paid: set[str] = set()
         sales_buyers: set[str] = set()
+        after_hours: set[str] = set()
         buyer_messages = agent_messages = 0
         responses = response_ms = slow = 0
         fr_count = fr_ms = 0
@@ -375,8 +409,10 @@ class _Oracle:
                     sla_buyers += 1
                     if fr <= sla_ms:
                         sla_met += 1
-                elif self.now - first > sla_ms:
+                elif self.now - self.clock_start(first) > sla_ms:
                     sla_buyers += 1
+            # 留言: received buyers whose first message that day was outside the service hours
+            after_hours |= {b for b in recv if self.clock_start(cons[b]["F"]) != cons[b]["F"]}
             # cohort conversions: agents of the presale groups take inquiries
             if self.group_of(a) in self.presale_groups:
                 inquiry |= recv
@@ -431,6 +467,7 @@ class _Oracle:
             "sla_met_buyers": sla_met,
             "sla_rate": ratio(sla_met, sla_buyers),
             "unreplied_buyers": len(received) - len(replied),
+            "after_hours_buyers": len(after_hours),
             "inquiry_buyers": len(inquiry),
             "ordered_buyers": len(ordered),
             "paid_buyers": len(paid),
@@ -466,6 +503,117 @@ class _Oracle:
             "shop_sales": shop_fen / 100,
             "silent_share": ratio(silent_fen, shop_fen),
             "robot_only_buyers": robot_only,
+            **self.queue_figures(day),
+        }
+
+    # ---- 4a. robot and queue -------------------------------------------------------------------
+    def queue_waits(self, evs: list[dict]) -> tuple[set[date], list[tuple[date, int]], set[date], int | None]:
+        """metrics.md "Robot and queue" for one buyer's events (in order): the days of its chat.queued,
+        the ended waits (end's day, ms), the start days of abandoned waits, the start of the wait
+        still open after the last event."""
+        window = self.s["active_window_s"] * 1000
+        queued_days: set[date] = set()
+        ended: list[tuple[date, int]] = []
+        abandoned: set[date] = set()
+        start: int | None = None
+        for ev in evs:
+            ts = ev["ts"]
+            if start is not None and ts - start > window:  # not ended within the window: abandoned
+                abandoned.add(self.day(start))
+                start = None
+            if ev["type"] == "chat.queued":
+                queued_days.add(self.day(ts))
+                if start is None:
+                    start = ts
+            elif start is not None and (
+                (ev["type"] == "chat.transfer" and ev.get("from_agent") is None)
+                or (is_buyer_message(ev) and ev.get("agent_id") is not None)
+            ):
+                ended.append((self.day(ts), ts - start))
+                start = None
+        return queued_days, ended, abandoned, start
+
+    def _queue(self) -> None:
+        self.to_human: set[tuple[str, date]] = set()
+        self.queue_ended: list[tuple[date, int]] = []
+        self.queue_abandoned: set[tuple[str, date]] = set()
+        self.robot_buyer_days: set[tuple[str, date]] = set()
+        window = self.s["active_window_s"] * 1000
+        for buyer, evs in self.buyer_events.items():
+            if buyer in self.filter_buyers:
+                continue  # internal accounts count in none of the queue figures
+            queued_days, ended, abandoned, open_start = self.queue_waits(evs)
+            self.to_human |= {(buyer, d) for d in queued_days}
+            self.queue_ended += ended
+            self.queue_abandoned |= {(buyer, d) for d in abandoned}
+            if open_start is not None and self.now - open_start > window:
+                self.queue_abandoned.add((buyer, self.day(open_start)))
+            robot = {self.day(ev["ts"]) for ev in evs if ev["type"] == "chat.message" and ev["sender"] == "robot"}
+            unrouted = {self.day(ev["ts"]) for ev in evs if is_buyer_message(ev) and ev.get("agent_id") is None}
+            self.robot_buyer_days |= {(buyer, d) for d in robot & unrouted}
+
+    def queue_figures(self, day: date) -> dict[str, Any]:
+        waits = [ms for d, ms in self.queue_ended if d == day]
+        return {
+            "robot_buyers": sum(1 for _, d in self.robot_buyer_days if d == day),
+            "to_human_buyers": sum(1 for _, d in self.to_human if d == day),
+            "queue_wait_avg_s": sum(waits) / len(waits) / 1000 if waits else None,
+            "queue_abandoned_buyers": sum(1 for _, d in self.queue_abandoned if d == day),
+        }
+
+    def queue_live(self) -> dict[str, Any]:
+        """Buyers queued at now (their events up to now; the open wait not older than the window)."""
+        window = self.s["active_window_s"] * 1000
+        starts = []
+        for buyer, evs in self.buyer_events.items():
+            if buyer in self.filter_buyers:
+                continue
+            start = self.queue_waits([ev for ev in evs if ev["ts"] <= self.now])[3]
+            if start is not None and self.now - start <= window:
+                starts.append(start)
+        return {"queued_now": len(starts),
+                "longest_queue_wait_s": max(0, self.now - min(starts)) / 1000 if starts else 0.0}
+
+    # ---- 4b. agent time ------------------------------------------------------------------------
+    def midnight(self, d: date) -> int:
+        return int(datetime.combine(d, datetime.min.time(), self.tz).timestamp() * 1000)
+
+    def status_spans(self, agent: str) -> list[tuple[int, int, str]]:
+        """(from, until, status): each status holds until the agent's next one, the last until now;
+        nothing after now."""
+        evs = self.status_events.get(agent, [])
+        spans = []
+        for i, (ts, st) in enumerate(evs):
+            until = evs[i + 1][0] if i + 1 < len(evs) else self.now
+            until = min(until, self.now)
+            if until > ts:
+                spans.append((ts, until, st))
+        return spans
+
+    def status_days(self, agent: str) -> set[date]:
+        """Days with a status event of the agent or time in one of its statuses."""
+        days = {self.day(ts) for ts, _ in self.status_events.get(agent, [])}
+        for start, until, _ in self.status_spans(agent):
+            d = self.day(start)
+            while self.midnight(d) < until:
+                days.add(d)
+                d += timedelta(days=1)
+        return days
+
+    def agent_time(self, agent: str, d: date) -> dict[str, Any]:
+        lo, hi = self.midnight(d), self.midnight(d + timedelta(days=1))
+        ms = {"online": 0, "busy": 0, "away": 0, "offline": 0}
+        for start, until, st in self.status_spans(agent):
+            ms[st] += max(0, min(until, hi) - max(start, lo))  # the span cut at the day's midnights
+        today = [(ts, st) for ts, st in self.status_events.get(agent, []) if self.day(ts) == d]
+        online = [ts for ts, st in today if st in ("online", "busy")]
+        offline = [ts for ts, st in today if st == "offline"]
+        return {
+            "online_s": (ms["online"] + ms["busy"]) / 1000,
+            "busy_s": ms["busy"] / 1000,
+            "away_s": ms["away"] / 1000,
+            "first_online_ts": online[0] if online else None,
+            "last_offline_ts": offline[-1] if offline else None,
         }
 
     # ---- 5. live load and series ---------------------------------------------------------------
@@ -490,8 +638,10 @@ class _Oracle:
                     waiting += 1
                     oldest = clock[a] if oldest is None else min(oldest, clock[a])
             longest = 0.0 if oldest is None else max(0, self.now - oldest) / 1000
+            since = [ts for ts, _ in self.status_events.get(a, []) if ts <= self.now]
             agents_out[a] = {
                 "status": status.get(a, "unknown"),
+                "status_since_ts": since[-1] if since else None,
                 "active_conversations": len(active),
                 "waiting_buyers": waiting,
                 "longest_wait_s": longest,
@@ -500,6 +650,7 @@ class _Oracle:
             "active_conversations": sum(v["active_conversations"] for v in agents_out.values()),
             "waiting_buyers": sum(v["waiting_buyers"] for v in agents_out.values()),
             "longest_wait_s": max((v["longest_wait_s"] for v in agents_out.values()), default=0.0),
+            **self.queue_live(),
         }
         return {"agents": agents_out, "team": team}
 
@@ -582,8 +733,8 @@ class _Oracle:
         for d in sorted(self.days):
             key = d.isoformat()
             per_agent = {}
-            for a in sorted(self.all_agents):
-                fig = self.figures({a}, d)
+            for a in sorted(self.all_agents | set(self.status_events)):
+                fig = {**self.figures({a}, d), **self.agent_time(a, d)}
                 if any(v not in (0, None) for v in fig.values()):
                     per_agent[a] = fig
             if per_agent:

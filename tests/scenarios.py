@@ -83,6 +83,11 @@ def refunded(ts: int, b: str, oid: str, amount: float, eid: str | None = None) -
             "buyer_id": b, "order_id": oid, "amount": amount}
 
 
+def queued(ts: int, b: str, eid: str | None = None) -> dict:
+    """chat.queued: the buyer asked for a human (转人工) and waits in the queue."""
+    return {"event_id": _eid(eid), "shop_id": SHOP, "type": "chat.queued", "ts": ts, "buyer_id": b}
+
+
 def status(ts: int, a: str, st: str, eid: str | None = None) -> dict:
     return {"event_id": _eid(eid), "shop_id": SHOP, "type": "agent.status", "ts": ts,
             "agent_id": a, "status": st}
@@ -1033,6 +1038,161 @@ scenario(
     },
     settings={"groups": {"p1": "售前一组", "p2": "售前二组", "s1": "售后"},
               "presale_groups": ["售前一组", "售前二组"]},
+)
+
+# ------------------------------------------------------------------------------------------------
+# 28. Agent time: statuses across midnight, arriving out of order, a status carried over from the
+#     previous day, an agent with statuses and no conversation. now = 11th 20:00.
+#   a1 (ts order): 10th 22:00 online · 10th 23:00 busy · 00:30 away · 00:40 offline · 09:00 online ·
+#                  12:00 away · 13:00 busy · 18:00 offline (until now)
+#   10th: online 22:00–23:00 (3600 s) + busy 23:00–24:00 (3600 s) → online_s 7200, busy_s 3600,
+#         first online 22:00, no offline that day.
+#   11th: busy 00:00–00:30 (1800, carried over: no event of that day) · away 00:30–00:40 (600) ·
+#         offline 00:40–09:00 · online 09:00–12:00 (10800) · away 12:00–13:00 (3600) ·
+#         busy 13:00–18:00 (18000) · offline 18:00–20:00
+#         → online_s 1800 + 10800 + 18000 = 30600, busy_s 1800 + 18000 = 19800, away_s 600 + 3600 = 4200,
+#           first online 09:00 (the carried-over busy is no status of the 11th), last offline 18:00.
+#   a2: away from 10th 23:30, nothing else → 10th away_s 1800; 11th away_s 20 h = 72000: a2 has rows on
+#       both days with no conversation at all.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "agent_time_across_midnight",
+    [
+        status(t(13, 0), "a1", "busy"),
+        status(t(22, 0, day=10), "a1", "online"),
+        status(t(0, 40), "a1", "offline"),
+        status(t(18, 0), "a1", "offline"),
+        status(t(23, 0, day=10), "a1", "busy"),
+        status(t(12, 0), "a1", "away"),
+        status(t(0, 30), "a1", "away"),
+        status(t(23, 30, day=10), "a2", "away"),
+        buyer(t(9, 30), "b1", "a1"),
+        agent(t(9, 31), "b1", "a1"),
+        status(t(9, 0), "a1", "online"),  # arrives last, long after later statuses
+    ],
+    {
+        "agents": {
+            "2026-11-10": {
+                "a1": {"online_s": 7200.0, "busy_s": 3600.0, "away_s": 0.0, "first_online_ts": t(22, 0, day=10),
+                       "last_offline_ts": None},
+                "a2": {"online_s": 0.0, "busy_s": 0.0, "away_s": 1800.0, "first_online_ts": None,
+                       "last_offline_ts": None},
+            },
+            D11: {
+                "a1": {"online_s": 30600.0, "busy_s": 19800.0, "away_s": 4200.0, "first_online_ts": t(9, 0),
+                       "last_offline_ts": t(18, 0), "responses": 1},
+                "a2": {"online_s": 0.0, "busy_s": 0.0, "away_s": 72000.0, "first_online_ts": None,
+                       "last_offline_ts": None},
+            },
+        },
+        "live": {"agents": {"a1": {"status": "offline", "status_since_ts": t(18, 0)},
+                            "a2": {"status": "away", "status_since_ts": t(23, 30, day=10)}}},
+    },
+    now_ms=t(20, 0),
+)
+
+# ------------------------------------------------------------------------------------------------
+# 29. Service hours 09:00–23:00 (JD): clock starts outside them move to the next opening.
+#   a1: b1 writes 02:00, answered 09:01 → response 60 s (clock 09:00; not slow: not > 60), first
+#       response 60 s, SLA met; b2 writes 03:00, answered 03:05, before the opening → 0 s;
+#       b5 writes to the queue 08:00, transferred to a1 08:30 → clock max(08:00, 08:30) = 08:30 → 09:00;
+#       a1 answers 09:00:30 → 30 s (b5 wrote nothing to a1: no consulting buyer of a1).
+#       11th: responses 3, avg (60 + 0 + 30) / 3 = 30 s, first response (60 + 0) / 2 = 30 s,
+#       SLA 2 of 2, after-hours buyers b1, b2 → 2.
+#   a2: b3 writes 22:59 (inside), answered 23:01 → 120 s, slow; b4 writes 23:30 (after the end) →
+#       clock 12th 09:00; answered 12th 09:02 → 120 s, slow, a response of the 12th, the first
+#       response of the 11th's consult. 11th: responses 1 (120 s), first response (120 + 120) / 2,
+#       SLA 2 of 2, after-hours b4 → 1. 12th: responses 1, 120 s, slow 1.
+#   team 11th: after-hours buyers b1, b2, b4 → 3.
+# ------------------------------------------------------------------------------------------------
+JD_HOURS = {"service_hours": {"start": "09:00", "end": "23:00"}}
+scenario(
+    "service_hours_clock_starts_at_the_opening",
+    [
+        buyer(t(2, 0), "b1", "a1"),
+        agent(t(9, 1), "b1", "a1"),
+        buyer(t(3, 0), "b2", "a1"),
+        agent(t(3, 5), "b2", "a1"),
+        buyer(t(8, 0), "b5", None),
+        transfer(t(8, 30), "b5", None, "a1"),
+        agent(t(9, 0, 30), "b5", "a1"),
+        buyer(t(22, 59), "b3", "a2"),
+        agent(t(23, 1), "b3", "a2"),
+        buyer(t(23, 30), "b4", "a2"),
+        agent(t(9, 2, day=12), "b4", "a2"),
+    ],
+    {
+        "agents": {
+            D11: {
+                "a1": {"received_buyers": 2, "responses": 3, "avg_response_s": 30.0, "slow_responses": 0,
+                       "first_response_avg_s": 30.0, "sla_buyers": 2, "sla_met_buyers": 2,
+                       "after_hours_buyers": 2},
+                "a2": {"received_buyers": 2, "responses": 1, "avg_response_s": 120.0, "slow_responses": 1,
+                       "first_response_avg_s": 120.0, "sla_buyers": 2, "sla_met_buyers": 2,
+                       "after_hours_buyers": 1},
+            },
+            D12: {"a2": {"responses": 1, "avg_response_s": 120.0, "slow_responses": 1, "after_hours_buyers": 0}},
+        },
+        "team": {D11: {"after_hours_buyers": 3, "received_buyers": 4, "responses": 4}},
+    },
+    settings=JD_HOURS,
+    now_ms=t(10, 0, day=12),
+)
+
+# ------------------------------------------------------------------------------------------------
+# 30. Service hours, live: b1 writes at 01:00 and still waits at now = 09:02. Its clock starts at
+#     09:00, so it has waited 120 s (not 8 h 2 min), and its open SLA clock (180 s) has not run out:
+#     sla_buyers 0 (without service hours it would be 1, not met).
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "service_hours_live_wait_and_sla_age",
+    [buyer(t(1, 0), "b1", "a1")],
+    {
+        "agents": {D11: {"a1": {"received_buyers": 1, "sla_buyers": 0, "after_hours_buyers": 1}}},
+        "live": {"agents": {"a1": {"waiting_buyers": 1, "longest_wait_s": 120.0}},
+                 "team": {"waiting_buyers": 1, "longest_wait_s": 120.0}},
+    },
+    settings=JD_HOURS,
+    now_ms=t(9, 2),
+)
+
+# ------------------------------------------------------------------------------------------------
+# 31. Robot and queue (active_window_s 600), now = 12:00.
+#   b1: robot chat 10:00, queued 10:01 (again 10:02: changes nothing), transfer from the queue 10:04
+#       → a wait of 180 s ended by a transfer; robot buyer (unrouted message + robot message).
+#   b2: queued 10:10, buyer message routed to a2 10:11:30 → a wait of 90 s ended by a routed message.
+#   b3: robot chat 11:00, queued 11:00:05, transfer only at 11:20 (> 600 s later) → abandoned (the
+#       transfer ends nothing); robot buyer.
+#   b4: queued 11:55, still waiting → queued now, 300 s.
+#   b5: queued 11:40, nothing since → abandoned at 11:50:00.001 (counted at "now").
+#   b6: queued 10th 23:58, routed message 11th 00:01 → 180 s, a wait ended on the 11th.
+#   test-1 (filter_buyers): queued 11:58 → in no figure.
+#   11th: to_human b1..b5 = 5; waits ended 180, 90, 180 → avg 150 s; abandoned b3, b5 = 2; robot b1, b3.
+#   10th: to_human b6 = 1, no wait ended.
+# ------------------------------------------------------------------------------------------------
+scenario(
+    "robot_and_queue",
+    [
+        buyer(t(10, 0), "b1", None), robot(t(10, 0, 2), "b1"),
+        queued(t(10, 1), "b1"), queued(t(10, 2), "b1"),
+        transfer(t(10, 4), "b1", None, "a1"), buyer(t(10, 5), "b1", "a1"),
+        queued(t(10, 10), "b2"), buyer(t(10, 11, 30), "b2", "a2"),
+        buyer(t(11, 0), "b3", None), robot(t(11, 0, 1), "b3"), queued(t(11, 0, 5), "b3"),
+        transfer(t(11, 20), "b3", None, "a1"),
+        queued(t(11, 55), "b4"),
+        queued(t(11, 40), "b5"),
+        queued(t(23, 58, day=10), "b6"), buyer(t(0, 1), "b6", "a1"),
+        queued(t(11, 58), "test-1"),
+    ],
+    {
+        "team": {
+            "2026-11-10": {"to_human_buyers": 1, "queue_wait_avg_s": None, "queue_abandoned_buyers": 0},
+            D11: {"robot_buyers": 2, "to_human_buyers": 5, "queue_wait_avg_s": 150.0, "queue_abandoned_buyers": 2},
+        },
+        "live": {"team": {"queued_now": 1, "longest_queue_wait_s": 300.0}},
+    },
+    settings={"filter_buyers": ["test-1"]},
+    now_ms=t(12, 0),
 )
 
 

@@ -21,21 +21,23 @@ from streams.core.facts import (
     Delta,
     OpenSla,
 )
+from streams.core.queue import OpenQueueWait
 
 Bucket = dict[str, Any]
 DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)  # the others are minute scopes
 TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE)
-# A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks) as tuples,
-# a third of BuyerLive's memory. It matters: a buyer whose last message was never answered stays
-# waiting, hence live, for good (metrics.md has no end of a conversation).
-LiveEntry = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], tuple[OpenSla, ...]]
+# A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks, open queue
+# wait) as tuples, a third of BuyerLive's memory. It matters: a buyer whose last message was never
+# answered stays waiting, hence live, for good (metrics.md has no end of a conversation).
+LiveEntry = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], tuple[OpenSla, ...],
+                  OpenQueueWait | None]
 
 
 def live_entry(live: BuyerLive) -> LiveEntry | None:
     """None when nothing of the buyer is live."""
     if live.is_idle:
         return None
-    return tuple(live.activity.items()), tuple(live.pending_since.items()), tuple(live.open_sla)
+    return tuple(live.activity.items()), tuple(live.pending_since.items()), tuple(live.open_sla), live.queue_wait
 
 
 def _empty_bucket() -> Bucket:

@@ -100,6 +100,8 @@ def to_timeline_event(event: Event, seq: int, settings_version: int, settings: S
     if kind == "chat.transfer":
         return TimelineEvent(*common, "transfer", settings_version, day, internal,
                              event.to_agent, event.from_agent, False, 0, 0)
+    if kind == "chat.queued":
+        return TimelineEvent(*common, "queued", settings_version, day, internal, None, None, False, 0, 0)
     if kind == "chat.rating":
         return TimelineEvent(*common, "rating", settings_version, day, internal,
                              event.agent_id, None, False, event.score or 0, 0)

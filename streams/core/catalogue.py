@@ -63,7 +63,8 @@ SECONDS = Unit("seconds", float, "secs", "seconds")
 PERCENT = Unit("percent", float, "pct", "ratio 0–1, shown as %")
 DECIMAL = Unit("decimal", float, "ratio", "ratio, shown with 2 decimals")
 STATUS = Unit("status", str, "status", "text")
-UNITS = (COUNT, YUAN, SECONDS, PERCENT, DECIMAL, STATUS)
+TIMESTAMP = Unit("timestamp", int, "clock", "epoch ms")
+UNITS = (COUNT, YUAN, SECONDS, PERCENT, DECIMAL, STATUS, TIMESTAMP)
 
 
 # ------------------------------------------------------------------------------------------ rows
@@ -111,6 +112,8 @@ SECTIONS = {  # docs/metrics.md tables: name → (中文, English)
     "conversion": ("转化", "Conversion"),
     "sales": ("销售", "Sales"),
     "ratings": ("评价", "Ratings"),
+    "agent_time": ("在线时长", "Agent time"),
+    "queue": ("机器人与排队", "Robot and queue"),
     "live": ("接待压力", "Live load"),
 }
 SERIES_SECTION = "series"  # the series table lists every row with the SERIES scope, whatever its section
@@ -152,8 +155,10 @@ FIGURES: tuple[Figure, ...] = (
            chart_zh="响应", chart_en="Responses"),
     Figure("avg_response_s", "平均响应时长", "Avg response time", SECONDS, DAY_AND_SERIES, "responses",
            "mean of (reply time − the pending clock start); the clock starts at the earliest unanswered "
-           "message, or at the transfer (转接) time when the buyer was handed over",
-           "(回复时间 − 等待起点) 的平均值；起点为最早的未回复消息，转接来的买家从转接时刻起算",
+           "message, or at the transfer (转接) time when the buyer was handed over; a start outside "
+           "`service_hours` moves to the next opening (a reply before it: 0 s)",
+           "(回复时间 − 等待起点) 的平均值；起点为最早的未回复消息，转接来的买家从转接时刻起算；"
+           "起点在 `service_hours` 之外的顺延到下一个开始时间（其前的回复计 0 秒）",
            higher_is_better=False, nullable=True, chart_zh="平均响应", chart_en="Avg response"),
     Figure("first_response_avg_s", "平均首次响应时长", "Avg first response", SECONDS, DAY, "responses",
            "per received buyer: the agent's first human message at or after the buyer's first message that "
@@ -178,6 +183,10 @@ FIGURES: tuple[Figure, ...] = (
            higher_is_better=True, numerator="sla_met_buyers", denominator="sla_buyers"),
     Figure("unreplied_buyers", "未回复人数", "Buyers unreplied", COUNT, DAY, "reception",
            "received − replied", "接待人数 − 回复人数", higher_is_better=False),
+    Figure("after_hours_buyers", "留言人数", "After-hours buyers", COUNT, DAY, "reception",
+           "received buyers whose first message to the agent that day was outside `service_hours` (their "
+           "response clocks start at the next opening)",
+           "当天发给该客服的首条消息在 `service_hours`（服务时间）之外的接待买家（响应计时从下一个开始时间起算）"),
     Figure("inquiry_buyers", "询单人数", "Inquiry buyers", COUNT, DAY, "conversion",
            "received buyers of an agent in one of the `presale_groups` that day — the cohort",
            "`presale_groups`（售前分组）客服当天的接待买家（询单 cohort）"),
@@ -230,6 +239,23 @@ FIGURES: tuple[Figure, ...] = (
            "ratings with score ≥ 4", "评分 ≥ 4 的评价", higher_is_better=True),
     Figure("satisfaction_rate", "满意率", "Satisfaction rate", PERCENT, DAY, "ratings", "", "",
            higher_is_better=True, numerator="satisfied_ratings", denominator="ratings"),
+    # ---- per agent only: time in status (views.agents_view, agent_time.day_figures) --------------
+    Figure("online_s", "在线时长", "Time online", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `online` or `busy`: each `agent.status` (in `ts` order) holds until the agent's "
+           "next one, the last until now; cut at midnight, a day starts in the status carried over",
+           "当天处于 `online` 或 `busy` 的秒数：每条 `agent.status`（按 `ts` 排序）持续到该客服的下一条，"
+           "最后一条持续到此刻；按零点切分，一天从前一天延续下来的状态开始",
+           higher_is_better=True),
+    Figure("busy_s", "忙碌时长", "Time busy", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `busy`", "当天处于 `busy` 的秒数"),
+    Figure("away_s", "挂起时长", "Time away", SECONDS, frozenset({AGENT}), "agent_time",
+           "seconds that day in `away` (挂起)", "当天处于 `away`（挂起）的秒数", higher_is_better=False),
+    Figure("first_online_ts", "首次上线", "First online", TIMESTAMP, frozenset({AGENT}), "agent_time",
+           "`ts` of the day's first `agent.status` with `online` or `busy`; null if none",
+           "当天第一条 `online` 或 `busy` 的 `agent.status` 的 `ts`；没有则为空", nullable=True),
+    Figure("last_offline_ts", "末次下线", "Last offline", TIMESTAMP, frozenset({AGENT}), "agent_time",
+           "`ts` of the day's last `agent.status` with `offline`; null if none",
+           "当天最后一条 `offline` 的 `agent.status` 的 `ts`；没有则为空", nullable=True),
     # ---- team only (figures.figures(team=True)) ---------------------------------------------------
     Figure("silent_sales", "静默销售额", "Silent sales", YUAN, frozenset({TEAM}), "sales",
            "paid amounts credited to nobody (静默)", "未归属任何客服的付款金额（静默）"),
@@ -240,11 +266,27 @@ FIGURES: tuple[Figure, ...] = (
     Figure("robot_only_buyers", "仅机器人接待", "Robot-only buyers", COUNT, frozenset({TEAM}), "reception",
            "buyers with ≥ 1 buyer message that day and none routed to an agent (robot replies make no buyer)",
            "当天有买家消息且没有一条分配给客服的买家（机器人回复本身不算买家）"),
+    Figure("robot_buyers", "机器人接待人数", "Robot-served buyers", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a buyer message that day not routed to an agent and a robot message that day",
+           "当天有未分配给客服的买家消息、且有机器人消息的买家"),
+    Figure("to_human_buyers", "转人工人数", "Asked for a human", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a `chat.queued` that day", "当天有 `chat.queued`（转人工）的买家"),
+    Figure("queue_wait_avg_s", "平均排队时长", "Avg queue wait", SECONDS, frozenset({TEAM}), "queue",
+           "mean wait of the queue waits that ended that day (by the end's day): from the `chat.queued` to "
+           "the next transfer from the queue or buyer message routed to an agent, within `active_window_s`",
+           "当天结束的排队的平均时长（按结束日计）：从 `chat.queued` 到下一次从队列转接或分配给客服的买家消息，"
+           "须在 `active_window_s` 之内", higher_is_better=False, nullable=True),
+    Figure("queue_abandoned_buyers", "排队放弃人数", "Queue abandoned", COUNT, frozenset({TEAM}), "queue",
+           "buyers with a queue wait begun that day and not ended within `active_window_s` of its start",
+           "当天开始排队、且在 `active_window_s` 内未结束排队的买家", higher_is_better=False),
     # ---- live load at "now" (views.live_view, figures.live_load, figures.team_live) -------------
     Figure("status", "状态", "Status", STATUS, frozenset({LIVE}), "live",
            "the agent's `agent.status` with the largest `ts` (equal `ts`: the later arrival); `unknown` until one",
            "该客服 `ts` 最大的 `agent.status`（`ts` 相同取后到的）；收到之前为 `unknown`",
            choices=("online", "busy", "away", "offline", "unknown")),
+    Figure("status_since_ts", "状态开始", "Status since", TIMESTAMP, frozenset({LIVE}), "live",
+           "`ts` of the agent's latest `agent.status` (the one `status` shows); null until one",
+           "该客服最新一条 `agent.status`（即“状态”所示）的 `ts`；收到之前为空", nullable=True),
     Figure("active_conversations", "当前接待", "Active chats", COUNT, NOW, "live",
            "buyers with a human message routed to or sent by the agent within `active_window_s` (600 s) before now",
            "此刻之前 `active_window_s`（600 秒）内与该客服有人工消息往来的买家"),
@@ -253,6 +295,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("longest_wait_s", "最长等待", "Longest wait", SECONDS, NOW, "live",
            "now − the oldest pending clock start among them; 0 when none waits",
            "此刻 − 其中最早的等待起点；无人等待为 0", higher_is_better=False),
+    Figure("queued_now", "排队中", "Queued now", COUNT, frozenset({LIVE_TEAM}), "queue",
+           "buyers whose queue wait is open and not abandoned at now", "此刻排队未结束且未放弃的买家",
+           higher_is_better=False),
+    Figure("longest_queue_wait_s", "最长排队", "Longest queue wait", SECONDS, frozenset({LIVE_TEAM}), "queue",
+           "now − the oldest start among them; 0 when none", "此刻 − 其中最早的排队开始时间；无人排队为 0",
+           higher_is_better=False),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}

@@ -20,7 +20,7 @@ MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 DAY_MS = 86_400_000
 SHOP_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-CHAT_TYPES = frozenset({"chat.message", "chat.transfer", "chat.rating"})
+CHAT_TYPES = frozenset({"chat.message", "chat.transfer", "chat.rating", "chat.queued"})
 ORDER_TYPES = frozenset({"order.created", "order.paid", "order.closed", "order.refunded"})
 AGENT_TYPES = frozenset({"agent.status"})
 EVENT_TYPES = CHAT_TYPES | ORDER_TYPES | AGENT_TYPES
@@ -175,6 +175,8 @@ def parse_event(obj: Any, now_ms: int | None = None) -> Event:
             **common, buyer_id=buyer_id,
             from_agent=_string(obj, "from_agent", nullable=True), to_agent=_string(obj, "to_agent"),
         )
+    if kind == "chat.queued":  # the buyer asked for a human (转人工) and waits in the queue
+        return Event(**common, buyer_id=buyer_id)
     if kind == "chat.rating":
         score = _integer(obj, "score")
         if not 1 <= score <= 5:

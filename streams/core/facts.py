@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from streams.core.clock import minute_of
+from streams.core.queue import OpenQueueWait, QueueFold, fold_queue
+from streams.core.service_hours import clock_start
 from streams.core.shop_settings import ShopSettings, day_offset
 
 # Scope tags, the first element of a counter's scope (streams/core/agent_tables.py files the counters by them).
@@ -43,7 +45,7 @@ Counters = dict[tuple, dict[str, int]]
 class TimelineEvent(NamedTuple):
     """One applied event of a buyer, reduced to what the figures need (no message text).
 
-    kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating",
+    kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating", "queued",
     "created" | "paid" | "closed" | "refunded" (orders).
     """
 
@@ -83,7 +85,7 @@ class OpenSla:
     agent: str
     day: str
     group: str
-    first_message_ts: int
+    first_message_ts: int  # the first message's clock start (moved to the opening outside service hours)
     sla_ms: int
 
 
@@ -93,10 +95,11 @@ class BuyerLive:
     pending_since: dict[str, int] = field(default_factory=dict)  # agent → pending clock start
     open_sla: list[OpenSla] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)  # every agent id this buyer's events name
+    queue_wait: OpenQueueWait | None = None  # streams/core/queue.py
 
     @property
     def is_idle(self) -> bool:
-        return not (self.activity or self.pending_since or self.open_sla)
+        return not (self.activity or self.pending_since or self.open_sla or self.queue_wait)
 
 
 @dataclass(slots=True)
@@ -115,6 +118,7 @@ class _Consult:
     internal: bool
     received: bool = False  # ≥ 1 message that is not a filter phrase
     first_response_ms: int | None = None
+    clock_start: int = 0  # the first message's clock start: first_ts, or the next opening (service hours)
 
 
 @dataclass(slots=True)
@@ -161,6 +165,7 @@ class Fold:
     # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
     internal_now: bool = False
     internal_now_version: int = -1
+    queue: QueueFold = field(default_factory=QueueFold)  # robot days and queue waits (streams/core/queue.py)
 
 
 Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
@@ -285,6 +290,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             settings_version = event.settings_version
             settings = settings_for(settings_version)
         assert settings is not None
+        if kind in ("buyer", "robot", "transfer", "queued"):
+            fold_queue(fold.queue, kind, ts, day, agent, event.ref, internal, settings.active_window_s, add)
         if kind == "robot":
             continue  # never an agent's activity, whatever its agent_id (metrics.md)
         if kind == "buyer" or kind == "agent":
@@ -304,13 +311,14 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     routed_internal[1] |= internal
                     version += 1
                 if agent not in pending_since:
-                    pending_since[agent] = ts
+                    pending_since[agent] = clock_start(ts, settings)
                 if agent is None:
                     continue
                 minute = minute_of(ts)
                 consult = consults.get((agent, day))
                 if consult is None:
-                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal)
+                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal,
+                                                                clock_start=clock_start(ts, settings))
                     waiting = awaiting_first.get(agent)
                     if waiting is None:
                         awaiting_first[agent] = [consult]
@@ -338,7 +346,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 waiting_consults = awaiting_first.pop(agent, None)
                 if waiting_consults:
                     for waiting_consult in waiting_consults:
-                        waiting_consult.first_response_ms = ts - waiting_consult.first_ts
+                        waiting_consult.first_response_ms = max(0, ts - waiting_consult.clock_start)
                     version += 1
                 clock = pending_since.pop(agent, None)
                 if internal:
@@ -349,7 +357,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")
                 add((SCOPE_TEAM_MINUTE, minute), "agent_messages")
                 if clock is not None:
-                    response_ms = ts - clock
+                    response_ms = max(0, ts - clock)  # a reply before the opening: 0 s
                     slow = int(response_ms > settings.slow_response_s * 1000)
                     add_all(day, agent, group, "responses")
                     add_all(day, agent, group, "response_ms", response_ms)
@@ -365,7 +373,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 agents.add(event.ref)
             if event.ref != agent and event.ref in pending_since:
                 del pending_since[event.ref]
-                pending_since[agent] = min(pending_since.get(agent, ts), ts)
+                start = clock_start(ts, settings)
+                pending_since[agent] = min(pending_since.get(agent, start), start)
         elif kind == "rating":
             assert agent is not None
             agents.add(agent)
@@ -408,6 +417,7 @@ def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
         pending_since={owner: clock for owner, clock in fold.pending_since.items() if owner is not None},
         open_sla=list(open_sla),
         agents=set(fold.agents),
+        queue_wait=fold.queue.open_wait(),
     )
 
 
@@ -450,8 +460,12 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         add((SCOPE_AGENT_DAY, day, agent), "received")
         add((SCOPE_AGENT_DAY, day, agent), "replied", int(replied))
         sla_ms = int(settings.sla_s * 1000)
+        if consult.clock_start != consult.first_ts:  # first message outside the service hours (留言)
+            add((SCOPE_AGENT_DAY, day, agent), "after_hours")
+            team_days[day]["after_hours"] = True
+            group_days[(day, group)]["after_hours"] = True
         if consult.first_response_ms is None:
-            open_sla.append(OpenSla(agent, day, group, consult.first_ts, sla_ms))
+            open_sla.append(OpenSla(agent, day, group, consult.clock_start, sla_ms))
         else:
             add_all(day, agent, group, "first_responses")
             add_all(day, agent, group, "first_response_ms", consult.first_response_ms)
@@ -459,8 +473,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             add_all(day, agent, group, "sla_met", int(consult.first_response_ms <= sla_ms))
             # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
             # first response when met, the moment the clock ran out when missed.
-            decided = (SCOPE_AGENT_MINUTE, minute_of(consult.first_ts + min(consult.first_response_ms, sla_ms + 1)),
-                       agent)
+            decided = (SCOPE_AGENT_MINUTE,
+                       minute_of(consult.clock_start + min(consult.first_response_ms, sla_ms + 1)), agent)
             add(decided, "sla_buyers")
             add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
         if group in settings.presale_groups:

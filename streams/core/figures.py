@@ -38,11 +38,14 @@ def add_counters(total: dict[str, int], more: ScopeCounters) -> dict[str, int]:
     return total
 
 
-def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> dict[str, Any]:
+def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False,
+            abandoned_open_waits: int = 0) -> dict[str, Any]:
     """The per-agent keys (and, for the team, the team-only keys) from summed counters.
 
     aged_open_sla: received buyers without a first response whose first message is older than sla_s
     at "now" — they count in sla_buyers (not met).
+    abandoned_open_waits (team): buyers whose queue wait begun that day is still open and older than
+    the window at "now", not already counted as abandoned that day (streams/core/queue.py).
     """
     g = c.get
     consult, received, replied = g("consult", 0), g("received", 0), g("replied", 0)
@@ -69,6 +72,7 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> 
         "sla_met_buyers": sla_met,
         "sla_rate": ratio(sla_met, sla_buyers),
         "unreplied_buyers": received - replied,
+        "after_hours_buyers": g("after_hours", 0),
         "inquiry_buyers": inquiry,
         "ordered_buyers": ordered,
         "paid_buyers": paid,
@@ -94,6 +98,10 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> 
         result["shop_sales"] = yuan(sales_fen + silent_fen)
         result["silent_share"] = ratio(silent_fen, sales_fen + silent_fen)
         result["robot_only_buyers"] = g("robot_only", 0)
+        result["robot_buyers"] = g("robot_buyers", 0)
+        result["to_human_buyers"] = g("to_human", 0)
+        result["queue_wait_avg_s"] = seconds(g("queue_wait_ms", 0), g("queue_waits", 0))
+        result["queue_abandoned_buyers"] = g("queue_abandoned", 0) + abandoned_open_waits
     return result
 
 
@@ -114,12 +122,17 @@ def live_load(
     }
 
 
-def team_live(agents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def team_live(agents: Iterable[Mapping[str, Any]], queue_starts: Iterable[int] = (), now_ms: int = 0,
+              ) -> dict[str, Any]:
+    """The team line: the agents' load, and the queue (queue_starts: the open, not abandoned waits)."""
     rows = list(agents)
+    starts = list(queue_starts)
     return {
         "active_conversations": sum(r["active_conversations"] for r in rows),
         "waiting_buyers": sum(r["waiting_buyers"] for r in rows),
         "longest_wait_s": max((r["longest_wait_s"] for r in rows), default=0),
+        "queued_now": len(starts),
+        "longest_queue_wait_s": max(0, now_ms - min(starts)) / 1000 if starts else 0,
     }
 
 

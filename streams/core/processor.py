@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from streams.core.agent_tables import PartitionTables
+from streams.core.agent_time import add_status
 from streams.core.buyer_state import (
     KEY_APPLIED_THROUGH,
     KEY_EVENT_IDS,
@@ -303,16 +304,24 @@ class AgentStatusResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
+KEY_STATUS_HISTORY = "hist"
+
+
 def agent_state(raw: bytes | None) -> dict[str, Any]:
-    """An agent's record: last status by ts, ids applied, last Kafka position, ingest events seen."""
+    """An agent's record: last status by ts, its status history (streams/core/agent_time), ids applied,
+    last Kafka position, ingest events seen."""
     if raw:
-        return orjson.loads(raw)
-    return {"status": None, "ts": 0, KEY_EVENT_IDS: [], KEY_APPLIED_THROUGH: None, KEY_INGEST_EVENTS: 0}
+        state = orjson.loads(raw)
+        if KEY_STATUS_HISTORY not in state:  # stored before the history was kept: its last status
+            state[KEY_STATUS_HISTORY] = [[state["ts"], state["status"]]] if state["status"] is not None else []
+        return state
+    return {"status": None, "ts": 0, KEY_STATUS_HISTORY: [], KEY_EVENT_IDS: [], KEY_APPLIED_THROUGH: None,
+            KEY_INGEST_EVENTS: 0}
 
 
 def process_agent_events(records: list[SourceRecord], partitions: int, store: MutableMapping[str, bytes],
                          now_ms: int | None = None) -> AgentStatusResult:
-    """agent.status events: the agent's last status by ts, deduplicated by event id."""
+    """agent.status events: the agent's status history and last status by ts, deduplicated by event id."""
     result = AgentStatusResult()
     for source in records:
         events, bad = decode_record(source, partitions, now_ms)
@@ -332,8 +341,8 @@ def process_agent_events(records: list[SourceRecord], partitions: int, store: Mu
             state[KEY_INGEST_EVENTS] += event.settings_version is not None
             if event.event_id not in state[KEY_EVENT_IDS]:
                 state[KEY_EVENT_IDS] = [*state[KEY_EVENT_IDS][-999:], event.event_id]
-                if event.ts >= state["ts"]:
-                    state["status"], state["ts"] = event.status, event.ts
+                add_status(state[KEY_STATUS_HISTORY], event.ts, event.status)
+                state["ts"], state["status"] = state[KEY_STATUS_HISTORY][-1]
             data = right_sized(orjson.dumps(state))
             store[key] = data
             result.changed[key] = data

@@ -32,6 +32,10 @@ class ShopSettings:
     groups: dict[str, str] = field(default_factory=dict)
     # The groups whose agents take pre-sale inquiries: their received buyers are 询单 buyers.
     presale_groups: frozenset[str] = frozenset({DEFAULT_GROUP})
+    # Service hours (streams/core/service_hours.py): (start, end) in minutes of the local day, or None (all day).
+    service_hours: tuple[int, int] | None = None
+    # Buyers one agent serves at once, for the staffing now-cast (None: measured from the live load).
+    max_concurrent: float | None = None
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -41,6 +45,8 @@ class ShopSettings:
         data["filter_buyers"] = sorted(self.filter_buyers)
         data["filter_phrases"] = sorted(self.filter_phrases)
         data["presale_groups"] = sorted(self.presale_groups)
+        data["service_hours"] = None if self.service_hours is None else {
+            "start": _hhmm(self.service_hours[0]), "end": _hhmm(self.service_hours[1])}
         return data
 
     def __hash__(self) -> int:  # groups is a dict; settings are cached by version, not hashed
@@ -66,6 +72,34 @@ def _strings(data: dict[str, Any], name: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidSettings(name, "must be a list of strings")
     return frozenset(v.strip() if name == "filter_phrases" else v for v in value)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _minutes(text: Any) -> int | None:
+    """Minutes of the day of "HH:MM" (00:00–24:00), None if it is not such a time."""
+    if not isinstance(text, str) or len(text) != 5 or text[2] != ":" or not (text[:2] + text[3:]).isdigit():
+        return None
+    hours, minutes = int(text[:2]), int(text[3:])
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        return None
+    return hours * 60 + minutes
+
+
+def _service_hours(data: dict[str, Any]) -> tuple[int, int] | None:
+    value = data.get("service_hours")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise InvalidSettings("service_hours", 'must be null or {"start": "HH:MM", "end": "HH:MM"}')
+    start, end = _minutes(value["start"]), _minutes(value["end"])
+    if start is None or end is None:
+        raise InvalidSettings("service_hours", "start and end must be times HH:MM (00:00–24:00)")
+    if not start < end:
+        raise InvalidSettings("service_hours", "start must be before end")
+    return start, end
 
 
 def parse_settings(data: Any) -> ShopSettings:
@@ -106,6 +140,8 @@ def parse_settings(data: Any) -> ShopSettings:
         filter_phrases=_strings(data, "filter_phrases"),
         groups=dict(groups),
         presale_groups=frozenset(presale_groups),
+        service_hours=_service_hours(data),
+        max_concurrent=None if data.get("max_concurrent") is None else _number(data, "max_concurrent", 1, minimum=1),
     )
 
 

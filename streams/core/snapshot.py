@@ -59,8 +59,9 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
     open_sla: list[list[Any]] = []
     aged: dict[tuple[str, str, str], int] = defaultdict(int)
     aged_minutes: dict[tuple[str, int], int] = defaultdict(int)  # for alert windows: (agent, minute ran out)
+    queue: list[list[Any]] = []  # open queue waits: [start, day, window ms, already counted as abandoned]
     idle, settled = [], []
-    for buyer, (activity, pending, open_sla_clocks) in tables.live.items():
+    for buyer, (activity, pending, open_sla_clocks, queue_wait) in tables.live.items():
         active = False
         for agent, ts in activity:
             if ts >= oldest_active:
@@ -76,8 +77,11 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
                     aged_minutes[(entry.agent, minute_of(ran_out))] += 1
             else:
                 open_sla.append([entry.agent, entry.day, entry.group, entry.first_message_ts, entry.sla_ms])
+        if queue_wait is not None:
+            # Kept even once abandoned: the day's queue_abandoned_buyers counts it at read time.
+            queue.append(list(queue_wait))
         if not active and activity:
-            (idle if not pending and not open_sla_clocks else settled).append(buyer)
+            (idle if not pending and not open_sla_clocks and queue_wait is None else settled).append(buyer)
     # Nothing of theirs is live any more (their next event brings them back), or only what waits.
     for buyer in idle:
         del tables.live[buyer]
@@ -88,6 +92,7 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
         "open_sla": open_sla,
         "aged_sla": [[agent, day, group, count] for (agent, day, group), count in aged.items()],
         "aged_minutes": [[agent, minute, count] for (agent, minute), count in aged_minutes.items()],
+        "queue": queue,
     }
 
 
@@ -102,6 +107,7 @@ class MergedLive:
     open_sla: list[list[Any]] = field(default_factory=list)
     aged_sla: list[list[Any]] = field(default_factory=list)
     aged_minutes: list[list[Any]] = field(default_factory=list)  # (agent, minute ran out, count): alert windows
+    queue: list[list[Any]] = field(default_factory=list)  # open queue waits (queue.OpenQueueWait as lists)
 
 
 def merge_buckets(buckets: list[Bucket]) -> Bucket:
@@ -123,6 +129,7 @@ def merge_live(lives: list[dict[str, Any]]) -> MergedLive:
         merged.open_sla.extend(live.get("open_sla", []))
         merged.aged_sla.extend(live.get("aged_sla", []))
         merged.aged_minutes.extend(live.get("aged_minutes", []))
+        merged.queue.extend(live.get("queue", []))
     return merged
 
 

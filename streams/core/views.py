@@ -13,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
+from streams.core.agent_time import day_figures, has_time_on
 from streams.core.figures import count_aged, figures, live_load, series, team_live
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
+from streams.core.staffing import group_nowcasts
 
 
 def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, int], dict[str, int], int]:
@@ -35,19 +37,36 @@ def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, in
 
 def agents_view(
     shop_id: str, day: str, bucket: Bucket, live: MergedLive, known_agents: set[str],
-    settings: ShopSettings, now_ms: int,
+    settings: ShopSettings, now_ms: int, statuses: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The day's agent rows: the counters' figures, then the agent's time in status that day (from the
+    status history in `statuses`: agent → {status, ts, history})."""
     aged, _, _ = aged_open_sla(live, day, now_ms)
-    names = sorted(known_agents | set(bucket["agents"]) | set(aged))
+    statuses = statuses or {}
+    tz = settings.timezone
+    with_time = {agent for agent, s in statuses.items() if has_time_on(s.get("history"), day, tz, now_ms)}
+    names = sorted(known_agents | set(bucket["agents"]) | set(aged) | with_time)
     return {
         "shop_id": shop_id,
         "day": day,
         "agents": [
             {"agent_id": agent, "group": settings.group_of(agent),
-             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0))}
+             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0)),
+             **day_figures(statuses.get(agent, {}).get("history"), day, tz, now_ms)}
             for agent in names
         ],
     }
+
+
+def queued_starts(live: MergedLive, now_ms: int) -> list[int]:
+    """Starts of the queue waits open at now (not abandoned: now − start ≤ window)."""
+    return [start for start, _day, window_ms, _counted in live.queue if now_ms - start <= window_ms]
+
+
+def abandoned_open_waits(live: MergedLive, day: str, now_ms: int) -> int:
+    """Buyers whose open queue wait begun on `day` is abandoned at now and not yet counted that day."""
+    return sum(1 for start, start_day, window_ms, counted in live.queue
+               if start_day == day and not counted and now_ms - start > window_ms)
 
 
 def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_ms: int) -> dict[str, Any]:
@@ -56,24 +75,31 @@ def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_m
     return {
         "shop_id": shop_id,
         "day": day,
-        "team": figures(bucket["team"], aged_team, team=True),
+        "team": figures(bucket["team"], aged_team, team=True,
+                        abandoned_open_waits=abandoned_open_waits(live, day, now_ms)),
         "groups": {g: figures(bucket["groups"].get(g, {}), aged_groups.get(g, 0)) for g in sorted(groups)},
     }
 
 
 def live_view(
     shop_id: str, live: MergedLive, statuses: dict[str, dict[str, Any]], known_agents: set[str],
-    settings: ShopSettings, now_ms: int,
+    settings: ShopSettings, now_ms: int, minute_buckets: dict[int, Bucket] | None = None,
 ) -> dict[str, Any]:
+    """Live load per agent and for the team, and the staffing now-cast per group (a model: from the
+    last 15 minutes' `minute_buckets`, streams/core/staffing.py)."""
     names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending))
     agents = [
         {"agent_id": agent, "group": settings.group_of(agent),
          "status": statuses.get(agent, {}).get("status", "unknown"),
+         "status_since_ts": statuses.get(agent, {}).get("ts"),
          **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
                      settings.active_window_s)}
         for agent in names
     ]
-    return {"shop_id": shop_id, "now": now_ms, "agents": agents, "team": team_live(agents)}
+    groups = group_nowcasts(minute_buckets or {}, agents, settings.group_of, now_ms, settings.sla_s,
+                            settings.active_window_s, settings.max_concurrent)
+    return {"shop_id": shop_id, "now": now_ms, "agents": agents,
+            "team": team_live(agents, queued_starts(live, now_ms), now_ms), "groups": groups}
 
 
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second
@@ -88,11 +114,15 @@ def next_clock_change_ms(live: MergedLive, day: str, settings: ShopSettings, now
       first_ts + sla_ms + 1;
     - a conversation leaves the active window (active_conversations): live_load counts activity ts
       while 0 <= now - ts <= window, so from ts (a ts ahead of now) until ts + window;
+    - while a buyer is queued: WAIT_REFRESH_MS later (longest_queue_wait_s grows); a queue wait is
+      abandoned at start + window + 1 (queued_now, queue_abandoned_buyers);
     - at the latest when the shop's day ends: the figures then start from the new day.
     """
     changes = [_day_end_ms(day, settings.timezone)]
-    if any(live.pending.values()):
+    if any(live.pending.values()) or queued_starts(live, now_ms):
         changes.append(now_ms + WAIT_REFRESH_MS)
+    for start, _day, window_ms, _counted in live.queue:
+        changes.append(start + window_ms + 1)  # the wait is abandoned: queued_now, abandoned buyers change
     for _agent, entry_day, _group, first_ts, sla_ms in live.open_sla:
         if entry_day == day:
             changes.append(first_ts + sla_ms + 1)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from streams.config import Config
-from streams.core.clock import MINUTE_MS, now_ms, today
+from streams.core.clock import MINUTE_MS, minute_of, now_ms, today
 from streams.core.shop_settings import ShopSettings
+from streams.core.staffing import ARRIVAL_WINDOW_MS
 from streams.core.views import agents_view, live_view, next_clock_change_ms, series_view, summary_view
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
-from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_statuses
+from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_minutes_at, read_statuses
 
 
 class ReadModel:
@@ -40,7 +41,8 @@ class ReadModel:
         day = day or today(now, settings)
         bucket = await read_day(self.redis, shop, self.config.partitions, day)
         live = await read_live(self.redis, shop, self.config.partitions)
-        return agents_view(shop, day, bucket, live, meta["agents"], settings, now)
+        statuses = await read_statuses(self.redis, shop)
+        return agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses)
 
     async def summary(self, shop: str, day: str | None) -> dict[str, Any]:
         settings, _, now = await self.context(shop)
@@ -53,7 +55,12 @@ class ReadModel:
         settings, meta, now = await self.context(shop)
         live = await read_live(self.redis, shop, self.config.partitions)
         statuses = await read_statuses(self.redis, shop)
-        return live_view(shop, live, statuses, meta["agents"], settings, now)
+        return live_view(shop, live, statuses, meta["agents"], settings, now, await self._arrivals(shop, now))
+
+    async def _arrivals(self, shop: str, now: int) -> dict[int, Any]:
+        """The minute buckets of the staffing now-cast's window (the last 15 minutes)."""
+        minutes = [minute_of(now) - k * MINUTE_MS for k in range(ARRIVAL_WINDOW_MS // MINUTE_MS)]
+        return await read_minutes_at(self.redis, shop, self.config.partitions, minutes)
 
     async def series(self, shop: str, agent_id: str | None, minutes: int) -> dict[str, Any]:
         _, _, now = await self.context(shop)
@@ -87,8 +94,8 @@ class ReadModel:
         summary = summary_view(shop, day, bucket, live, now)
         snapshot = {
             **summary,
-            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now)["agents"],
-            "live": live_view(shop, live, statuses, meta["agents"], settings, now),
+            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses)["agents"],
+            "live": live_view(shop, live, statuses, meta["agents"], settings, now, await self._arrivals(shop, now)),
         }
         if self.config.clock == "event":
             return snapshot, None

@@ -12,9 +12,16 @@ from typing import Any
 
 import orjson
 
+from streams.core.agent_time import days_with_time
 from streams.core.events import AGENT_TYPES
 from streams.core.figures import series_point
-from streams.core.processor import PartitionProcessor, SourceRecord, agent_state, process_agent_events
+from streams.core.processor import (
+    KEY_STATUS_HISTORY,
+    PartitionProcessor,
+    SourceRecord,
+    agent_state,
+    process_agent_events,
+)
 from streams.core.shop_settings import ShopSettings, parse_settings
 from streams.core.snapshot import export_shop, merge_buckets, merge_live, merge_meta
 from streams.core.topics import partition_for, topic_for_type
@@ -64,7 +71,8 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
             if result.dead_letters:
                 raise ValueError(f"invalid event: {result.dead_letters[0].reason}")
     agent_states = {key.partition("|")[2]: agent_state(raw) for key, raw in agent_store.items()}
-    statuses = {agent: {"status": s["status"], "ts": s["ts"]} for agent, s in agent_states.items()}
+    statuses = {agent: {"status": s["status"], "ts": s["ts"], "history": s[KEY_STATUS_HISTORY]}
+                for agent, s in agent_states.items()}
 
     watermark = max([e["ts"] for e in events], default=0)
     now = watermark if now_ms is None else now_ms
@@ -75,9 +83,11 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
     known = meta["agents"] | set(statuses)
 
     result: dict[str, Any] = {"agents": {}, "team": {}, "groups": {}}
-    for day in sorted(meta["days"]):
+    status_days = {day for s in statuses.values()
+                   for day in days_with_time(s["history"], shop_settings.timezone, now)}
+    for day in sorted(meta["days"] | status_days):
         bucket = merge_buckets([e.days[day] for e in exports if day in e.days])
-        agents = agents_view(shop_id, day, bucket, live, set(), shop_settings, now)["agents"]
+        agents = agents_view(shop_id, day, bucket, live, set(), shop_settings, now, statuses)["agents"]
         result["agents"][day] = {row.pop("agent_id"): row for row in agents}
         for row in result["agents"][day].values():
             row.pop("group")
@@ -86,8 +96,8 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
         result["groups"][day] = summary["groups"]
     live_payload = live_view(shop_id, live, statuses, known, shop_settings, now)
     result["live"] = {
-        "agents": {row["agent_id"]: {k: row[k] for k in ("status", "active_conversations", "waiting_buyers",
-                                                          "longest_wait_s")}
+        "agents": {row["agent_id"]: {k: row[k] for k in ("status", "status_since_ts", "active_conversations",
+                                                          "waiting_buyers", "longest_wait_s")}
                    for row in live_payload["agents"]},
         "team": live_payload["team"],
     }

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from streams.config import Config
 from streams.core.buyer_state import KEY_INGEST_EVENTS
 from streams.core.clock import now_ms
-from streams.core.processor import PartitionProcessor, agent_state
+from streams.core.processor import KEY_STATUS_HISTORY, PartitionProcessor, agent_state
 from streams.core.snapshot import export_shop
 from streams.readside.keys import SHOPS_KEY, agent_meta_key, status_key, updates_channel
 from streams.readside.settings_store import SettingsCache
@@ -38,10 +38,18 @@ class AgentPartition:
 
     states: dict[str, dict[str, Any]] = field(default_factory=dict)  # "shop|agent" → state
     dirty_shops: set[str] = field(default_factory=set)
+    # The agents whose status entry must be written again: each carries its status history, so an
+    # export writes only the changed ones.
+    dirty_agents: set[str] = field(default_factory=set)  # "shop|agent"
 
     def update(self, key: str, raw: bytes) -> None:
         self.states[key] = agent_state(raw)
         self.dirty_shops.add(key.partition("|")[0])
+        self.dirty_agents.add(key)
+
+    def mark_all_dirty(self) -> None:
+        self.dirty_shops |= {key.partition("|")[0] for key in self.states}
+        self.dirty_agents |= set(self.states)
 
     def shop_states(self, shop: str) -> dict[str, dict[str, Any]]:
         prefix = f"{shop}|"
@@ -85,7 +93,7 @@ class Exporter:
                 for tables in processor.tables.shops.values():
                     tables.mark_all_dirty()
             for agent_partition in agents.values():
-                agent_partition.dirty_shops |= {key.partition("|")[0] for key in agent_partition.states}
+                agent_partition.mark_all_dirty()
         now = time.monotonic()
         for partition, processor in list(processors.items()):
             for shop, tables in list(processor.tables.shops.items()):
@@ -116,9 +124,12 @@ class Exporter:
                 # (discarding after the await lost such changes until the shop's next status event).
                 agent_partition.dirty_shops.discard(shop)
                 states = agent_partition.shop_states(shop)
+                changed = {agent for agent in states if f"{shop}|{agent}" in agent_partition.dirty_agents}
+                agent_partition.dirty_agents -= {f"{shop}|{agent}" for agent in changed}
                 pipe = self.redis.pipeline(transaction=True)
-                statuses = {agent: orjson.dumps({"status": s["status"], "ts": s["ts"]})
-                            for agent, s in states.items() if s["status"] is not None}
+                statuses = {agent: orjson.dumps({"status": s["status"], "ts": s["ts"],
+                                                 "history": s[KEY_STATUS_HISTORY]})
+                            for agent, s in states.items() if s["status"] is not None and agent in changed}
                 if statuses:
                     pipe.hset(status_key(shop), mapping=statuses)
                 pipe.set(agent_meta_key(shop, partition), orjson.dumps({
@@ -132,6 +143,7 @@ class Exporter:
                     await pipe.execute()
                 except RedisError:
                     agent_partition.dirty_shops.add(shop)
+                    agent_partition.dirty_agents |= {f"{shop}|{agent}" for agent in changed}
                     raise
                 written += 1
         return written

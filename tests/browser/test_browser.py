@@ -256,7 +256,7 @@ def test_console_sort_filter_day_drill_and_csv(browser, stack, api: Api, shop: s
                 .map(tr => [...tr.cells].map(td => td.textContent))]""")
         assert exported == shown
         assert exported[0][:2] == ["客服", "分组"] and "客服销售额" in exported[0] and "3分钟人工响应率" in exported[0]
-        assert len(exported[0]) == 2 + 4 + 34  # agent, group, live load, every per-agent figure
+        assert len(exported[0]) == 2 + 5 + 40  # agent, group, live load, every per-agent figure
 
         # drill-down: per-minute charts of one agent from /series?agent_id=
         with page.expect_response(lambda r: "/series" in r.url and "agent_id=" in r.url) as series:

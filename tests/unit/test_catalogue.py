@@ -37,7 +37,8 @@ SCENARIO_IDS = [s["name"] for s in SCENARIOS]
 COUNTERS = ("consult", "received", "replied", "buyer_messages", "agent_messages", "responses", "response_ms",
             "first_responses", "first_response_ms", "slow", "sla_buyers", "sla_met", "inquiry", "ordered", "paid",
             "sales_fen", "sales_buyers", "sales_items", "refunds", "refund_fen", "ratings", "satisfied",
-            "silent_fen", "robot_only", "new_consult", "paid_fen")
+            "silent_fen", "robot_only", "new_consult", "paid_fen", "after_hours",
+            "robot_buyers", "to_human", "queue_waits", "queue_wait_ms", "queue_abandoned")
 
 
 # ------------------------------------------------------------------------------------ generated files

@@ -76,7 +76,7 @@ def test_a_conversation_changes_the_frame_when_it_leaves_the_active_window() -> 
 
 
 class MemoryRedis:
-    """The read calls ReadModel makes (get, mget, hgetall) over a dict; no pub/sub."""
+    """The read calls ReadModel makes (get, mget, hgetall, pipelined hmget) over a dict; no pub/sub."""
 
     def __init__(self, values: dict[str, bytes]) -> None:
         self.values = values
@@ -89,6 +89,22 @@ class MemoryRedis:
 
     async def hgetall(self, key: str) -> dict[bytes, bytes]:
         return {}
+
+    def pipeline(self, transaction: bool = True) -> MemoryPipeline:
+        return MemoryPipeline()
+
+
+class MemoryPipeline:
+    """hmget of minute buckets (the staffing now-cast's arrivals): none are stored here."""
+
+    def __init__(self) -> None:
+        self.results: list[list[bytes | None]] = []
+
+    def hmget(self, key: str, fields: list[str]) -> None:
+        self.results.append([None] * len(fields))
+
+    async def execute(self) -> list[list[bytes | None]]:
+        return self.results
 
 
 class RecordingSocket:

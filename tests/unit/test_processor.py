@@ -92,7 +92,7 @@ def _partition_of_simulated_day(partition: int, events: int) -> list[SourceRecor
 
 def test_a_small_buyer_cache_bounds_memory_and_changes_no_figure() -> None:
     """Buyers evicted from the decoded cache are taken back from their stored record: same figures."""
-    records = _partition_of_simulated_day(P, 20_000)
+    records = _partition_of_simulated_day(P, 24_000)  # the simulator also sends chat.queued
     settings = Versions()
     roomy = PartitionProcessor(P, PARTITIONS, {}, settings, clock=lambda: 2**62)
     tight_store: dict[str, bytes] = {}

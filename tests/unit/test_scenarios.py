@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.tools import engine
-from tests.oracle import PER_AGENT_KEYS, compute
+from tests.oracle import AGENT_TIME_KEYS, PER_AGENT_KEYS, compute
 from tests.scenarios import SCENARIOS, assert_matches
 
 _IDS = [s["name"] for s in SCENARIOS]
@@ -63,4 +63,4 @@ def test_scenarios_cover_every_per_agent_key() -> None:
         for per_day in s["expect"].get("agents", {}).values():
             for figures in per_day.values():
                 checked |= set(figures)
-    assert set(PER_AGENT_KEYS) - checked == set()
+    assert set(PER_AGENT_KEYS + AGENT_TIME_KEYS) - checked == set()

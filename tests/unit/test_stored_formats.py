@@ -32,13 +32,23 @@ def test_timeline_event_is_stored_as_the_same_tuple() -> None:
 
 
 def test_agent_record_bytes() -> None:
-    assert agent_state(None) == {"status": None, "ts": 0, "ids": [], "at": None, "n": 0}
+    assert agent_state(None) == {"status": None, "ts": 0, "hist": [], "ids": [], "at": None, "n": 0}
     envelope = orjson.dumps([{"event_id": "s1", "shop_id": "shop", "type": "agent.status", "ts": 1700000000000,
                               "agent_id": "A", "status": "online"}])
     store: dict[str, bytes] = {}
     result = process_agent_events([SourceRecord("agent-events", 0, 4, envelope)], 1, store)
     assert not result.dead_letters
-    assert list(store.values()) == [b'{"status":"online","ts":1700000000000,"ids":["s1"],"at":[4,0],"n":0}']
+    assert list(store.values()) == [b'{"status":"online","ts":1700000000000,"hist":[[1700000000000,"online"]],'
+                                    b'"ids":["s1"],"at":[4,0],"n":0}']
+
+
+def test_an_agent_record_stored_before_the_history_starts_it_with_its_last_status() -> None:
+    store = {"shop|A": b'{"status":"online","ts":1700000000000,"ids":["s1"],"at":[4,0],"n":0}'}
+    assert agent_state(store["shop|A"])["hist"] == [[1700000000000, "online"]]
+    later = orjson.dumps({"event_id": "s2", "shop_id": "shop", "type": "agent.status", "ts": 1700000060000,
+                          "agent_id": "A", "status": "away"})
+    process_agent_events([SourceRecord("agent-events", 0, 5, later)], 1, store)
+    assert agent_state(store["shop|A"])["hist"] == [[1700000000000, "online"], [1700000060000, "away"]]
 
 
 def test_scope_tags() -> None:

@@ -94,7 +94,7 @@ function formatCell(col, row) {
     case "status":
       return statusName(v);
     default:
-      return byKind(col.kind, v);
+      return byKind(col.kind, v, state.timeZone);
   }
 }
 

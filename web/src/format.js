@@ -50,8 +50,10 @@ export function seconds(v) {
 }
 
 /** Format a figure by its kind (see metrics.js). */
-export function byKind(kind, v) {
+export function byKind(kind, v, timeZone) {
   switch (kind) {
+    case "clock": // an epoch-ms instant: the time of day (in the shop's zone when given, else the browser's)
+      return isNum(v) ? clockTime(v, timeZone) : DASH;
     case "money":
       return money(v);
     case "pct":

@@ -158,6 +158,8 @@ describe("byKind", () => {
     expect(byKind("secs", 65)).toBe("1 分 5 秒");
     expect(byKind("ratio", 1.234)).toBe("1.23");
     expect(byKind("count", 1234)).toBe("1,234");
+    // 2024-11-10 16:00:05 UTC: 00:00:05 in Shanghai
+    expect(byKind("clock", Date.UTC(2024, 10, 10, 16, 0, 5), "Asia/Shanghai")).toBe("00:00:05");
   });
 
   test("an unknown kind is formatted as a count", () => {
@@ -165,7 +167,7 @@ describe("byKind", () => {
     expect(byKind(undefined, 7)).toBe("7");
   });
 
-  test.each(["money", "pct", "secs", "ratio", "count"])("%s: a null figure → —", (kind) => {
+  test.each(["money", "pct", "secs", "ratio", "count", "clock"])("%s: a null figure → —", (kind) => {
     expect(byKind(kind, null)).toBe(DASH);
   });
 });

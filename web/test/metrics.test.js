@@ -14,7 +14,7 @@ import {
 } from "../src/metrics.js";
 
 const HAN = /\p{Script=Han}/u;
-const FORMAT_KINDS = ["count", "pct", "secs", "ratio", "money"];
+const FORMAT_KINDS = ["count", "pct", "secs", "ratio", "money", "clock"];
 const ALL = [...AGENT_METRICS, ...LIVE_METRICS];
 
 describe("the figure catalogue of the screens", () => {

@@ -377,6 +377,7 @@ class ShopSimulator:
             t = self._robot_chat(buyer, t, rng.randint(1, 2), group, False)
             self._msg(t, buyer, None, "buyer", rng.choice(TO_HUMAN))
             self._msg(t + SEC, buyer, None, "robot", ROBOT_TRANSFER)
+            self._emit(t + SEC, "chat.queued", buyer_id=buyer)  # 转人工: the queue wait starts
             agent, t = yield from self._queue(buyer, group, t + SEC)
             if agent is None:
                 if group == "presale" and rng.random() < 0.1:  # gave up waiting, bought anyway
