@@ -2,9 +2,11 @@
 
 A log straddles a Shanghai midnight and holds every kind of event, plus the edges metrics.md settles:
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
-transfer), robot messages carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers`
-when the settings say so) and groups with names of the shop's own (`presale_groups`). Arrival order is
-a permutation of the events, with some duplicate deliveries.
+transfer), an order event and an agent message with the same `ts` (a chase or not, by arrival),
+presale deposits, closes, `followup_not_lost` on and off, robot messages carrying an `agent_id`, an
+internal account (`test-1`, in `filter_buyers` when the settings say so) and groups with names of the
+shop's own (`presale_groups`). Arrival order is a permutation of the events, with some duplicate
+deliveries.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         base = {"event_id": f"e{next(ids)}", "shop_id": shop, "ts": ts, "buyer_id": buyer}
         kind = draw(st.sampled_from(["buyer"] * 5 + ["agent"] * 4 + ["robot", "transfer", "rating", "created",
                                                                       "paid", "paid", "closed", "refunded",
-                                                                      "status", "same_ts", "same_ts"]))
+                                                                      "status", "same_ts", "same_ts",
+                                                                      "deposit", "chase"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):
@@ -78,6 +81,19 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
             events.append({"event_id": base["event_id"], "shop_id": shop, "ts": ts, "type": "agent.status",
                            "agent_id": draw(st.sampled_from(AGENTS)),
                            "status": draw(st.sampled_from(["online", "busy", "away", "offline"]))})
+        elif kind == "deposit":
+            events.append({**base, "type": "order.deposit_paid", "order_id": order_id, "amount": amount})
+        elif kind == "chase":
+            # An order event and, with the same ts, an agent message (a chase or not, by arrival order).
+            order_kind = draw(st.sampled_from(["created", "paid", "closed", "deposit_paid"]))
+            order_event = {**base, "type": f"order.{order_kind}", "order_id": order_id}
+            if order_kind != "closed":
+                order_event["amount"] = amount
+            if order_kind in ("created", "paid"):
+                order_event["items"] = 1
+            message = {**base, "event_id": f"e{next(ids)}", "type": "chat.message",
+                       "agent_id": draw(st.sampled_from(AGENTS)), "sender": "agent", "text": "亲，记得付款哦"}
+            events += [order_event, message] if draw(st.booleans()) else [message, order_event]
         elif kind == "closed":
             events.append({**base, "type": "order.closed", "order_id": order_id})
         elif kind == "refunded":
@@ -98,6 +114,7 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         "filter_buyers": draw(st.sampled_from([[], ["test-1"]])),
         "groups": groups,
         "active_window_s": draw(st.sampled_from([300, 600])),
+        "followup_not_lost": draw(st.booleans()),
     }
     if presale_groups is not None:
         shop_settings["presale_groups"] = presale_groups

@@ -87,6 +87,19 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> 
         "ratings": ratings,
         "satisfied_ratings": satisfied,
         "satisfaction_rate": ratio(satisfied, ratings),
+        # Double-11 additions (streams/core/money.py)
+        "deposit_buyers": g("deposit", 0),
+        "deposit_amount": yuan(g("deposit_fen", 0)),
+        "order_amount": yuan(g("order_fen", 0)),
+        "unpaid_buyers": g("unpaid", 0),
+        "unpaid_amount": yuan(g("unpaid_fen", 0)),
+        "chased_buyers": g("chased", 0),
+        "chase_paid_buyers": g("chase_paid", 0),
+        "chase_paid_amount": yuan(g("chase_paid_fen", 0)),
+        "chase_success_rate": ratio(g("chase_paid", 0), g("chased", 0)),
+        "followup_buyers": g("followup", 0),
+        "assist_buyers": g("assist", 0),
+        "assist_sales": yuan(g("assist_fen", 0)),
     }
     if team:
         silent_fen = g("silent_fen", 0)
@@ -94,6 +107,8 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False) -> 
         result["shop_sales"] = yuan(sales_fen + silent_fen)
         result["silent_share"] = ratio(silent_fen, sales_fen + silent_fen)
         result["robot_only_buyers"] = g("robot_only", 0)
+        result["silent_unpaid_buyers"] = g("silent_unpaid", 0)
+        result["silent_unpaid_amount"] = yuan(g("silent_unpaid_fen", 0))
     return result
 
 

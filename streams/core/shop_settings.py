@@ -32,6 +32,9 @@ class ShopSettings:
     groups: dict[str, str] = field(default_factory=dict)
     # The groups whose agents take pre-sale inquiries: their received buyers are 询单 buyers.
     presale_groups: frozenset[str] = frozenset({DEFAULT_GROUP})
+    # 客服主动跟进不算询单流失: a conversation the agent opens is a follow-up, not an inquiry, and the
+    # agent's human messages count as contacts for crediting orders (metrics.md, Follow-ups).
+    followup_not_lost: bool = False
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -95,6 +98,9 @@ def parse_settings(data: Any) -> ShopSettings:
     presale_groups = data.get("presale_groups", sorted(DEFAULT_SETTINGS.presale_groups))
     if not isinstance(presale_groups, list) or not all(isinstance(g, str) and g for g in presale_groups):
         raise InvalidSettings("presale_groups", "must be a list of non-empty group names")
+    followup_not_lost = data.get("followup_not_lost", DEFAULT_SETTINGS.followup_not_lost)
+    if not isinstance(followup_not_lost, bool):
+        raise InvalidSettings("followup_not_lost", "must be true or false")
     return ShopSettings(
         timezone=timezone,
         slow_response_s=_number(data, "slow_response_s", DEFAULT_SETTINGS.slow_response_s),
@@ -106,6 +112,7 @@ def parse_settings(data: Any) -> ShopSettings:
         filter_phrases=_strings(data, "filter_phrases"),
         groups=dict(groups),
         presale_groups=frozenset(presale_groups),
+        followup_not_lost=followup_not_lost,
     )
 
 
