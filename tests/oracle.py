@@ -370,6 +370,11 @@ class _Oracle:
     def is_chase(self, h: HumanMessage) -> bool:
         return any(o.buyer == h.buyer and self.open_at(o, h.idx) for o in self.orders)
 
+    def balance_due(self) -> list[Order]:
+        """Orders whose deposit is credited to an agent (or silent), with no final payment and not closed,
+        as they stand after every event (no clock: docs/metric-rules.md)."""
+        return [o for o in self.orders if o.deposit_ts is not None and o.paid_ts is None and o.closed_idx is None]
+
     def is_unpaid(self, o: Order) -> bool:
         return o.deposit_ts is None and o.paid_ts is None and o.closed_idx is None
 
@@ -612,11 +617,13 @@ class _Oracle:
                 "active_conversations": len(active),
                 "waiting_buyers": waiting,
                 "longest_wait_s": longest,
+                "balance_due_buyers": len({o.buyer for o in self.balance_due() if o.deposit_credited == a}),
             }
         team = {
             "active_conversations": sum(v["active_conversations"] for v in agents_out.values()),
             "waiting_buyers": sum(v["waiting_buyers"] for v in agents_out.values()),
             "longest_wait_s": max((v["longest_wait_s"] for v in agents_out.values()), default=0.0),
+            "balance_due_buyers": len({o.buyer for o in self.balance_due() if o.deposit_credited is not None}),
         }
         return {"agents": agents_out, "team": team}
 

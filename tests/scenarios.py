@@ -1157,6 +1157,13 @@ for _rule in ("order_first", "order"):
         settings={"attribution": _rule},
     )
 
+# Before the balances (the events up to 11-11 00:00): both deposits are credited to a1, two balances due.
+money_scenario(
+    "presale_balances_due",
+    [e for e in _presale_events() if e["ts"] < t(0, 0)],
+    {"live": {"agents": {"a1": {"balance_due_buyers": 2}}, "team": {"balance_due_buyers": 2}}},
+)
+
 # Under payment: the balance of o1 is paid with no recent chat → silent; o2's balance → a2 (b2's 00:20
 # message), so nobody assisted it (a1's chat is on 11-01, outside the N days).
 money_scenario(
@@ -1170,6 +1177,7 @@ money_scenario(
                          "assist_sales": 0.0}},
         },
         "team": {D11: {"sales": 200.0, "silent_sales": 300.0, "shop_sales": 500.0, "assist_buyers": 0}},
+        "live": {"agents": {"a1": {"balance_due_buyers": 0}}, "team": {"balance_due_buyers": 0}},  # all paid
     },
     settings={"attribution": "payment"},
 )
@@ -1219,6 +1227,9 @@ money_scenario(
                        "silent_unpaid_buyers": 1, "silent_unpaid_amount": 40.0,
                        "chased_buyers": 2, "chase_paid_buyers": 1, "chase_success_rate": 0.5,
                        "deposit_buyers": 1, "deposit_amount": 30.0, "refunds": 0}},
+        # o5: a deposit credited to a1, no final payment, not closed → a balance due now
+        "live": {"agents": {"a1": {"balance_due_buyers": 1}, "a2": {"balance_due_buyers": 0}},
+                 "team": {"balance_due_buyers": 1}},
     },
 )
 

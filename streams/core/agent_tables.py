@@ -5,6 +5,8 @@ tables can always be rebuilt from the buyer records (after recovery or a rebalan
 event changes nothing. Layout per shop is what the snapshot exporter writes to Redis:
   days[day] = {"agents": {agent: counters}, "groups": {group: counters}, "team": counters}
   minutes[minute] = {"agents": {agent: counters}, "team": counters}
+  now = {"agents": {agent: counters}, "team": counters}  (the buyers' state now, e.g. 待付尾款; exported
+  with the live facts)
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from typing import Any
 
 from streams.core.facts import (
     SCOPE_AGENT_DAY,
+    SCOPE_AGENT_NOW,
     SCOPE_GROUP_DAY,
     SCOPE_TEAM_DAY,
     SCOPE_TEAM_MINUTE,
+    SCOPE_TEAM_NOW,
     BuyerLive,
     Delta,
     OpenSla,
 )
 
 Bucket = dict[str, Any]
-DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)  # the others are minute scopes
-TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE)
+DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)
+NOW_SCOPES = (SCOPE_AGENT_NOW, SCOPE_TEAM_NOW)  # the others are minute scopes
+TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE, SCOPE_TEAM_NOW)
 # A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks) as tuples,
 # a third of BuyerLive's memory. It matters: a buyer whose last message was never answered stays
 # waiting, hence live, for good (metrics.md has no end of a conversation).
@@ -47,6 +52,7 @@ class ShopTables:
     days: dict[str, Bucket] = field(default_factory=dict)
     minutes: dict[int, Bucket] = field(default_factory=dict)
     live: dict[str, LiveEntry] = field(default_factory=dict)  # buyer → live facts
+    now: Bucket = field(default_factory=lambda: {"agents": {}, "team": {}})  # counters of the "now" scopes
     agents: set[str] = field(default_factory=set)
     watermark: int = 0  # largest event ts in this partition for the shop
     processed: int = 0  # ingest events reflected here (for /lag)
@@ -69,6 +75,14 @@ class ShopTables:
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]
+        if kind in NOW_SCOPES:  # exported with the live facts, which every apply marks dirty
+            bucket = self.now
+            if kind == SCOPE_TEAM_NOW:
+                return bucket["team"]
+            counters = bucket["agents"].get(scope[1])
+            if counters is None:
+                counters = bucket["agents"][scope[1]] = {}
+            return counters
         if kind in DAY_SCOPES:
             bucket = self.days.get(scope[1])
             if bucket is None:

@@ -301,6 +301,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("longest_wait_s", "最长等待", "Longest wait", SECONDS, NOW, "live",
            "now − the oldest pending clock start among them; 0 when none waits",
            "此刻 − 其中最早的等待起点；无人等待为 0", higher_is_better=False),
+    Figure("balance_due_buyers", "待付尾款人数", "Balances due", COUNT, NOW, "live",
+           "buyers with a presale order whose deposit is credited to the agent, not yet paid in full and not "
+           "closed (the team counts each buyer once)",
+           "定金业绩归属该客服、尚未付尾款且未关闭的预售订单的买家（团队按人去重）"),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}

@@ -36,6 +36,9 @@ SCOPE_GROUP_DAY = "g"  # (SCOPE_GROUP_DAY, day, group)
 SCOPE_TEAM_DAY = "t"  # (SCOPE_TEAM_DAY, day)
 SCOPE_AGENT_MINUTE = "am"  # (SCOPE_AGENT_MINUTE, minute start ms, agent)
 SCOPE_TEAM_MINUTE = "tm"  # (SCOPE_TEAM_MINUTE, minute start ms)
+# Figures of the buyers' state "now" that no clock changes (streams/core/money.py: balance_due):
+SCOPE_AGENT_NOW = "an"  # (SCOPE_AGENT_NOW, agent)
+SCOPE_TEAM_NOW = "tn"  # (SCOPE_TEAM_NOW,)
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
 

@@ -129,6 +129,12 @@ def live_load(
     }
 
 
+def state_now(c: ScopeCounters) -> dict[str, Any]:
+    """The live figures of the buyers' state now (no clock changes them), from the "now" counters of an
+    agent or of the team (the team's count each buyer once)."""
+    return {"balance_due_buyers": c.get("balance_due", 0)}
+
+
 def team_live(agents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     rows = list(agents)
     return {

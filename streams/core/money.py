@@ -10,8 +10,8 @@ Invariants:
   (facts.timeline_order: at equal ts a buyer message comes first, then arrival). Chases compare a
   human message's place with its orders' events by that pair, so equal ts follow arrival.
 - A buyer count (deposit, unpaid, chased, chase_paid, followup, assist, balance_due) is a flag set to 1
-  in each scope (agent, group, team of a day): the buyer counts once per scope, as metrics.md asks of
-  the team's buyer counts. Money (…_fen) adds up over the agents, like sales.
+  in each scope (agent, group, team of a day; agent and team "now" for balance_due): the buyer counts
+  once per scope, as metrics.md asks of the team's buyer counts. Money (…_fen) adds up over the agents, like sales.
 - Orders of buyers in filter_buyers never count (facts skips them before calling here); neither do
   their human messages as chases or follow-ups.
 """
@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 
 from streams.core.shop_settings import ShopSettings, day_offset
 
-SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY = "a", "g", "t"  # = facts.SCOPE_* (facts imports us)
+# = facts.SCOPE_* (facts imports this module)
+SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY, SCOPE_AGENT_NOW, SCOPE_TEAM_NOW = "a", "g", "t", "an", "tn"
 
 
 class CreditedOrder(NamedTuple):
@@ -145,6 +146,11 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
             group = settings_for(deposit.settings_version).group_of(agent)
             _flag(counters, deposit.day, agent, group, "deposit")
             _add_all(counters, deposit.day, agent, group, "deposit_fen", deposit.amount_fen)
+            # 待付尾款 "now": the final payment has not arrived and the order is not closed (a live figure,
+            # but one of the buyer's state: no clock changes it, so it is a counter of the "now" scopes).
+            if order.paid is None and order.closed is None:
+                counters[(SCOPE_AGENT_NOW, agent)]["balance_due"] = 1
+                counters[(SCOPE_TEAM_NOW,)]["balance_due"] = 1
 
     human = [m for m in fold.human_messages if not m[4]]
     # 催付: a human message while one of the buyer's orders is open is a chase (buyers per agent and day).

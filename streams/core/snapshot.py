@@ -85,6 +85,8 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
         tables.live[buyer] = ((), *tables.live[buyer][1:])
     return {
         "agents": dict(agents),
+        "now": {"agents": {agent: dict(c) for agent, c in tables.now["agents"].items() if c},
+                "team": dict(tables.now["team"])},
         "open_sla": open_sla,
         "aged_sla": [[agent, day, group, count] for (agent, day, group), count in aged.items()],
         "aged_minutes": [[agent, minute, count] for (agent, minute), count in aged_minutes.items()],
@@ -102,6 +104,7 @@ class MergedLive:
     open_sla: list[list[Any]] = field(default_factory=list)
     aged_sla: list[list[Any]] = field(default_factory=list)
     aged_minutes: list[list[Any]] = field(default_factory=list)  # (agent, minute ran out, count): alert windows
+    now: dict[str, Any] = field(default_factory=lambda: {"agents": {}, "team": {}})  # "now" counters, summed
 
 
 def merge_buckets(buckets: list[Bucket]) -> Bucket:
@@ -123,6 +126,10 @@ def merge_live(lives: list[dict[str, Any]]) -> MergedLive:
         merged.open_sla.extend(live.get("open_sla", []))
         merged.aged_sla.extend(live.get("aged_sla", []))
         merged.aged_minutes.extend(live.get("aged_minutes", []))
+        now = live.get("now", {})
+        for agent, counters in now.get("agents", {}).items():
+            add_counters(merged.now["agents"].setdefault(agent, {}), counters)
+        add_counters(merged.now["team"], now.get("team", {}))
     return merged
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
-from streams.core.figures import count_aged, figures, live_load, series, team_live
+from streams.core.figures import count_aged, figures, live_load, series, state_now, team_live
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
 
@@ -65,15 +65,17 @@ def live_view(
     shop_id: str, live: MergedLive, statuses: dict[str, dict[str, Any]], known_agents: set[str],
     settings: ShopSettings, now_ms: int,
 ) -> dict[str, Any]:
-    names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending))
+    names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending) | set(live.now["agents"]))
     agents = [
         {"agent_id": agent, "group": settings.group_of(agent),
          "status": statuses.get(agent, {}).get("status", "unknown"),
          **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
-                     settings.active_window_s)}
+                     settings.active_window_s),
+         **state_now(live.now["agents"].get(agent, {}))}
         for agent in names
     ]
-    return {"shop_id": shop_id, "now": now_ms, "agents": agents, "team": team_live(agents)}
+    return {"shop_id": shop_id, "now": now_ms, "agents": agents,
+            "team": {**team_live(agents), **state_now(live.now["team"])}}
 
 
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from streams.core.catalogue import LIVE, scope_keys
 from streams.core.events import AGENT_TYPES
 from streams.core.figures import series_point
 from streams.core.processor import PartitionProcessor, SourceRecord, agent_state, process_agent_events
@@ -86,9 +87,7 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
         result["groups"][day] = summary["groups"]
     live_payload = live_view(shop_id, live, statuses, known, shop_settings, now)
     result["live"] = {
-        "agents": {row["agent_id"]: {k: row[k] for k in ("status", "active_conversations", "waiting_buyers",
-                                                          "longest_wait_s")}
-                   for row in live_payload["agents"]},
+        "agents": {row["agent_id"]: {k: row[k] for k in scope_keys(LIVE)} for row in live_payload["agents"]},
         "team": live_payload["team"],
     }
     minutes: dict[int, Any] = defaultdict(list)

@@ -200,7 +200,8 @@ def test_an_internal_buyer_is_no_load_no_wait_and_fires_no_buyer_waiting_alert()
     now = T + 300_000
     live = merge_live([export_shop(processor.tables.shop("s"), now, 600, DAY_MS).live or {}])
     view = live_view("s", live, {}, {"A"}, internal, now)
-    assert view["team"] == {"active_conversations": 0, "waiting_buyers": 0, "longest_wait_s": 0}
+    assert view["team"] == {"active_conversations": 0, "waiting_buyers": 0, "longest_wait_s": 0,
+                            "balance_due_buyers": 0}
     rule = AlertRule("wait-60", "buyer_waiting", 60, clear_s=0)
     figures = ShopFigures(now, live.pending, live.activity, {}, live.open_sla)
     result = evaluate("s", [rule], 1, figures, {"seq": 0, "firing": {}, "pending": {}})

@@ -61,4 +61,5 @@ export const FIGURES = [
   {"key": "active_conversations", "zh": "当前接待", "en": "Active chats", "unit": "count", "format": "count", "scopes": ["live", "live_team"], "higherIsBetter": null, "numerator": null, "denominator": null, "nullable": false, "chartZh": null, "chartEn": null},
   {"key": "waiting_buyers", "zh": "排队/未回复", "en": "Waiting", "unit": "count", "format": "count", "scopes": ["live", "live_team"], "higherIsBetter": false, "numerator": null, "denominator": null, "nullable": false, "chartZh": null, "chartEn": null},
   {"key": "longest_wait_s", "zh": "最长等待", "en": "Longest wait", "unit": "seconds", "format": "secs", "scopes": ["live", "live_team"], "higherIsBetter": false, "numerator": null, "denominator": null, "nullable": false, "chartZh": null, "chartEn": null},
+  {"key": "balance_due_buyers", "zh": "待付尾款人数", "en": "Balances due", "unit": "count", "format": "count", "scopes": ["live", "live_team"], "higherIsBetter": null, "numerator": null, "denominator": null, "nullable": false, "chartZh": null, "chartEn": null},
 ];
