@@ -375,6 +375,15 @@ class _Oracle:
         as they stand after every event (no clock: docs/metric-rules.md)."""
         return [o for o in self.orders if o.deposit_ts is not None and o.paid_ts is None and o.closed_idx is None]
 
+    def unpaid_orders(self) -> list[dict[str, Any]]:
+        """The 待催付 list: orders created (by an order.created), with no deposit, payment or close, as they
+        stand after every event; oldest first, at one creation time the larger first, then by order id."""
+        rows = [{"order_id": o.order_id, "buyer_id": o.buyer, "order_agent": o.order_agent,
+                 "created_ts": o.created_ts, "amount": (o.created_fen or 0) / 100,
+                 "chased": any(h.buyer == o.buyer and self.open_at(o, h.idx) for h in self.human_msgs)}
+                for o in self.orders if self.is_unpaid(o)]
+        return sorted(rows, key=lambda r: (r["created_ts"], -r["amount"], r["order_id"], r["buyer_id"]))
+
     def is_unpaid(self, o: Order) -> bool:
         return o.deposit_ts is None and o.paid_ts is None and o.closed_idx is None
 
@@ -727,6 +736,7 @@ class _Oracle:
             "groups": groups_out,
             "live": self.live(),
             "series": self.series(),
+            "unpaid_orders": self.unpaid_orders(),
         }
 
 

@@ -1230,6 +1230,14 @@ money_scenario(
         # o5: a deposit credited to a1, no final payment, not closed → a balance due now
         "live": {"agents": {"a1": {"balance_due_buyers": 1}, "a2": {"balance_due_buyers": 0}},
                  "team": {"balance_due_buyers": 1}},
+        # 待催付, oldest first: o2 (a1, never chased), o4 (silent, chased by a2 at 13:10); o1 paid, o3 closed,
+        # o5 has its deposit
+        "unpaid_orders": [
+            {"order_id": "o2", "buyer_id": "b2", "order_agent": "a1", "created_ts": t(11, 5), "amount": 80.0,
+             "chased": False},
+            {"order_id": "o4", "buyer_id": "b4", "order_agent": None, "created_ts": t(13, 0), "amount": 40.0,
+             "chased": True},
+        ],
     },
 )
 

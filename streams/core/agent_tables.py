@@ -21,6 +21,7 @@ from streams.core.facts import (
     SCOPE_TEAM_DAY,
     SCOPE_TEAM_MINUTE,
     SCOPE_TEAM_NOW,
+    SCOPE_UNPAID_ORDER,
     BuyerLive,
     Delta,
     OpenSla,
@@ -53,6 +54,8 @@ class ShopTables:
     minutes: dict[int, Bucket] = field(default_factory=dict)
     live: dict[str, LiveEntry] = field(default_factory=dict)  # buyer → live facts
     now: Bucket = field(default_factory=lambda: {"agents": {}, "team": {}})  # counters of the "now" scopes
+    # The open unpaid orders (待催付): (buyer, order id, order agent or "", created ts, amount fen, chased 0/1)
+    unpaid_orders: set[tuple[Any, ...]] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     watermark: int = 0  # largest event ts in this partition for the shop
     processed: int = 0  # ingest events reflected here (for /lag)
@@ -108,6 +111,12 @@ class ShopTables:
         that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
         for scope, name, change in deltas:
+            if scope[0] == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
+                if change > 0:
+                    self.unpaid_orders.add((buyer, *scope[1:]))
+                else:
+                    self.unpaid_orders.discard((buyer, *scope[1:]))
+                continue
             counters = counters_of(scope)
             value = counters.get(name, 0) + change
             if value:

@@ -39,6 +39,8 @@ SCOPE_TEAM_MINUTE = "tm"  # (SCOPE_TEAM_MINUTE, minute start ms)
 # Figures of the buyers' state "now" that no clock changes (streams/core/money.py: balance_due):
 SCOPE_AGENT_NOW = "an"  # (SCOPE_AGENT_NOW, agent)
 SCOPE_TEAM_NOW = "tn"  # (SCOPE_TEAM_NOW,)
+# One open unpaid order of the buyer (the 待催付 list), counter "orders" = 1; the agent tables add the buyer:
+SCOPE_UNPAID_ORDER = "uo"  # (SCOPE_UNPAID_ORDER, order_id, order agent or "", created ts, amount fen, chased 0/1)
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
 

@@ -26,6 +26,7 @@ from streams.core.shop_settings import ShopSettings, day_offset
 
 # = facts.SCOPE_* (facts imports this module)
 SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY, SCOPE_AGENT_NOW, SCOPE_TEAM_NOW = "a", "g", "t", "an", "tn"
+SCOPE_UNPAID_ORDER = "uo"
 
 
 class CreditedOrder(NamedTuple):
@@ -121,6 +122,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                       settings_for: Callable[[int], ShopSettings]) -> None:
     """Deposits, 客服下单金额, unpaid orders, chases, chase recoveries and assists of the buyer's orders
     (already without the orders of an internal buyer)."""
+    human = [m for m in fold.human_messages if not m[4]]
     for credited_order in orders:
         order = credited_order.order
         settings = settings_for(order.settings_version)
@@ -140,6 +142,10 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 team = counters[(SCOPE_TEAM_DAY, order.created_day)]
                 team["silent_unpaid"] = 1
                 team["silent_unpaid_fen"] = team.get("silent_unpaid_fen", 0) + creator.amount_fen
+            # The 待催付 list: the order as one entry (a change of any field is a new entry).
+            chased = any(_open_at(order, ts, seq) for ts, seq, _, _, _, _ in human)
+            counters[(SCOPE_UNPAID_ORDER, creator.ref, order_agent or "", creator.ts, creator.amount_fen,
+                      int(chased))]["orders"] = 1
         deposit = order.deposit
         if deposit is not None and credited_order.deposit_credited is not None:
             agent = credited_order.deposit_credited
@@ -152,7 +158,6 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 counters[(SCOPE_AGENT_NOW, agent)]["balance_due"] = 1
                 counters[(SCOPE_TEAM_NOW,)]["balance_due"] = 1
 
-    human = [m for m in fold.human_messages if not m[4]]
     # 催付: a human message while one of the buyer's orders is open is a chase (buyers per agent and day).
     for ts, seq, agent, day, _, settings_version in human:
         if any(_open_at(credited_order.order, ts, seq) for credited_order in orders):

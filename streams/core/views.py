@@ -78,6 +78,28 @@ def live_view(
             "team": {**team_live(agents), **state_now(live.now["team"])}}
 
 
+UNPAID_ORDER_SORTS = ("age", "amount")
+
+
+def unpaid_orders_view(shop_id: str, live: MergedLive, now_ms: int, sort: str = "age",
+                       limit: int = 200) -> dict[str, Any]:
+    """The 待催付 list: open unpaid orders (created, no deposit, no payment, no close, as they stand now;
+    buyers in filter_buyers never), oldest first (sort="age", the larger first at one age) or largest first
+    (sort="amount", the older first at one amount); `total` and `total_amount` are over all of them."""
+    if sort not in UNPAID_ORDER_SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    entries = live.unpaid_orders
+    if sort == "age":
+        ordered = sorted(entries, key=lambda e: (e[3], -e[4], e[1], e[0]))
+    else:
+        ordered = sorted(entries, key=lambda e: (-e[4], e[3], e[1], e[0]))
+    rows = [{"order_id": order_id, "buyer_id": buyer, "order_agent": agent or None, "created_ts": created_ts,
+             "age_s": max(0, now_ms - created_ts) / 1000, "amount": amount_fen / 100, "chased": bool(chased)}
+            for buyer, order_id, agent, created_ts, amount_fen, chased in ordered[:limit]]
+    return {"shop_id": shop_id, "now": now_ms, "total": len(entries),
+            "total_amount": sum(e[4] for e in entries) / 100, "orders": rows}
+
+
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second
 
 

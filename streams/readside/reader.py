@@ -10,7 +10,14 @@ from typing import Any
 from streams.config import Config
 from streams.core.clock import MINUTE_MS, now_ms, today
 from streams.core.shop_settings import ShopSettings
-from streams.core.views import agents_view, live_view, next_clock_change_ms, series_view, summary_view
+from streams.core.views import (
+    agents_view,
+    live_view,
+    next_clock_change_ms,
+    series_view,
+    summary_view,
+    unpaid_orders_view,
+)
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
 from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_statuses
@@ -54,6 +61,11 @@ class ReadModel:
         live = await read_live(self.redis, shop, self.config.partitions)
         statuses = await read_statuses(self.redis, shop)
         return live_view(shop, live, statuses, meta["agents"], settings, now)
+
+    async def unpaid_orders(self, shop: str, sort: str, limit: int) -> dict[str, Any]:
+        _, _, now = await self.context(shop)
+        live = await read_live(self.redis, shop, self.config.partitions)
+        return unpaid_orders_view(shop, live, now, sort, limit)
 
     async def series(self, shop: str, agent_id: str | None, minutes: int) -> dict[str, Any]:
         _, _, now = await self.context(shop)

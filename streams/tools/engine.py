@@ -19,7 +19,7 @@ from streams.core.processor import PartitionProcessor, SourceRecord, agent_state
 from streams.core.shop_settings import ShopSettings, parse_settings
 from streams.core.snapshot import export_shop, merge_buckets, merge_live, merge_meta
 from streams.core.topics import partition_for, topic_for_type
-from streams.core.views import agents_view, live_view, summary_view
+from streams.core.views import agents_view, live_view, summary_view, unpaid_orders_view
 
 DAY_MS = 86_400_000
 
@@ -90,6 +90,9 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
         "agents": {row["agent_id"]: {k: row[k] for k in scope_keys(LIVE)} for row in live_payload["agents"]},
         "team": live_payload["team"],
     }
+    # The 待催付 list, oldest first, without the clock-made age (the oracle's shape).
+    result["unpaid_orders"] = [{k: v for k, v in row.items() if k != "age_s"}
+                               for row in unpaid_orders_view(shop_id, live, now, "age", 10**9)["orders"]]
     minutes: dict[int, Any] = defaultdict(list)
     for export in exports:
         for minute, bucket in export.minutes.items():

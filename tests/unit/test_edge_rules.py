@@ -260,6 +260,7 @@ def assert_engine_equals_oracle(events: list[dict[str, Any]], shop_settings: dic
         assert_matches(want[part], got[part], f"oracle vs engine: {part}")
     assert set(got["live"]["agents"]) == set(want["live"]["agents"])
     assert_matches(got["live"], want["live"], "engine vs oracle: live")  # as tests/client.py compares
+    assert got["unpaid_orders"] == want["unpaid_orders"]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -62,3 +62,20 @@ def test_a_payment_arriving_before_its_chase_still_ends_the_chase_window() -> No
     for arrival in itertools.permutations(events):
         a1 = compute_batch(list(arrival))["agents"]["2026-11-11"]["a1"]
         assert (a1["chased_buyers"], a1["chase_paid_buyers"], a1["chase_paid_amount"]) == (1, 1, 100.0)
+
+
+def test_the_unpaid_orders_list_sorts_oldest_or_largest_first_and_ages_with_now() -> None:
+    from streams.core.snapshot import MergedLive
+    from streams.core.views import unpaid_orders_view
+
+    live = MergedLive(unpaid_orders=[["b1", "o1", "A", 2_000, 500, 0], ["b2", "o2", "", 1_000, 100, 1],
+                                     ["b3", "o3", "B", 2_000, 900, 1]])
+    by_age = unpaid_orders_view("s", live, 62_000, "age")
+    assert [r["order_id"] for r in by_age["orders"]] == ["o2", "o3", "o1"]  # at one age the larger first
+    assert by_age["orders"][0] == {"order_id": "o2", "buyer_id": "b2", "order_agent": None, "created_ts": 1_000,
+                                   "age_s": 61.0, "amount": 1.0, "chased": True}
+    assert (by_age["total"], by_age["total_amount"]) == (3, 15.0)
+    by_amount = unpaid_orders_view("s", live, 62_000, "amount", limit=2)
+    assert [r["order_id"] for r in by_amount["orders"]] == ["o3", "o1"] and by_amount["total"] == 3
+    with pytest.raises(ValueError):
+        unpaid_orders_view("s", live, 0, "name")
