@@ -2,7 +2,7 @@
 
 A log straddles a Shanghai midnight and holds every kind of event, plus the edges metrics.md settles:
 a buyer message and another event of that buyer with the same `ts` (an agent reply, a robot reply or a
-transfer), an order event and an agent message with the same `ts` (a chase or not, by arrival),
+transfer), an order event and an agent message with the same `ts` (on two topics: the order event counts first),
 presale deposits, closes, `followup_not_lost` on and off, robot messages carrying an `agent_id`, an
 internal account (`test-1`, in `filter_buyers` when the settings say so) and groups with names of the
 shop's own (`presale_groups`). Arrival order is a permutation of the events, with some duplicate
@@ -84,7 +84,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         elif kind == "deposit":
             events.append({**base, "type": "order.deposit_paid", "order_id": order_id, "amount": amount})
         elif kind == "chase":
-            # An order event and, with the same ts, an agent message (a chase or not, by arrival order).
+            # An order event and, with the same ts, an agent message: they travel on two topics, so their
+            # arrival order is not defined; the order event counts first (docs/metric-rules.md).
             order_kind = draw(st.sampled_from(["created", "paid", "closed", "deposit_paid"]))
             order_event = {**base, "type": f"order.{order_kind}", "order_id": order_id}
             if order_kind != "closed":

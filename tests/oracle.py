@@ -120,14 +120,12 @@ class Order:
     order_agent: str | None = None
     payment_agent: str | None = None
     credited: str | None = None
-    # Double-11: places (index in the buyer's ordered events) and presale / close state
-    created_idx: int = 0  # the order.created, else the deposit or payment that created the order
+    # Double-11: presale and close state
     created_fen: int | None = None  # the order.created amount; None when no order.created made the order
-    paid_idx: int | None = None
     deposit_ts: int | None = None
-    deposit_idx: int | None = None
     deposit_fen: int = 0
     closed_idx: int | None = None
+    closed_ts: int | None = None
     deposit_agent: str | None = None  # the payment agent taken at the deposit
     deposit_credited: str | None = None
 
@@ -295,25 +293,23 @@ class _Oracle:
                 oid = ev["order_id"]
                 if kind == "order.created":
                     if oid not in orders:
-                        orders[oid] = Order(buyer, oid, ev["ts"], created_idx=idx,
-                                            created_fen=yuan_to_fen(ev["amount"]))
+                        orders[oid] = Order(buyer, oid, ev["ts"], created_fen=yuan_to_fen(ev["amount"]))
                 elif kind in ("order.paid", "order.deposit_paid"):
                     if oid not in orders:
-                        orders[oid] = Order(buyer, oid, ev["ts"], created_idx=idx)
+                        orders[oid] = Order(buyer, oid, ev["ts"])
                     order = orders[oid]
                     if kind == "order.paid" and order.paid_ts is None:
                         order.paid_ts = ev["ts"]
-                        order.paid_idx = idx
                         order.paid_fen = yuan_to_fen(ev["amount"])
                         order.paid_items = ev["items"]
                     elif kind == "order.deposit_paid" and order.deposit_ts is None:
                         order.deposit_ts = ev["ts"]
-                        order.deposit_idx = idx
                         order.deposit_fen = yuan_to_fen(ev["amount"])
                 elif kind == "order.closed":
                     order = orders.get(oid)
                     if order is not None and order.closed_idx is None:
                         order.closed_idx = idx
+                        order.closed_ts = ev["ts"]
                 elif kind == "order.refunded":
                     order = orders.get(oid)
                     if order is not None and order.paid_ts is not None and order.refund_ts is None:
@@ -323,19 +319,21 @@ class _Oracle:
                 self.orders.extend(orders.values())
 
     # ---- 3. crediting --------------------------------------------------------------------------
-    def agent_at(self, buyer: str, ts: int, idx: int) -> str | None:
-        """Agent of the buyer's last contact before the buyer's event at place idx (time ts): a buyer
-        message routed to an agent, not a filter phrase (so every one with ts <= the event's), or,
-        with followup_not_lost, a human message of the agent; provided the contact's day >= the day of
-        ts - (N-1)."""
-        contacts: list[BuyerMessage | HumanMessage] = [
-            m for m in self.buyer_msgs if m.buyer == buyer and m.agent is not None and not m.is_phrase]
+    def agent_at(self, buyer: str, ts: int) -> str | None:
+        """Agent of the buyer's last contact before an order event at ts: a buyer message routed to an
+        agent, not a filter phrase, with ts' <= ts (buyer messages come first at equal ts), or, with
+        followup_not_lost, a human message of the agent with ts' < ts (an order event and a human message
+        travel on different topics: at equal ts the order event counts first, docs/metric-rules.md);
+        the later of the two (at equal ts the human message, as buyer messages come first); provided
+        the contact's day >= the day of ts - (N-1)."""
+        before: list[tuple[int, int, BuyerMessage | HumanMessage]] = [
+            (m.ts, 0, m) for m in self.buyer_msgs
+            if m.buyer == buyer and m.agent is not None and not m.is_phrase and m.ts <= ts]
         if self.s["followup_not_lost"]:
-            contacts += [h for h in self.human_msgs if h.buyer == buyer]
-        before = [c for c in contacts if c.idx < idx]
+            before += [(h.ts, 1, h) for h in self.human_msgs if h.buyer == buyer and h.ts < ts]
         if not before:
             return None
-        last = max(before, key=lambda c: c.idx)
+        last = max(before, key=lambda c: (c[0], c[1], c[2].idx))[2]
         if last.day < self.day(ts) - timedelta(days=self.n_days - 1):
             return None
         return last.agent
@@ -345,9 +343,9 @@ class _Oracle:
         if rule not in ("order", "payment", "order_first"):
             raise ValueError(f"unknown attribution {rule!r}")
         for o in self.orders:
-            o.order_agent = self.agent_at(o.buyer, o.created_ts, o.created_idx)
+            o.order_agent = self.agent_at(o.buyer, o.created_ts)
             if o.paid_ts is not None:
-                o.payment_agent = self.agent_at(o.buyer, o.paid_ts, o.paid_idx)
+                o.payment_agent = self.agent_at(o.buyer, o.paid_ts)
             if rule == "order":
                 o.credited = o.order_agent
             elif rule == "payment":
@@ -356,19 +354,20 @@ class _Oracle:
                 o.credited = o.order_agent if o.order_agent is not None else o.payment_agent
             # the deposit is credited like a payment, with the payment agent taken at the deposit
             if o.deposit_ts is not None:
-                o.deposit_agent = self.agent_at(o.buyer, o.deposit_ts, o.deposit_idx)
+                o.deposit_agent = self.agent_at(o.buyer, o.deposit_ts)
                 o.deposit_credited = {"order": o.order_agent, "payment": o.deposit_agent,
                                       "order_first": o.order_agent if o.order_agent is not None
                                       else o.deposit_agent}[rule]
 
     # ---- Double-11 building blocks -------------------------------------------------------------
-    def open_at(self, o: Order, idx: int) -> bool:
-        """The order is created, not yet paid (final payment) and not closed at the buyer's place idx."""
-        return (o.created_idx < idx and (o.paid_idx is None or o.paid_idx > idx)
-                and (o.closed_idx is None or o.closed_idx > idx))
+    def open_at(self, o: Order, h: HumanMessage) -> bool:
+        """The order is created, not yet paid (final payment) and not closed when the human message h is
+        sent (the buyer's order events with h's ts count first: docs/metric-rules.md)."""
+        return (o.created_ts <= h.ts and (o.paid_ts is None or o.paid_ts > h.ts)
+                and (o.closed_ts is None or o.closed_ts > h.ts))
 
     def is_chase(self, h: HumanMessage) -> bool:
-        return any(o.buyer == h.buyer and self.open_at(o, h.idx) for o in self.orders)
+        return any(o.buyer == h.buyer and self.open_at(o, h) for o in self.orders)
 
     def balance_due(self) -> list[Order]:
         """Orders whose deposit is credited to an agent (or silent), with no final payment and not closed,
@@ -380,7 +379,7 @@ class _Oracle:
         stand after every event; oldest first, at one creation time the larger first, then by order id."""
         rows = [{"order_id": o.order_id, "buyer_id": o.buyer, "order_agent": o.order_agent,
                  "created_ts": o.created_ts, "amount": (o.created_fen or 0) / 100,
-                 "chased": any(h.buyer == o.buyer and self.open_at(o, h.idx) for h in self.human_msgs)}
+                 "chased": any(h.buyer == o.buyer and self.open_at(o, h) for h in self.human_msgs)}
                 for o in self.orders if self.is_unpaid(o)]
         return sorted(rows, key=lambda r: (r["created_ts"], -r["amount"], r["order_id"], r["buyer_id"]))
 
@@ -515,7 +514,7 @@ class _Oracle:
                 if o.paid_ts is None or self.day(o.paid_ts) != day:
                     continue
                 chases = [h for h in self.human_msgs
-                          if h.buyer == o.buyer and self.open_at(o, h.idx)]
+                          if h.buyer == o.buyer and self.open_at(o, h)]
                 if chases and max(chases, key=lambda h: h.idx).agent == a:
                     chase_paid.add(o.buyer)
                     chase_paid_fen += o.paid_fen

@@ -6,9 +6,11 @@ Pure. `streams/core/facts.py` calls these while finishing a buyer: they read the
 messages, routed buyer messages, consults) and add counters; they never change the fold.
 
 Invariants:
-- An event's place in the buyer's timeline is (ts, seq) among the events that are not buyer messages
-  (facts.timeline_order: at equal ts a buyer message comes first, then arrival). Chases compare a
-  human message's place with its orders' events by that pair, so equal ts follow arrival.
+- A human message and an order event are compared by ts alone, the order event first at equal ts: they
+  travel on different topics (chat-events, order-events), so their arrival order is not defined and must
+  not decide a figure. So a message at an order's creation ts can chase it, one at its payment or close
+  ts cannot, and a human message is a contact only for order events after its ts. (Buyer messages come
+  before every other event of their ts, as in facts.timeline_order.)
 - A buyer count (deposit, unpaid, chased, chase_paid, followup, assist, balance_due) is a flag set to 1
   in each scope (agent, group, team of a day; agent and team "now" for balance_due): the buyer counts
   once per scope, as metrics.md asks of the team's buyer counts. Money (…_fen) adds up over the agents, like sales.
@@ -50,7 +52,7 @@ class Contacts:
         self.routed_ts = [ts for ts, _, _ in routed]
         contacts = [m for m in human_messages if settings_for(m[5]).followup_not_lost]
         self.human = [(ts, agent, day) for ts, _, agent, day, _, _ in contacts]
-        self.human_at = [(ts, seq) for ts, seq, _, _, _, _ in contacts]
+        self.human_at = [ts for ts, _, _, _, _, _ in contacts]
 
     def agent_at(self, event: Any, valid_days: int) -> str | None:
         """The agent of the buyer's last contact before `event` (an order event), provided its day is no
@@ -58,7 +60,7 @@ class Contacts:
         index = bisect_right(self.routed_ts, event.ts) - 1  # buyer messages at equal ts come first
         last = self.routed[index] if index >= 0 else None
         if self.human_at:
-            human_index = bisect_left(self.human_at, (event.ts, event.seq)) - 1
+            human_index = bisect_left(self.human_at, event.ts) - 1  # human messages strictly before
             if human_index >= 0 and (last is None or self.human[human_index][0] >= last[0]):
                 last = self.human[human_index]  # equal ts: the human message sorts after the buyer's
         if last is None:
@@ -106,16 +108,11 @@ def add_followups(counters: dict, found: dict[tuple[str, str], str]) -> None:
         _flag(counters, day, agent, group, "followup")
 
 
-def _is_before(first: Any, ts: int, seq: int) -> bool:
-    """`first` (an order event) is before the place (ts, seq) of a non-buyer event."""
-    return (first.ts, first.seq) < (ts, seq)
-
-
-def _open_at(order: Any, ts: int, seq: int) -> bool:
-    """The order is created, not yet paid (final payment) and not closed at the place (ts, seq)."""
-    return (_is_before(order.creator, ts, seq)
-            and (order.paid is None or not _is_before(order.paid, ts, seq))
-            and (order.closed is None or not _is_before(order.closed, ts, seq)))
+def _open_at(order: Any, ts: int) -> bool:
+    """The order is created, not yet paid (final payment) and not closed when a human message is sent at
+    ts (its order events at the same ts count first)."""
+    return (order.creator.ts <= ts and (order.paid is None or order.paid.ts > ts)
+            and (order.closed is None or order.closed.ts > ts))
 
 
 def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
@@ -143,7 +140,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 team["silent_unpaid"] = 1
                 team["silent_unpaid_fen"] = team.get("silent_unpaid_fen", 0) + creator.amount_fen
             # The 待催付 list: the order as one entry (a change of any field is a new entry).
-            chased = any(_open_at(order, ts, seq) for ts, seq, _, _, _, _ in human)
+            chased = any(_open_at(order, ts) for ts, _, _, _, _, _ in human)
             counters[(SCOPE_UNPAID_ORDER, creator.ref, order_agent or "", creator.ts, creator.amount_fen,
                       int(chased))]["orders"] = 1
         deposit = order.deposit
@@ -159,8 +156,8 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 counters[(SCOPE_TEAM_NOW,)]["balance_due"] = 1
 
     # 催付: a human message while one of the buyer's orders is open is a chase (buyers per agent and day).
-    for ts, seq, agent, day, _, settings_version in human:
-        if any(_open_at(credited_order.order, ts, seq) for credited_order in orders):
+    for ts, _, agent, day, _, settings_version in human:
+        if any(_open_at(credited_order.order, ts) for credited_order in orders):
             _flag(counters, day, agent, settings_for(settings_version).group_of(agent), "chased")
     for credited_order in orders:
         order = credited_order.order
@@ -170,8 +167,8 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
         paid_settings = settings_for(paid.settings_version)
         # Chase recovered: to the agent of the last chase of this order before its payment.
         chaser = None
-        for ts, seq, agent, _, _, _ in human:
-            if _open_at(order, ts, seq):  # so before the payment
+        for ts, _, agent, _, _, _ in human:
+            if _open_at(order, ts):  # so before the payment
                 chaser = agent
         if chaser is not None:
             group = paid_settings.group_of(chaser)

@@ -79,3 +79,25 @@ def test_the_unpaid_orders_list_sorts_oldest_or_largest_first_and_ages_with_now(
     assert [r["order_id"] for r in by_amount["orders"]] == ["o3", "o1"] and by_amount["total"] == 3
     with pytest.raises(ValueError):
         unpaid_orders_view("s", live, 0, "name")
+
+
+def test_a_message_with_the_same_ts_as_an_order_event_reads_the_same_in_either_arrival_order() -> None:
+    """Chats and orders travel on two topics, so which of an equal-ts pair arrives first is not defined:
+    the order event counts first. At the creation ts the message chases the order (and, under
+    followup_not_lost, is no contact for the creation); at the payment ts it chases nothing."""
+    from tests.scenarios import agent, buyer, created, paid, t
+
+    base = [buyer(t(10), "b1", "a1"), created(t(10, 5), "b1", "o1", 100)]
+    at_creation = agent(t(10, 5), "b1", "a2")
+    pay = paid(t(10, 30), "b1", "o1", 100)
+    at_payment = agent(t(10, 30), "b1", "a3")
+    settings = {"followup_not_lost": True}
+    results = [compute_batch(base[:1] + pair_a + pair_b, settings)
+               for pair_a in ([base[1], at_creation], [at_creation, base[1]])
+               for pair_b in ([pay, at_payment], [at_payment, pay])]
+    for result in results:
+        day = result["agents"]["2026-11-11"]
+        assert day["a2"]["chased_buyers"] == 1 and day["a2"]["chase_paid_amount"] == 100.0
+        assert day.get("a3", {}).get("chased_buyers", 0) == 0
+        assert day["a1"]["order_amount"] == 100.0  # a2's message at the creation ts is no contact for it
+        assert result == results[0]
