@@ -355,8 +355,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     version += 1
                 clock = pending_since.pop(agent, None)
                 fold.human_messages.append((ts, event.seq, agent, day, internal, event.settings_version))
-                if orders:
-                    version += 1  # a chase, or an order's serving agent, may change
+                if orders and (settings.followup_not_lost or _any_open(orders)):
+                    version += 1  # a chase, or (as a contact) an order's serving agent, may change
                 if internal:
                     continue
                 minute = minute_of(ts)
@@ -419,6 +419,12 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
     fold.count = len(timeline)
     if timeline:
         fold.last_seq = timeline[-1].seq
+
+
+def _any_open(orders: dict[str, _Order]) -> bool:
+    """An order folded so far has no payment and no close: a human message folded now chases it (later
+    payments and closes change the version themselves)."""
+    return any(order.paid is None and order.closed is None for order in orders.values())
 
 
 def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
