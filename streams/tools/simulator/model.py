@@ -580,8 +580,8 @@ class ShopSimulator:
             self._emit(balance, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
         elif roll < 0.86:
             paid = t + int(min(rng.lognormvariate(math.log(60 * SEC), 1.0), 25 * MIN))
-            if chase and paid - t > 4 * MIN:
-                self._chase(t, t + 3 * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+            if chase and paid - t > 2 * MIN:
+                self._chase(t, t + rng.randint(60, 110) * SEC, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(paid, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
             if rng.random() < 0.06:
                 back = fen if items == 1 or rng.random() < 0.5 else units[0] * fen // gross
@@ -589,10 +589,10 @@ class ShopSimulator:
                            buyer_id=buyer, amount=back / 100)
         elif roll < 0.96:
             if chase:
-                self._chase(t, t + rng.randint(5, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+                self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(t + rng.randint(15, 30) * MIN, "order.closed", order_id=order_id, buyer_id=buyer)
         elif chase:
-            self._chase(t, t + rng.randint(5, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+            self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
 
     def _chase(self, created: int, ts: int, buyer: str, agent: Agent | None, text: str) -> None:
         """催付 at ts by the agent who served the buyer, unless the agent is (or will by then be) offline."""
