@@ -166,9 +166,9 @@ class Fold:
     chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal] buyer message
     routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
-    # Every human message (ts, seq, agent, day, internal, settings version): for chases, follow-ups and,
+    # Every human message (ts, agent, day, internal, settings version), in timeline order: for chases, follow-ups and,
     # under followup_not_lost, crediting (streams/core/money.py).
-    human_messages: list[tuple[int, int, str, str, bool, int]] = field(default_factory=list)
+    human_messages: list[tuple[int, str, str, bool, int]] = field(default_factory=list)
     max_ts: int = 0
     # Whether the buyer is in filter_buyers for the live figures: as the newest settings version among
     # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
@@ -354,7 +354,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         waiting_consult.first_response_ms = ts - waiting_consult.first_ts
                     version += 1
                 clock = pending_since.pop(agent, None)
-                fold.human_messages.append((ts, event.seq, agent, day, internal, event.settings_version))
+                fold.human_messages.append((ts, agent, day, internal, event.settings_version))
                 if orders and (settings.followup_not_lost or _any_open(orders)):
                     version += 1  # a chase, or (as a contact) an order's serving agent, may change
                 if internal:

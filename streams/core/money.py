@@ -46,13 +46,13 @@ class Contacts:
 
     __slots__ = ("routed", "routed_ts", "human", "human_at")
 
-    def __init__(self, routed: list[tuple[int, str, str]], human_messages: list[tuple[int, int, str, str, bool, int]],
+    def __init__(self, routed: list[tuple[int, str, str]], human_messages: list[tuple[int, str, str, bool, int]],
                  settings_for: Callable[[int], ShopSettings]) -> None:
         self.routed = routed
         self.routed_ts = [ts for ts, _, _ in routed]
-        contacts = [m for m in human_messages if settings_for(m[5]).followup_not_lost]
-        self.human = [(ts, agent, day) for ts, _, agent, day, _, _ in contacts]
-        self.human_at = [ts for ts, _, _, _, _, _ in contacts]
+        contacts = [m for m in human_messages if settings_for(m[4]).followup_not_lost]
+        self.human = [(ts, agent, day) for ts, agent, day, _, _ in contacts]
+        self.human_at = [ts for ts, _, _, _, _ in contacts]
 
     def agent_at(self, event: Any, valid_days: int) -> str | None:
         """The agent of the buyer's last contact before `event` (an order event), provided its day is no
@@ -76,7 +76,7 @@ def followups(fold: Any, settings_for: Callable[[int], ShopSettings]) -> dict[tu
     found: dict[tuple[str, str], str] = {}
     seen: set[tuple[str, str]] = set()
     consults = fold.consults
-    for ts, _, agent, day, internal, settings_version in fold.human_messages:
+    for ts, agent, day, internal, settings_version in fold.human_messages:
         key = (agent, day)
         if key in seen:
             continue
@@ -119,7 +119,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                       settings_for: Callable[[int], ShopSettings]) -> None:
     """Deposits, 客服下单金额, unpaid orders, chases, chase recoveries and assists of the buyer's orders
     (already without the orders of an internal buyer)."""
-    human = [m for m in fold.human_messages if not m[4]]
+    human = [m for m in fold.human_messages if not m[3]]
     for credited_order in orders:
         order = credited_order.order
         settings = settings_for(order.settings_version)
@@ -140,7 +140,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 team["silent_unpaid"] = 1
                 team["silent_unpaid_fen"] = team.get("silent_unpaid_fen", 0) + creator.amount_fen
             # The 待催付 list: the order as one entry (a change of any field is a new entry).
-            chased = any(_open_at(order, ts) for ts, _, _, _, _, _ in human)
+            chased = any(_open_at(order, ts) for ts, _, _, _, _ in human)
             counters[(SCOPE_UNPAID_ORDER, creator.ref, order_agent or "", creator.ts, creator.amount_fen,
                       int(chased))]["orders"] = 1
         deposit = order.deposit
@@ -156,7 +156,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
                 counters[(SCOPE_TEAM_NOW,)]["balance_due"] = 1
 
     # 催付: a human message while one of the buyer's orders is open is a chase (buyers per agent and day).
-    for ts, _, agent, day, _, settings_version in human:
+    for ts, agent, day, _, settings_version in human:
         if any(_open_at(credited_order.order, ts) for credited_order in orders):
             _flag(counters, day, agent, settings_for(settings_version).group_of(agent), "chased")
     for credited_order in orders:
@@ -167,7 +167,7 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
         paid_settings = settings_for(paid.settings_version)
         # Chase recovered: to the agent of the last chase of this order before its payment.
         chaser = None
-        for ts, _, agent, _, _, _ in human:
+        for ts, agent, _, _, _ in human:
             if _open_at(order, ts):  # so before the payment
                 chaser = agent
         if chaser is not None:
