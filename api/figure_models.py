@@ -40,7 +40,8 @@ GroupFigures = figures_model("GroupFigures", GROUP, "The figures of one group's 
 TeamFigures = figures_model("TeamFigures", TEAM, "The whole team's figures of the day.")
 AgentLiveLoad = figures_model("AgentLiveLoad", LIVE, "One agent's load at now.", agent_id=AGENT_ID, group=GROUP_ID)
 TeamLiveLoad = figures_model("TeamLiveLoad", LIVE_TEAM,
-                             "The team's load at now: counts summed, longest wait the maximum.")
+                             "The team's load at now: counts summed, longest wait the maximum, balances due "
+                             "counting each buyer once.")
 SeriesPoint = figures_model("SeriesPoint", SERIES, "The figures of one minute.",
                             minute=(int, Field(description="the minute's start, epoch ms")))
 SeriesFigures = figures_model("SeriesFigures", SERIES, "The figures over the last few minutes.")
@@ -81,6 +82,27 @@ SeriesResponse = create_model(
     agent_id=(str | None, Field(description="the agent asked for; null for the team")), now=NOW_MS,
     points=(list[SeriesPoint], Field(description="one per minute, oldest first, empty minutes included")),
     sliding=(SlidingFigures, ...),
+)
+
+
+
+class UnpaidOrder(BaseModel):
+    """One open unpaid order (待催付): created, no deposit, no payment, no close."""
+
+    order_id: str
+    buyer_id: str
+    order_agent: str | None = Field(description="下单客服; null when silent (静默)")
+    created_ts: int = Field(description="the order's creation, epoch ms")
+    age_s: float = Field(description="now − created_ts, seconds")
+    amount: float = Field(description="the order.created amount, yuan")
+    chased: bool = Field(description="an agent has sent the buyer a human message since the order was created (催付)")
+
+
+UnpaidOrdersResponse = create_model(
+    "UnpaidOrdersResponse", shop_id=SHOP_ID, now=NOW_MS,
+    total=(int, Field(description="open unpaid orders in all (the list stops at `limit`)")),
+    total_amount=(float, Field(description="their amounts in all, yuan")),
+    orders=(list[UnpaidOrder], Field(description="oldest first (sort=age) or largest first (sort=amount)")),
 )
 
 

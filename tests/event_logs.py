@@ -5,7 +5,9 @@ a buyer message and another event of that buyer with the same `ts` (an agent rep
 transfer), agent statuses on both sides of midnight and a day apart (agent time), robot messages
 carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when the settings say so),
 groups with names of the shop's own (`presale_groups`), service hours closed around midnight, and
-queue waits (`chat.queued`) ended in time, late or never.
+queue waits (`chat.queued`) ended in time, late or never, an order event and an agent message with the
+same `ts` (on two topics: the order event counts first), presale deposits, closes, `followup_not_lost`
+on and off.
 Arrival order is a permutation of the events, with some duplicate deliveries.
 """
 
@@ -48,7 +50,8 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         kind = draw(st.sampled_from(["buyer"] * 5 + ["agent"] * 4 + ["robot", "transfer", "rating", "created",
                                                                       "paid", "paid", "closed", "refunded",
                                                                       "status", "status", "status", "same_ts",
-                                                                      "same_ts", "queued", "queued"]))
+                                                                      "same_ts", "queued", "queued", "deposit",
+                                                                      "chase"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):
@@ -83,6 +86,20 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
             events.append({"event_id": base["event_id"], "shop_id": shop, "ts": ts, "type": "agent.status",
                            "agent_id": draw(st.sampled_from(AGENTS)),
                            "status": draw(st.sampled_from(["online", "busy", "away", "offline"]))})
+        elif kind == "deposit":
+            events.append({**base, "type": "order.deposit_paid", "order_id": order_id, "amount": amount})
+        elif kind == "chase":
+            # An order event and, with the same ts, an agent message: they travel on two topics, so their
+            # arrival order is not defined; the order event counts first (docs/metric-rules.md).
+            order_kind = draw(st.sampled_from(["created", "paid", "closed", "deposit_paid"]))
+            order_event = {**base, "type": f"order.{order_kind}", "order_id": order_id}
+            if order_kind != "closed":
+                order_event["amount"] = amount
+            if order_kind in ("created", "paid"):
+                order_event["items"] = 1
+            message = {**base, "event_id": f"e{next(ids)}", "type": "chat.message",
+                       "agent_id": draw(st.sampled_from(AGENTS)), "sender": "agent", "text": "亲，记得付款哦"}
+            events += [order_event, message] if draw(st.booleans()) else [message, order_event]
         elif kind == "closed":
             events.append({**base, "type": "order.closed", "order_id": order_id})
         elif kind == "refunded":
@@ -106,6 +123,7 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
         # Logs run from 23:45 to 00:25 (and a day later): hours that close before and open after midnight.
         "service_hours": draw(st.sampled_from([None, None, {"start": "00:05", "end": "23:55"},
                                                {"start": "00:20", "end": "24:00"}])),
+        "followup_not_lost": draw(st.booleans()),
     }
     if presale_groups is not None:
         shop_settings["presale_groups"] = presale_groups

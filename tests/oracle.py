@@ -39,6 +39,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "filter_phrases": [],
     "groups": {},
     "presale_groups": ["presale"],
+    "followup_not_lost": False,
 }
 
 PER_AGENT_KEYS: tuple[str, ...] = (
@@ -49,12 +50,15 @@ PER_AGENT_KEYS: tuple[str, ...] = (
     "ordered_buyers", "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate",
     "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
     "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
+    "deposit_buyers", "deposit_amount", "order_amount", "unpaid_buyers", "unpaid_amount", "chased_buyers",
+    "chase_paid_buyers", "chase_paid_amount", "chase_success_rate", "followup_buyers", "assist_buyers",
+    "assist_sales",
 )
 # Agent time (metrics.md "Agent time"): per agent and day, from the agent.status events alone.
 AGENT_TIME_KEYS: tuple[str, ...] = ("online_s", "busy_s", "away_s", "first_online_ts", "last_offline_ts")
 TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers",
                                      "robot_buyers", "to_human_buyers", "queue_wait_avg_s",
-                                     "queue_abandoned_buyers")
+                                     "queue_abandoned_buyers", "silent_unpaid_buyers", "silent_unpaid_amount")
 SERIES_KEYS: tuple[str, ...] = (
     "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
     "slow_responses", "paid_amount",
@@ -86,6 +90,7 @@ class BuyerMessage:
     ts: int
     day: date
     is_phrase: bool  # trimmed text equals a filter phrase
+    idx: int = 0  # place in the buyer's events in the order of step 2
 
 
 @dataclass
@@ -94,6 +99,7 @@ class HumanMessage:
     agent: str
     ts: int
     day: date
+    idx: int = 0  # place in the buyer's events in the order of step 2
 
 
 @dataclass
@@ -118,6 +124,14 @@ class Order:
     order_agent: str | None = None
     payment_agent: str | None = None
     credited: str | None = None
+    # Double-11: presale and close state
+    created_fen: int | None = None  # the order.created amount; None when no order.created made the order
+    deposit_ts: int | None = None
+    deposit_fen: int = 0
+    closed_idx: int | None = None
+    closed_ts: int | None = None
+    deposit_agent: str | None = None  # the payment agent taken at the deposit
+    deposit_credited: str | None = None
 
 
 def is_buyer_message(ev: dict) -> bool:
@@ -258,16 +272,16 @@ class _Oracle:
         self.ratings: list[tuple[str, str, int, int]] = []  # (buyer, agent, ts, score)
         self.live_pending: dict[str, tuple[dict, dict]] = {}
         for buyer, evs in self.buyer_events.items():
-            for ev in evs:
+            for idx, ev in enumerate(evs):
                 ts = ev["ts"]
                 if ev["type"] == "chat.message":
                     if ev["sender"] == "buyer":
                         self.buyer_msgs.append(
-                            BuyerMessage(buyer, ev.get("agent_id"), ts, self.day(ts), self.is_phrase(ev)))
+                            BuyerMessage(buyer, ev.get("agent_id"), ts, self.day(ts), self.is_phrase(ev), idx))
                         if ev.get("agent_id") is not None:
                             self.agent_chat_msgs.append((buyer, ev["agent_id"], ts))
                     elif ev["sender"] == "agent":
-                        self.human_msgs.append(HumanMessage(buyer, ev["agent_id"], ts, self.day(ts)))
+                        self.human_msgs.append(HumanMessage(buyer, ev["agent_id"], ts, self.day(ts), idx))
                         self.agent_chat_msgs.append((buyer, ev["agent_id"], ts))
                     # robot messages: never an agent's activity, whatever their agent_id
                 elif ev["type"] == "chat.rating":
@@ -281,42 +295,57 @@ class _Oracle:
 
             # orders: first created wins; first paid wins (paid without created = created at the
             # payment); a refund counts only for an order paid before it, first such refund wins
+            # a deposit (or payment) with no order.created before it creates the order at that event;
+            # the first close of an existing order closes it
             orders: dict[str, Order] = {}
-            for ev in evs:
+            for idx, ev in enumerate(evs):
                 kind = ev["type"]
                 if not kind.startswith("order."):
                     continue
                 oid = ev["order_id"]
                 if kind == "order.created":
                     if oid not in orders:
-                        orders[oid] = Order(buyer, oid, ev["ts"])
-                elif kind == "order.paid":
+                        orders[oid] = Order(buyer, oid, ev["ts"], created_fen=yuan_to_fen(ev["amount"]))
+                elif kind in ("order.paid", "order.deposit_paid"):
                     if oid not in orders:
                         orders[oid] = Order(buyer, oid, ev["ts"])
                     order = orders[oid]
-                    if order.paid_ts is None:
+                    if kind == "order.paid" and order.paid_ts is None:
                         order.paid_ts = ev["ts"]
                         order.paid_fen = yuan_to_fen(ev["amount"])
                         order.paid_items = ev["items"]
+                    elif kind == "order.deposit_paid" and order.deposit_ts is None:
+                        order.deposit_ts = ev["ts"]
+                        order.deposit_fen = yuan_to_fen(ev["amount"])
+                elif kind == "order.closed":
+                    order = orders.get(oid)
+                    if order is not None and order.closed_idx is None:
+                        order.closed_idx = idx
+                        order.closed_ts = ev["ts"]
                 elif kind == "order.refunded":
                     order = orders.get(oid)
                     if order is not None and order.paid_ts is not None and order.refund_ts is None:
                         order.refund_ts = ev["ts"]
                         order.refund_fen = yuan_to_fen(ev["amount"])
-                # order.closed changes no figure
             if buyer not in self.filter_buyers:  # their orders never count
                 self.orders.extend(orders.values())
 
     # ---- 3. crediting --------------------------------------------------------------------------
     def agent_at(self, buyer: str, ts: int) -> str | None:
-        """Agent of the buyer's last buyer message routed to an agent, not a filter phrase, with
-        ts <= the given ts, provided that message's day >= the day of ts - (N-1)."""
-        last: BuyerMessage | None = None
-        for m in self.buyer_msgs:  # per buyer in (ts, arrival) order
-            if m.buyer == buyer and m.agent is not None and not m.is_phrase and m.ts <= ts:
-                last = m
-        if last is None:
+        """Agent of the buyer's last contact before an order event at ts: a buyer message routed to an
+        agent, not a filter phrase, with ts' <= ts (buyer messages come first at equal ts), or, with
+        followup_not_lost, a human message of the agent with ts' < ts (an order event and a human message
+        travel on different topics: at equal ts the order event counts first, docs/metric-rules.md);
+        the later of the two (at equal ts the human message, as buyer messages come first); provided
+        the contact's day >= the day of ts - (N-1)."""
+        before: list[tuple[int, int, BuyerMessage | HumanMessage]] = [
+            (m.ts, 0, m) for m in self.buyer_msgs
+            if m.buyer == buyer and m.agent is not None and not m.is_phrase and m.ts <= ts]
+        if self.s["followup_not_lost"]:
+            before += [(h.ts, 1, h) for h in self.human_msgs if h.buyer == buyer and h.ts < ts]
+        if not before:
             return None
+        last = max(before, key=lambda c: (c[0], c[1], c[2].idx))[2]
         if last.day < self.day(ts) - timedelta(days=self.n_days - 1):
             return None
         return last.agent
@@ -327,13 +356,62 @@ class _Oracle:
             raise ValueError(f"unknown attribution {rule!r}")
         for o in self.orders:
             o.order_agent = self.agent_at(o.buyer, o.created_ts)
-            o.payment_agent = self.agent_at(o.buyer, o.paid_ts) if o.paid_ts is not None else None
+            if o.paid_ts is not None:
+                o.payment_agent = self.agent_at(o.buyer, o.paid_ts)
             if rule == "order":
                 o.credited = o.order_agent
             elif rule == "payment":
                 o.credited = o.payment_agent
             else:
                 o.credited = o.order_agent if o.order_agent is not None else o.payment_agent
+            # the deposit is credited like a payment, with the payment agent taken at the deposit
+            if o.deposit_ts is not None:
+                o.deposit_agent = self.agent_at(o.buyer, o.deposit_ts)
+                o.deposit_credited = {"order": o.order_agent, "payment": o.deposit_agent,
+                                      "order_first": o.order_agent if o.order_agent is not None
+                                      else o.deposit_agent}[rule]
+
+    # ---- Double-11 building blocks -------------------------------------------------------------
+    def open_at(self, o: Order, h: HumanMessage) -> bool:
+        """The order is created, not yet paid (final payment) and not closed when the human message h is
+        sent (the buyer's order events with h's ts count first: docs/metric-rules.md)."""
+        return (o.created_ts <= h.ts and (o.paid_ts is None or o.paid_ts > h.ts)
+                and (o.closed_ts is None or o.closed_ts > h.ts))
+
+    def is_chase(self, h: HumanMessage) -> bool:
+        return any(o.buyer == h.buyer and self.open_at(o, h) for o in self.orders)
+
+    def balance_due(self) -> list[Order]:
+        """Orders whose deposit is credited to an agent (or silent), with no final payment and not closed,
+        as they stand after every event (no clock: docs/metric-rules.md)."""
+        return [o for o in self.orders if o.deposit_ts is not None and o.paid_ts is None and o.closed_idx is None]
+
+    def unpaid_orders(self) -> list[dict[str, Any]]:
+        """The 待催付 list: orders created (by an order.created), with no deposit, payment or close, as they
+        stand after every event; oldest first, at one creation time the larger first, then by order id."""
+        rows = [{"order_id": o.order_id, "buyer_id": o.buyer, "order_agent": o.order_agent,
+                 "created_ts": o.created_ts, "amount": (o.created_fen or 0) / 100,
+                 "chased": any(h.buyer == o.buyer and self.open_at(o, h) for h in self.human_msgs)}
+                for o in self.orders if self.is_unpaid(o)]
+        return sorted(rows, key=lambda r: (r["created_ts"], -r["amount"], r["order_id"], r["buyer_id"]))
+
+    def is_unpaid(self, o: Order) -> bool:
+        return o.deposit_ts is None and o.paid_ts is None and o.closed_idx is None
+
+    def followup_buyers(self, agent: str, day: date) -> set[str]:
+        """Buyers the agent sent a human message on day before any buyer message routed to the agent that
+        day (with followup_not_lost; buyers in filter_buyers never)."""
+        if not self.s["followup_not_lost"]:
+            return set()
+        out = set()
+        for b in {h.buyer for h in self.human_msgs if h.agent == agent and h.day == day}:
+            if b in self.filter_buyers:
+                continue
+            first_human = min(h.idx for h in self.human_msgs if h.agent == agent and h.day == day and h.buyer == b)
+            routed = [m.idx for m in self.buyer_msgs if m.agent == agent and m.day == day and m.buyer == b]
+            if not routed or first_human < min(routed):
+                out.add(b)
+        return out
 
     # ---- 4. per (agent, day) building blocks ---------------------------------------------------
     def consulting(self, agent: str, day: date) -> dict[str, dict]:
@@ -388,6 +466,13 @@ class _Oracle:
         fr_count = fr_ms = 0
         sla_buyers = sla_met = 0
         sales_fen = sales_items = refunds = refund_fen = ratings = satisfied = 0
+        followups: set[str] = set()
+        deposit_buyers: set[str] = set()
+        unpaid_buyers: set[str] = set()
+        chased: set[str] = set()
+        chase_paid: set[str] = set()
+        assist_buyers: set[str] = set()
+        deposit_fen = order_fen = unpaid_fen = chase_paid_fen = assist_fen = 0
         slow_ms = self.s["slow_response_s"] * 1000
         sla_ms = self.s["sla_s"] * 1000
         window = self.cohort_window(day)
@@ -413,10 +498,12 @@ class _Oracle:
                     sla_buyers += 1
             # 留言: received buyers whose first message that day was outside the service hours
             after_hours |= {b for b in recv if self.clock_start(cons[b]["F"]) != cons[b]["F"]}
-            # cohort conversions: agents of the presale groups take inquiries
+            # cohort conversions: agents of the presale groups take inquiries (a follow-up is none)
+            follow = self.followup_buyers(a, day)
+            followups |= follow
             if self.group_of(a) in self.presale_groups:
-                inquiry |= recv
-                for b in recv:
+                inquiry |= recv - follow
+                for b in recv - follow:
                     in_window = [o for o in self.orders if o.buyer == b and self.day(o.created_ts) in window]
                     if any(o.order_agent == a for o in in_window):
                         ordered.add(b)
@@ -448,6 +535,32 @@ class _Oracle:
                     ratings += 1
                     if score >= 4:
                         satisfied += 1
+            # Double-11 (self.orders holds no order of a buyer in filter_buyers)
+            for o in self.orders:
+                if o.deposit_credited == a and self.day(o.deposit_ts) == day:
+                    deposit_buyers.add(o.buyer)
+                    deposit_fen += o.deposit_fen
+                if o.order_agent == a and self.day(o.created_ts) == day:
+                    if o.created_fen is not None:
+                        order_fen += o.created_fen
+                    if self.is_unpaid(o):
+                        unpaid_buyers.add(o.buyer)
+                        unpaid_fen += o.created_fen or 0
+                if o.paid_ts is None or self.day(o.paid_ts) != day:
+                    continue
+                chases = [h for h in self.human_msgs
+                          if h.buyer == o.buyer and self.open_at(o, h)]
+                if chases and max(chases, key=lambda h: h.idx).agent == a:
+                    chase_paid.add(o.buyer)
+                    chase_paid_fen += o.paid_fen
+                first_day = self.day(o.paid_ts) - timedelta(days=self.n_days - 1)
+                if o.credited != a and any(
+                        m.buyer == o.buyer and m.agent == a and not m.is_phrase and m.ts <= o.paid_ts
+                        and m.day >= first_day for m in self.buyer_msgs):
+                    assist_buyers.add(o.buyer)
+                    assist_fen += o.paid_fen
+            chased |= {h.buyer for h in self.human_msgs
+                       if h.agent == a and h.day == day and h.buyer not in self.filter_buyers and self.is_chase(h)}
 
         n_sales_buyers = len(sales_buyers)
         return {
@@ -486,6 +599,18 @@ class _Oracle:
             "ratings": ratings,
             "satisfied_ratings": satisfied,
             "satisfaction_rate": ratio(satisfied, ratings),
+            "deposit_buyers": len(deposit_buyers),
+            "deposit_amount": deposit_fen / 100,
+            "order_amount": order_fen / 100,
+            "unpaid_buyers": len(unpaid_buyers),
+            "unpaid_amount": unpaid_fen / 100,
+            "chased_buyers": len(chased),
+            "chase_paid_buyers": len(chase_paid),
+            "chase_paid_amount": chase_paid_fen / 100,
+            "chase_success_rate": ratio(len(chase_paid), len(chased)),
+            "followup_buyers": len(followups),
+            "assist_buyers": len(assist_buyers),
+            "assist_sales": assist_fen / 100,
         }
 
     def team_extras(self, day: date) -> dict[str, Any]:
@@ -498,7 +623,11 @@ class _Oracle:
         wrote = {m.buyer for m in self.buyer_msgs if m.day == day and m.buyer not in self.filter_buyers}
         routed = {m.buyer for m in self.buyer_msgs if m.day == day and m.agent is not None}
         robot_only = len(wrote - routed)
+        silent_unpaid = [o for o in self.orders if o.order_agent is None and self.day(o.created_ts) == day
+                         and self.is_unpaid(o)]
         return {
+            "silent_unpaid_buyers": len({o.buyer for o in silent_unpaid}),
+            "silent_unpaid_amount": sum(o.created_fen or 0 for o in silent_unpaid) / 100,
             "silent_sales": silent_fen / 100,
             "shop_sales": shop_fen / 100,
             "silent_share": ratio(silent_fen, shop_fen),
@@ -645,12 +774,14 @@ class _Oracle:
                 "active_conversations": len(active),
                 "waiting_buyers": waiting,
                 "longest_wait_s": longest,
+                "balance_due_buyers": len({o.buyer for o in self.balance_due() if o.deposit_credited == a}),
             }
         team = {
             "active_conversations": sum(v["active_conversations"] for v in agents_out.values()),
             "waiting_buyers": sum(v["waiting_buyers"] for v in agents_out.values()),
             "longest_wait_s": max((v["longest_wait_s"] for v in agents_out.values()), default=0.0),
             **self.queue_live(),
+            "balance_due_buyers": len({o.buyer for o in self.balance_due() if o.deposit_credited is not None}),
         }
         return {"agents": agents_out, "team": team}
 
@@ -754,6 +885,7 @@ class _Oracle:
             "groups": groups_out,
             "live": self.live(),
             "series": self.series(),
+            "unpaid_orders": self.unpaid_orders(),
         }
 
 

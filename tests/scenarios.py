@@ -1246,3 +1246,234 @@ def assert_matches(result: dict, expect: dict, name: str) -> None:
     _compare(result, expect, "", errors)
     if errors:
         raise AssertionError(f"scenario {name!r}: {len(errors)} mismatch(es):\n  " + "\n  ".join(errors))
+
+
+# ------------------------------------------------------------------------------------------------
+# Double-11 money figures (metrics.md "Double-11 additions"; docs/metric-rules.md "Double-11 money").
+# Each scenario is also run with the arrival order reversed (no buyer has two events with one ts).
+# ------------------------------------------------------------------------------------------------
+D01 = "2026-11-01"
+D09 = "2026-11-09"
+
+
+def deposit(ts: int, b: str, oid: str, amount: float, eid: str | None = None) -> dict:
+    return {"event_id": _eid(eid), "shop_id": SHOP, "type": "order.deposit_paid", "ts": ts,
+            "buyer_id": b, "order_id": oid, "amount": amount}
+
+
+def money_scenario(name: str, events: list[dict], expect: dict, settings: dict | None = None) -> None:
+    scenario(name, events, expect, settings)
+    scenario(f"{name}_reversed", list(reversed(events)), expect, settings)
+
+
+#   b1: chats a1 on 11-01 10:00, o1 created 10:05 (300), deposit 10:06 (50); the balance (the full 300)
+#       on 11-11 00:10 with no chat since (11-01 is more than N−1 = 1 day before 11-11).
+#   b2: chats a1 on 11-01 11:00, o2 created 11:05 (200), deposit 11:06 (20); on 11-11 writes to a2 at
+#       00:20, a2 answers 00:21 (a chase: o2 is created, unpaid, not closed), the balance 200 at 00:30.
+def _presale_events() -> list[dict]:
+    return [
+        buyer(t(10, 0, day=1), "b1", "a1", "有预售吗"),
+        created(t(10, 5, day=1), "b1", "o1", 300),
+        deposit(t(10, 6, day=1), "b1", "o1", 50),
+        paid(t(0, 10), "b1", "o1", 300),
+        buyer(t(11, 0, day=1), "b2", "a1", "定金多少"),
+        created(t(11, 5, day=1), "b2", "o2", 200),
+        deposit(t(11, 6, day=1), "b2", "o2", 20),
+        buyer(t(0, 20), "b2", "a2", "尾款怎么付"),
+        agent(t(0, 21), "b2", "a2", "亲，现在可以付尾款了"),
+        paid(t(0, 30), "b2", "o2", 200),
+    ]
+
+
+# Deposits are credited to the order agent a1 under order / order_first (and under payment too: the
+# payment agent at each deposit is a1); the deposit is not sales, and no order is unpaid (both have a
+# deposit). On 11-11: a2's 00:21 message chased o2, paid 00:30 → a2's chase recovered 200 whoever has
+# the sales; b2 wrote to a2 on 11-11, so when o2 is credited to a1, a2 assisted it.
+_PRESALE_DEPOSIT_DAY = {"deposit_buyers": 2, "deposit_amount": 70.0,  # 50 + 20
+                        "order_amount": 500.0, "unpaid_buyers": 0, "unpaid_amount": 0.0, "sales": 0.0,
+                        "ordered_buyers": 2, "inquiry_buyers": 2}
+for _rule in ("order_first", "order"):
+    money_scenario(
+        f"presale_deposit_then_balance_{_rule}",
+        _presale_events(),
+        {
+            "agents": {
+                D01: {"a1": _PRESALE_DEPOSIT_DAY},
+                D11: {
+                    "a1": {"sales": 500.0, "sales_buyers": 2, "deposit_buyers": 0, "assist_buyers": 0,
+                           "chased_buyers": 0},
+                    "a2": {"sales": 0.0, "chased_buyers": 1, "chase_paid_buyers": 1, "chase_paid_amount": 200.0,
+                           "chase_success_rate": 1.0, "assist_buyers": 1, "assist_sales": 200.0,
+                           "inquiry_buyers": 1, "ordered_buyers": 0},
+                },
+            },
+            "team": {
+                D01: {"deposit_buyers": 2, "deposit_amount": 70.0, "order_amount": 500.0, "shop_sales": 0.0},
+                D11: {"sales": 500.0, "silent_sales": 0.0, "shop_sales": 500.0, "chased_buyers": 1,
+                      "chase_paid_buyers": 1, "chase_paid_amount": 200.0, "assist_buyers": 1,
+                      "assist_sales": 200.0, "deposit_amount": 0.0},
+            },
+        },
+        settings={"attribution": _rule},
+    )
+
+# Before the balances (the events up to 11-11 00:00): both deposits are credited to a1, two balances due.
+money_scenario(
+    "presale_balances_due",
+    [e for e in _presale_events() if e["ts"] < t(0, 0)],
+    {"live": {"agents": {"a1": {"balance_due_buyers": 2}}, "team": {"balance_due_buyers": 2}}},
+)
+
+# Under payment: the balance of o1 is paid with no recent chat → silent; o2's balance → a2 (b2's 00:20
+# message), so nobody assisted it (a1's chat is on 11-01, outside the N days).
+money_scenario(
+    "presale_deposit_then_balance_payment",
+    _presale_events(),
+    {
+        "agents": {
+            D01: {"a1": _PRESALE_DEPOSIT_DAY},
+            D11: {"a2": {"sales": 200.0, "sales_buyers": 1, "chased_buyers": 1, "chase_paid_buyers": 1,
+                         "chase_paid_amount": 200.0, "chase_success_rate": 1.0, "assist_buyers": 0,
+                         "assist_sales": 0.0}},
+        },
+        "team": {D11: {"sales": 200.0, "silent_sales": 300.0, "shop_sales": 500.0, "assist_buyers": 0}},
+        "live": {"agents": {"a1": {"balance_due_buyers": 0}}, "team": {"balance_due_buyers": 0}},  # all paid
+    },
+    settings={"attribution": "payment"},
+)
+
+
+#   b1: chats a1 10:00, o1 created 10:05 (100); a1 writes 10:20 (a chase), o1 paid 10:30; a1 writes 10:40
+#       (after the payment: no chase).
+#   b2: chats a1 11:00, o2 created 11:05 (80), nothing more → unpaid (a1).
+#   b3: chats a2 12:00, o3 created 12:05 (60), closed 12:30; a2 writes 12:40 (a closed order: no chase).
+#   b4: o4 created 13:00 (40) with no chat → silent unpaid; a2 writes 13:10 (a chase, never paid).
+#   b5: chats a1 09:59, o5 created 10:00 (30), deposit 10:01 (30), the deposit refunded 10:30 (a refund of
+#       an order never paid: ignored) → a deposit of a1, not unpaid.
+money_scenario(
+    "unpaid_orders_and_chases",
+    [
+        buyer(t(10, 0), "b1", "a1", "这个有货吗"),
+        created(t(10, 5), "b1", "o1", 100),
+        agent(t(10, 20), "b1", "a1", "亲，拍下记得付款哦"),
+        paid(t(10, 30), "b1", "o1", 100),
+        agent(t(10, 40), "b1", "a1", "已发货"),
+        buyer(t(11, 0), "b2", "a1", "包邮吗"),
+        created(t(11, 5), "b2", "o2", 80),
+        buyer(t(12, 0), "b3", "a2", "能改地址吗"),
+        created(t(12, 5), "b3", "o3", 60),
+        closed(t(12, 30), "b3", "o3"),
+        agent(t(12, 40), "b3", "a2", "亲，订单已关闭"),
+        created(t(13, 0), "b4", "o4", 40),
+        agent(t(13, 10), "b4", "a2", "亲，还没付款哦"),
+        buyer(t(9, 59), "b5", "a1", "预售怎么买"),
+        created(t(10, 0), "b5", "o5", 30),
+        deposit(t(10, 1), "b5", "o5", 30),
+        refunded(t(10, 30), "b5", "o5", 30),
+    ],
+    {
+        "agents": {D11: {
+            "a1": {"order_amount": 210.0,  # 100 + 80 + 30
+                   "unpaid_buyers": 1, "unpaid_amount": 80.0,  # b2
+                   "chased_buyers": 1,  # b1 at 10:20 (10:40 is after the payment)
+                   "chase_paid_buyers": 1, "chase_paid_amount": 100.0, "chase_success_rate": 1.0,
+                   "deposit_buyers": 1, "deposit_amount": 30.0, "refunds": 0, "refund_amount": 0.0,
+                   "sales": 100.0},
+            "a2": {"order_amount": 60.0, "unpaid_buyers": 0, "unpaid_amount": 0.0,
+                   "chased_buyers": 1,  # b4 (b3's order was closed)
+                   "chase_paid_buyers": 0, "chase_paid_amount": 0.0, "chase_success_rate": 0.0},
+        }},
+        "team": {D11: {"order_amount": 270.0, "unpaid_buyers": 1, "unpaid_amount": 80.0,
+                       "silent_unpaid_buyers": 1, "silent_unpaid_amount": 40.0,
+                       "chased_buyers": 2, "chase_paid_buyers": 1, "chase_success_rate": 0.5,
+                       "deposit_buyers": 1, "deposit_amount": 30.0, "refunds": 0}},
+        # o5: a deposit credited to a1, no final payment, not closed → a balance due now
+        "live": {"agents": {"a1": {"balance_due_buyers": 1}, "a2": {"balance_due_buyers": 0}},
+                 "team": {"balance_due_buyers": 1}},
+        # 待催付, oldest first: o2 (a1, never chased), o4 (silent, chased by a2 at 13:10); o1 paid, o3 closed,
+        # o5 has its deposit
+        "unpaid_orders": [
+            {"order_id": "o2", "buyer_id": "b2", "order_agent": "a1", "created_ts": t(11, 5), "amount": 80.0,
+             "chased": False},
+            {"order_id": "o4", "buyer_id": "b4", "order_agent": None, "created_ts": t(13, 0), "amount": 40.0,
+             "chased": True},
+        ],
+    },
+)
+
+
+#   b1: a1 writes 10:00 before b1 wrote to a1 that day (a follow-up), b1 writes back 10:05, a1 answers
+#       10:06; o1 created 10:10 (50), paid 10:20.
+#   b2: writes a1 11:00, no order (an inquiry, lost).
+#   b3: a1 writes 12:00 (a follow-up); b3 never writes; o3 created 12:30 (70), paid 12:40.
+def _followup_events() -> list[dict]:
+    return [
+        agent(t(10, 0), "b1", "a1", "亲，您看中的宝贝降价了"),
+        buyer(t(10, 5), "b1", "a1", "真的吗"),
+        agent(t(10, 6), "b1", "a1", "是的"),
+        created(t(10, 10), "b1", "o1", 50),
+        paid(t(10, 20), "b1", "o1", 50),
+        buyer(t(11, 0), "b2", "a1", "有优惠吗"),
+        agent(t(12, 0), "b3", "a1", "亲，双11活动开始了"),
+        created(t(12, 30), "b3", "o3", 70),
+        paid(t(12, 40), "b3", "o3", 70),
+    ]
+
+
+# On: b1 and b3 are follow-ups (not inquiries); b1 still consults (wrote back); a1's 12:00 message is
+# b3's last contact, so o3's order agent is a1. The only inquiry is b2, lost.
+money_scenario(
+    "followup_not_lost_on",
+    _followup_events(),
+    {
+        "agents": {D11: {"a1": {
+            "followup_buyers": 2, "consult_buyers": 2, "received_buyers": 2,
+            "inquiry_buyers": 1, "ordered_buyers": 0, "paid_buyers": 0, "lost_buyers": 1,
+            "sales": 120.0, "order_amount": 120.0, "chased_buyers": 0,
+        }}},
+        "team": {D11: {"followup_buyers": 2, "inquiry_buyers": 1, "silent_sales": 0.0}},
+    },
+    settings={"followup_not_lost": True},
+)
+
+# Off: no follow-ups; b1 and b2 are inquiries, b1 ordered and paid (its 10:05 message); o3 has no contact
+# at all → silent.
+money_scenario(
+    "followup_not_lost_off",
+    _followup_events(),
+    {
+        "agents": {D11: {"a1": {
+            "followup_buyers": 0, "consult_buyers": 2, "inquiry_buyers": 2, "ordered_buyers": 1,
+            "paid_buyers": 1, "lost_buyers": 1, "sales": 50.0, "order_amount": 50.0,
+        }}},
+        "team": {D11: {"followup_buyers": 0, "silent_sales": 70.0, "silent_unpaid_buyers": 0}},
+    },
+)
+
+
+#   b1: writes a1 10:00, a1 answers 10:01 and transfers to a2 10:02, b1 writes a2 10:03; o1 created 10:10
+#       and paid 10:20 (150) → credited a2, assisted by a1.
+#   b2: wrote a3 on 11-09, writes a2 on 11-11 11:00; o2 created 11:10, paid 11:20 (90) → credited a2; a3's
+#       chat is outside the N = 2 days (11-10 … 11-11): no assist.
+money_scenario(
+    "assist_credit",
+    [
+        buyer(t(10, 0), "b1", "a1", "这个怎么用"),
+        agent(t(10, 1), "b1", "a1", "帮您转给专员"),
+        transfer(t(10, 2), "b1", "a1", "a2"),
+        buyer(t(10, 3), "b1", "a2", "你好"),
+        created(t(10, 10), "b1", "o1", 150),
+        paid(t(10, 20), "b1", "o1", 150),
+        buyer(t(10, 0, day=9), "b2", "a3", "双11有活动吗"),
+        buyer(t(11, 0), "b2", "a2", "现在下单"),
+        created(t(11, 10), "b2", "o2", 90),
+        paid(t(11, 20), "b2", "o2", 90),
+    ],
+    {
+        "agents": {D11: {
+            "a1": {"assist_buyers": 1, "assist_sales": 150.0, "sales": 0.0},
+            "a2": {"assist_buyers": 0, "assist_sales": 0.0, "sales": 240.0},
+        }, D09: {"a3": {"consult_buyers": 1, "assist_buyers": 0}}},
+        "team": {D11: {"assist_buyers": 1, "assist_sales": 150.0}},
+    },
+)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
 
 from api.deps import AdminDep, StateDep, ViewerDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
-from api.figure_models import AgentsResponse, LiveResponse, SeriesResponse, SummaryResponse, documented
+from api.figure_models import (
+    AgentsResponse,
+    LiveResponse,
+    SeriesResponse,
+    SummaryResponse,
+    UnpaidOrdersResponse,
+    documented,
+)
 from api.responses import JsonResponse
 from api.state import AppState
 from streams.core.shop_settings import InvalidSettings, parse_settings
@@ -46,6 +53,17 @@ async def summary(shop_id: ViewerDep, state: StateDep, day: str | None = Query(N
 @router.get("/live", summary="Live load per agent and for the team", responses=documented(LiveResponse))
 async def live(shop_id: ViewerDep, state: StateDep):
     return await state.readmodel.live(shop_id)
+
+
+@router.get("/unpaid-orders", summary="待催付: open unpaid orders, oldest (or largest) first",
+            responses=documented(UnpaidOrdersResponse))
+async def unpaid_orders(
+    shop_id: ViewerDep,
+    state: StateDep,
+    sort: Literal["age", "amount"] = Query("age", description="age: oldest first; amount: largest first"),
+    limit: int = Query(200, ge=1, le=2000),
+):
+    return await state.readmodel.unpaid_orders(shop_id, sort, limit)
 
 
 @router.get("/series", summary="Per-minute buckets, oldest first, with sliding 5/15/60-minute figures",

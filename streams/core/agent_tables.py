@@ -5,6 +5,8 @@ tables can always be rebuilt from the buyer records (after recovery or a rebalan
 event changes nothing. Layout per shop is what the snapshot exporter writes to Redis:
   days[day] = {"agents": {agent: counters}, "groups": {group: counters}, "team": counters}
   minutes[minute] = {"agents": {agent: counters}, "team": counters}
+  now = {"agents": {agent: counters}, "team": counters}  (the buyers' state now, e.g. 待付尾款; exported
+  with the live facts)
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from typing import Any
 
 from streams.core.facts import (
     SCOPE_AGENT_DAY,
+    SCOPE_AGENT_NOW,
     SCOPE_GROUP_DAY,
     SCOPE_TEAM_DAY,
     SCOPE_TEAM_MINUTE,
+    SCOPE_TEAM_NOW,
+    SCOPE_UNPAID_ORDER,
     BuyerLive,
     Delta,
     OpenSla,
@@ -24,8 +29,9 @@ from streams.core.facts import (
 from streams.core.queue import OpenQueueWait
 
 Bucket = dict[str, Any]
-DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)  # the others are minute scopes
-TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE)
+DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)
+NOW_SCOPES = (SCOPE_AGENT_NOW, SCOPE_TEAM_NOW)  # the others are minute scopes
+TEAM_SCOPES = (SCOPE_TEAM_DAY, SCOPE_TEAM_MINUTE, SCOPE_TEAM_NOW)
 # A buyer's live facts as the tables keep them: (activity, pending clocks, open SLA clocks, open queue
 # wait) as tuples, a third of BuyerLive's memory. It matters: a buyer whose last message was never
 # answered stays waiting, hence live, for good (metrics.md has no end of a conversation).
@@ -49,6 +55,9 @@ class ShopTables:
     days: dict[str, Bucket] = field(default_factory=dict)
     minutes: dict[int, Bucket] = field(default_factory=dict)
     live: dict[str, LiveEntry] = field(default_factory=dict)  # buyer → live facts
+    now: Bucket = field(default_factory=lambda: {"agents": {}, "team": {}})  # counters of the "now" scopes
+    # The open unpaid orders (待催付): (buyer, order id, order agent or "", created ts, amount fen, chased 0/1)
+    unpaid_orders: set[tuple[Any, ...]] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     watermark: int = 0  # largest event ts in this partition for the shop
     processed: int = 0  # ingest events reflected here (for /lag)
@@ -71,6 +80,14 @@ class ShopTables:
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]
+        if kind in NOW_SCOPES:  # exported with the live facts, which every apply marks dirty
+            bucket = self.now
+            if kind == SCOPE_TEAM_NOW:
+                return bucket["team"]
+            counters = bucket["agents"].get(scope[1])
+            if counters is None:
+                counters = bucket["agents"][scope[1]] = {}
+            return counters
         if kind in DAY_SCOPES:
             bucket = self.days.get(scope[1])
             if bucket is None:
@@ -96,6 +113,12 @@ class ShopTables:
         that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
         for scope, name, change in deltas:
+            if scope[0] == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
+                if change > 0:
+                    self.unpaid_orders.add((buyer, *scope[1:]))
+                else:
+                    self.unpaid_orders.discard((buyer, *scope[1:]))
+                continue
             counters = counters_of(scope)
             value = counters.get(name, 0) + change
             if value:

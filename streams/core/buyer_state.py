@@ -30,8 +30,8 @@ KEY_APPLIED_THROUGH = "at"  # buyer: topic → last Position applied; agent: the
 KEY_INGEST_EVENTS = "n"  # events that came through the ingest API (for /lag)
 KEY_NEXT_SEQ = "s"  # the seq the next TimelineEvent gets (arrival order among equal ts)
 
-_ORDER_KINDS = {"order.created": "created", "order.paid": "paid", "order.closed": "closed",
-                "order.refunded": "refunded"}
+_ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "order.paid": "paid",
+                "order.closed": "closed", "order.refunded": "refunded"}
 
 
 class Outcome(Enum):

@@ -239,6 +239,48 @@ FIGURES: tuple[Figure, ...] = (
            "ratings with score ≥ 4", "评分 ≥ 4 的评价", higher_is_better=True),
     Figure("satisfaction_rate", "满意率", "Satisfaction rate", PERCENT, DAY, "ratings", "", "",
            higher_is_better=True, numerator="satisfied_ratings", denominator="ratings"),
+    # ---- Double-11 additions (streams/core/money.py) ----------------------------------------------
+    Figure("deposit_buyers", "付定金人数", "Deposit buyers", COUNT, DAY, "sales",
+           "buyers whose presale deposit (定金) is credited to the agent (same rule as a payment, the payment "
+           "agent taken at the deposit), by the deposit's day",
+           "定金业绩归属该客服的买家（与付款同一判定规则，付款客服取付定金时刻），按付定金日计",
+           higher_is_better=True),
+    Figure("deposit_amount", "定金金额", "Deposit amount", YUAN, DAY, "sales",
+           "the deposits of those buyers; a deposit is not sales (the balance pays the full amount)",
+           "这些买家的定金金额；定金不计销售额（尾款按全额计）", higher_is_better=True),
+    Figure("order_amount", "客服下单金额", "CS order amount", YUAN, DAY, "sales",
+           "`order.created` amounts of orders whose order agent (下单客服) is the agent, by creation day",
+           "下单客服为该客服的订单的拍下金额，按下单日计", higher_is_better=True),
+    Figure("unpaid_buyers", "下单未付款人数", "Unpaid buyers", COUNT, DAY, "sales",
+           "buyers with an order created that day with this order agent and, as it stands now, no deposit, "
+           "no payment and no close",
+           "当天下单、下单客服为该客服、且到目前为止未付定金、未付款、未关闭的订单的买家",
+           higher_is_better=False),
+    Figure("unpaid_amount", "下单未付款金额", "Unpaid amount", YUAN, DAY, "sales",
+           "the created amounts of those orders", "这些订单的拍下金额", higher_is_better=False),
+    Figure("chased_buyers", "催付人数", "Buyers chased", COUNT, DAY, "sales",
+           "buyers to whom the agent sent a human message that day while one of their orders was created, not "
+           "yet paid (final payment) and not closed",
+           "当天客服发送人工消息时，其订单已拍下、未付（尾）款且未关闭的买家"),
+    Figure("chase_paid_buyers", "催付成功人数", "Chases paid", COUNT, DAY, "sales",
+           "buyers of chased orders paid that day, credited to the agent of the last chase before the payment "
+           "(whoever gets the sales)",
+           "被催付的订单当天付款的买家，归最后一次催付的客服（不论业绩归谁）", higher_is_better=True),
+    Figure("chase_paid_amount", "催付挽回金额", "Chase recovered", YUAN, DAY, "sales",
+           "the paid amounts of those orders", "这些订单的付款金额", higher_is_better=True),
+    Figure("chase_success_rate", "催付成功率", "Chase success rate", PERCENT, DAY, "sales",
+           "same day", "同一天", higher_is_better=True, numerator="chase_paid_buyers", denominator="chased_buyers"),
+    Figure("followup_buyers", "跟进人数", "Follow-ups", COUNT, DAY, "conversion",
+           "with `followup_not_lost`: buyers the agent wrote to that day before any buyer message routed to "
+           "the agent that day; not inquiries, so never lost",
+           "开启 `followup_not_lost` 时：当天客服在买家发来消息之前主动联系的买家；不算询单，不计流失"),
+    Figure("assist_buyers", "协助成交人数", "Assisted buyers", COUNT, DAY, "sales",
+           "buyers paying that day for an order credited to another agent or silent, who wrote to this agent "
+           "(routed, not a filter phrase) at or before the payment, within the N days up to the payment's day",
+           "当天付款、业绩归其他客服或静默、且在付款前 N 天内（含付款日）给该客服发过消息的买家",
+           higher_is_better=True),
+    Figure("assist_sales", "协助销售额", "Assisted sales", YUAN, DAY, "sales",
+           "the paid amounts of those payments", "这些付款的金额", higher_is_better=True),
     # ---- per agent only: time in status (views.agents_view, agent_time.day_figures) --------------
     Figure("online_s", "在线时长", "Time online", SECONDS, frozenset({AGENT}), "agent_time",
            "seconds that day in `online` or `busy`: each `agent.status` (in `ts` order) holds until the agent's "
@@ -279,6 +321,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("queue_abandoned_buyers", "排队放弃人数", "Queue abandoned", COUNT, frozenset({TEAM}), "queue",
            "buyers with a queue wait begun that day and not ended within `active_window_s` of its start",
            "当天开始排队、且在 `active_window_s` 内未结束排队的买家", higher_is_better=False),
+    Figure("silent_unpaid_buyers", "静默下单未付款人数", "Silent unpaid buyers", COUNT, frozenset({TEAM}), "sales",
+           "buyers with an order created that day with no order agent and, as it stands now, no deposit, "
+           "no payment and no close",
+           "当天下单、无下单客服、且到目前为止未付定金、未付款、未关闭的订单的买家", higher_is_better=False),
+    Figure("silent_unpaid_amount", "静默下单未付款金额", "Silent unpaid amount", YUAN, frozenset({TEAM}), "sales",
+           "the created amounts of those orders", "这些订单的拍下金额", higher_is_better=False),
     # ---- live load at "now" (views.live_view, figures.live_load, figures.team_live) -------------
     Figure("status", "状态", "Status", STATUS, frozenset({LIVE}), "live",
            "the agent's `agent.status` with the largest `ts` (equal `ts`: the later arrival); `unknown` until one",
@@ -301,6 +349,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("longest_queue_wait_s", "最长排队", "Longest queue wait", SECONDS, frozenset({LIVE_TEAM}), "queue",
            "now − the oldest start among them; 0 when none", "此刻 − 其中最早的排队开始时间；无人排队为 0",
            higher_is_better=False),
+    Figure("balance_due_buyers", "待付尾款人数", "Balances due", COUNT, NOW, "live",
+           "buyers with a presale order whose deposit is credited to the agent, not yet paid in full and not "
+           "closed (the team counts each buyer once)",
+           "定金业绩归属该客服、尚未付尾款且未关闭的预售订单的买家（团队按人去重）"),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}

@@ -21,7 +21,7 @@ DAY_MS = 86_400_000
 SHOP_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 CHAT_TYPES = frozenset({"chat.message", "chat.transfer", "chat.rating", "chat.queued"})
-ORDER_TYPES = frozenset({"order.created", "order.paid", "order.closed", "order.refunded"})
+ORDER_TYPES = frozenset({"order.created", "order.deposit_paid", "order.paid", "order.closed", "order.refunded"})
 AGENT_TYPES = frozenset({"agent.status"})
 EVENT_TYPES = CHAT_TYPES | ORDER_TYPES | AGENT_TYPES
 SENDERS = frozenset({"buyer", "agent", "robot"})
@@ -187,7 +187,7 @@ def parse_event(obj: Any, now_ms: int | None = None) -> Event:
     if kind == "order.closed":
         return Event(**common, buyer_id=buyer_id, order_id=order_id)
     amount_fen = _amount_fen(obj)
-    if kind == "order.refunded":
+    if kind in ("order.refunded", "order.deposit_paid"):  # an amount, no items
         return Event(**common, buyer_id=buyer_id, order_id=order_id, amount_fen=amount_fen)
     items = _integer(obj, "items")
     if items < 1:

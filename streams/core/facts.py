@@ -20,12 +20,12 @@ Invariants (metrics.md, "Conversation mechanics" and "Live load"):
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from streams.core import money
 from streams.core.clock import minute_of
 from streams.core.queue import OpenQueueWait, QueueFold, fold_queue
 from streams.core.service_hours import clock_start
@@ -38,6 +38,11 @@ SCOPE_GROUP_DAY = "g"  # (SCOPE_GROUP_DAY, day, group)
 SCOPE_TEAM_DAY = "t"  # (SCOPE_TEAM_DAY, day)
 SCOPE_AGENT_MINUTE = "am"  # (SCOPE_AGENT_MINUTE, minute start ms, agent)
 SCOPE_TEAM_MINUTE = "tm"  # (SCOPE_TEAM_MINUTE, minute start ms)
+# Figures of the buyers' state "now" that no clock changes (streams/core/money.py: balance_due):
+SCOPE_AGENT_NOW = "an"  # (SCOPE_AGENT_NOW, agent)
+SCOPE_TEAM_NOW = "tn"  # (SCOPE_TEAM_NOW,)
+# One open unpaid order of the buyer (the 待催付 list), counter "orders" = 1; the agent tables add the buyer:
+SCOPE_UNPAID_ORDER = "uo"  # (SCOPE_UNPAID_ORDER, order_id, order agent or "", created ts, amount fen, chased 0/1)
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
 
@@ -46,7 +51,7 @@ class TimelineEvent(NamedTuple):
     """One applied event of a buyer, reduced to what the figures need (no message text).
 
     kind: "buyer" | "agent" | "robot" (chat messages by sender), "transfer", "rating", "queued",
-    "created" | "paid" | "closed" | "refunded" (orders).
+    "created" | "deposit" | "paid" | "closed" | "refunded" (orders).
     """
 
     ts: int
@@ -129,6 +134,11 @@ class _Order:
     internal: bool
     paid: TimelineEvent | None = None
     refund: TimelineEvent | None = None
+    # The event that created the order (its order.created, else its first deposit or payment): where
+    # it sits in the timeline decides which human messages are chases (streams/core/money.py).
+    creator: TimelineEvent | None = None
+    deposit: TimelineEvent | None = None
+    closed: TimelineEvent | None = None
 
 
 
@@ -160,6 +170,9 @@ class Fold:
     chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal] buyer message
     routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
+    # Every human message (ts, agent, day, internal, settings version), in timeline order: for chases, follow-ups and,
+    # under followup_not_lost, crediting (streams/core/money.py).
+    human_messages: list[tuple[int, str, str, bool, int]] = field(default_factory=list)
     max_ts: int = 0
     # Whether the buyer is in filter_buyers for the live figures: as the newest settings version among
     # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
@@ -349,6 +362,9 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         waiting_consult.first_response_ms = max(0, ts - waiting_consult.clock_start)
                     version += 1
                 clock = pending_since.pop(agent, None)
+                fold.human_messages.append((ts, agent, day, internal, event.settings_version))
+                if orders and (settings.followup_not_lost or _any_open(orders)):
+                    version += 1  # a chase, or (as a contact) an order's serving agent, may change
                 if internal:
                     continue
                 minute = minute_of(ts)
@@ -382,20 +398,27 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 group = settings.group_of(agent)
                 add_all(day, agent, group, "ratings")
                 add_all(day, agent, group, "satisfied", int(event.score >= 4))
-        elif kind in ("created", "paid", "refunded"):
+        elif kind in ("created", "paid", "refunded", "deposit", "closed"):
             order_id = event.ref
             assert order_id is not None
             order = orders.get(order_id)
             if kind == "created":
                 if order is None:
-                    orders[order_id] = _Order(ts, day, event.settings_version, internal)
+                    orders[order_id] = _Order(ts, day, event.settings_version, internal, creator=event)
                     version += 1
-            elif kind == "paid":
-                if order is None:  # paid without created: created at the payment
-                    order = orders[order_id] = _Order(ts, day, event.settings_version, internal)
+            elif kind == "paid" or kind == "deposit":
+                if order is None:  # paid (or deposit) without created: created at that event
+                    order = orders[order_id] = _Order(ts, day, event.settings_version, internal, creator=event)
                     version += 1
-                if order.paid is None:
+                if kind == "paid" and order.paid is None:
                     order.paid = event
+                    version += 1
+                elif kind == "deposit" and order.deposit is None:
+                    order.deposit = event
+                    version += 1
+            elif kind == "closed":
+                if order is not None and order.closed is None:
+                    order.closed = event
                     version += 1
             elif order is not None and order.paid is not None and order.refund is None:
                 order.refund = event
@@ -405,6 +428,12 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
     fold.count = len(timeline)
     if timeline:
         fold.last_seq = timeline[-1].seq
+
+
+def _any_open(orders: dict[str, _Order]) -> bool:
+    """An order folded so far has no payment and no close: a human message folded now chases it (later
+    payments and closes change the version themselves)."""
+    return any(order.paid is None and order.closed is None for order in orders.values())
 
 
 def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
@@ -438,6 +467,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
 
     open_sla: list[OpenSla] = []
     agent_message_days = fold.agent_message_days
+    followups = money.followups(fold, settings_for) if fold.human_messages else {}
+    money.add_followups(counters, followups)
 
     # The buyer as a consulting buyer: per (agent, day), then distinct per team/group and day.
     team_days: dict[str, dict[str, bool]] = defaultdict(dict)
@@ -477,7 +508,7 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
                        minute_of(consult.clock_start + min(consult.first_response_ms, sla_ms + 1)), agent)
             add(decided, "sla_buyers")
             add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
-        if group in settings.presale_groups:
+        if group in settings.presale_groups and (agent, day) not in followups:  # a follow-up is no inquiry
             inquiries.append((agent, day, group, settings.inquiry_valid_days))
             add((SCOPE_AGENT_DAY, day, agent), "inquiry")
             team_days[day]["inquiry"] = True
@@ -487,33 +518,37 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
 
     # Orders: credit (业绩判定), sales by payment day, refunds by refund day, cohort conversions.
     orders = fold.orders
-    routed_buyer_messages = fold.routed_buyer_messages
-    routed_ts = [ts for ts, _, _ in routed_buyer_messages] if orders else []
-
-    def serving_agent(ts: int, day: str, valid_days: int) -> str | None:
-        """The agent of the buyer's last routed message at or before ts, within the inquiry window."""
-        index = bisect_right(routed_ts, ts) - 1
-        if index < 0:
-            return None
-        _, agent, message_day = routed_buyer_messages[index]
-        return agent if message_day >= day_offset(day, -(valid_days - 1)) else None
+    # The agent of the buyer's last contact (a routed buyer message; under followup_not_lost also a
+    # human message) before an order event, within the inquiry window.
+    contacts = money.Contacts(fold.routed_buyer_messages, fold.human_messages, settings_for) if orders else None
 
     credited_orders: list[tuple[str, str | None, str | None, bool]] = []  # (day, order agent, credit, paid)
+    money_orders: list[money.CreditedOrder] = []
     for order in orders.values():
         if order.internal:
             continue
+        assert contacts is not None and order.creator is not None
         settings = settings_for(order.settings_version)
-        order_agent = serving_agent(order.created_ts, order.created_day, settings.inquiry_valid_days)
-        payment_agent = None
+        order_agent = contacts.agent_at(order.creator, settings.inquiry_valid_days)
+        payment_agent = deposit_agent = None
         if order.paid is not None:
             paid_settings = settings_for(order.paid.settings_version)
-            payment_agent = serving_agent(order.paid.ts, order.paid.day, paid_settings.inquiry_valid_days)
+            payment_agent = contacts.agent_at(order.paid, paid_settings.inquiry_valid_days)
+        if order.deposit is not None:  # credited like a payment, the payment agent taken at the deposit
+            deposit_settings = settings_for(order.deposit.settings_version)
+            deposit_agent = contacts.agent_at(order.deposit, deposit_settings.inquiry_valid_days)
         credited = {
             "order": order_agent,
             "payment": payment_agent,
             "order_first": order_agent or payment_agent,
         }[settings.attribution]
+        deposit_credited = {
+            "order": order_agent,
+            "payment": deposit_agent,
+            "order_first": order_agent or deposit_agent,
+        }[settings.attribution] if order.deposit is not None else None
         credited_orders.append((order.created_day, order_agent, credited, order.paid is not None))
+        money_orders.append(money.CreditedOrder(order, order_agent, credited, deposit_credited))
         paid = order.paid
         if paid is not None:
             add((SCOPE_TEAM_MINUTE, minute_of(paid.ts)), "paid_fen", paid.amount_fen)
@@ -532,6 +567,9 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             group = settings_for(refund.settings_version).group_of(credited)
             add_all(refund.day, credited, group, "refunds")
             add_all(refund.day, credited, group, "refund_fen", refund.amount_fen)
+
+    if money_orders:
+        money.add_order_figures(counters, money_orders, fold, settings_for)
 
     for agent, day, group, valid_days in inquiries:
         last_day = day_offset(day, valid_days - 1)

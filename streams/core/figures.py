@@ -91,6 +91,19 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False,
         "ratings": ratings,
         "satisfied_ratings": satisfied,
         "satisfaction_rate": ratio(satisfied, ratings),
+        # Double-11 additions (streams/core/money.py)
+        "deposit_buyers": g("deposit", 0),
+        "deposit_amount": yuan(g("deposit_fen", 0)),
+        "order_amount": yuan(g("order_fen", 0)),
+        "unpaid_buyers": g("unpaid", 0),
+        "unpaid_amount": yuan(g("unpaid_fen", 0)),
+        "chased_buyers": g("chased", 0),
+        "chase_paid_buyers": g("chase_paid", 0),
+        "chase_paid_amount": yuan(g("chase_paid_fen", 0)),
+        "chase_success_rate": ratio(g("chase_paid", 0), g("chased", 0)),
+        "followup_buyers": g("followup", 0),
+        "assist_buyers": g("assist", 0),
+        "assist_sales": yuan(g("assist_fen", 0)),
     }
     if team:
         silent_fen = g("silent_fen", 0)
@@ -102,6 +115,8 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False,
         result["to_human_buyers"] = g("to_human", 0)
         result["queue_wait_avg_s"] = seconds(g("queue_wait_ms", 0), g("queue_waits", 0))
         result["queue_abandoned_buyers"] = g("queue_abandoned", 0) + abandoned_open_waits
+        result["silent_unpaid_buyers"] = g("silent_unpaid", 0)
+        result["silent_unpaid_amount"] = yuan(g("silent_unpaid_fen", 0))
     return result
 
 
@@ -120,6 +135,12 @@ def live_load(
         "waiting_buyers": len(pending),
         "longest_wait_s": max(0, now_ms - min(pending)) / 1000 if pending else 0,
     }
+
+
+def state_now(c: ScopeCounters) -> dict[str, Any]:
+    """The live figures of the buyers' state now (no clock changes them), from the "now" counters of an
+    agent or of the team (the team's count each buyer once)."""
+    return {"balance_due_buyers": c.get("balance_due", 0)}
 
 
 def team_live(agents: Iterable[Mapping[str, Any]], queue_starts: Iterable[int] = (), now_ms: int = 0,

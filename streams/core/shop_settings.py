@@ -36,6 +36,9 @@ class ShopSettings:
     service_hours: tuple[int, int] | None = None
     # Buyers one agent serves at once, for the staffing now-cast (None: measured from the live load).
     max_concurrent: float | None = None
+    # 客服主动跟进不算询单流失: a conversation the agent opens is a follow-up, not an inquiry, and the
+    # agent's human messages count as contacts for crediting orders (metrics.md, Follow-ups).
+    followup_not_lost: bool = False
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -129,6 +132,9 @@ def parse_settings(data: Any) -> ShopSettings:
     presale_groups = data.get("presale_groups", sorted(DEFAULT_SETTINGS.presale_groups))
     if not isinstance(presale_groups, list) or not all(isinstance(g, str) and g for g in presale_groups):
         raise InvalidSettings("presale_groups", "must be a list of non-empty group names")
+    followup_not_lost = data.get("followup_not_lost", DEFAULT_SETTINGS.followup_not_lost)
+    if not isinstance(followup_not_lost, bool):
+        raise InvalidSettings("followup_not_lost", "must be true or false")
     return ShopSettings(
         timezone=timezone,
         slow_response_s=_number(data, "slow_response_s", DEFAULT_SETTINGS.slow_response_s),
@@ -142,6 +148,7 @@ def parse_settings(data: Any) -> ShopSettings:
         presale_groups=frozenset(presale_groups),
         service_hours=_service_hours(data),
         max_concurrent=None if data.get("max_concurrent") is None else _number(data, "max_concurrent", 1, minimum=1),
+        followup_not_lost=followup_not_lost,
     )
 
 

@@ -89,6 +89,9 @@ def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict
         tables.live[buyer] = ((), *tables.live[buyer][1:])
     return {
         "agents": dict(agents),
+        "now": {"agents": {agent: dict(c) for agent, c in tables.now["agents"].items() if c},
+                "team": dict(tables.now["team"])},
+        "unpaid_orders": [list(entry) for entry in tables.unpaid_orders],
         "open_sla": open_sla,
         "aged_sla": [[agent, day, group, count] for (agent, day, group), count in aged.items()],
         "aged_minutes": [[agent, minute, count] for (agent, minute), count in aged_minutes.items()],
@@ -108,6 +111,9 @@ class MergedLive:
     aged_sla: list[list[Any]] = field(default_factory=list)
     aged_minutes: list[list[Any]] = field(default_factory=list)  # (agent, minute ran out, count): alert windows
     queue: list[list[Any]] = field(default_factory=list)  # open queue waits (queue.OpenQueueWait as lists)
+    now: dict[str, Any] = field(default_factory=lambda: {"agents": {}, "team": {}})  # "now" counters, summed
+    # (buyer, order id, order agent or "", created ts, amount fen, chased 0/1): the open unpaid orders
+    unpaid_orders: list[list[Any]] = field(default_factory=list)
 
 
 def merge_buckets(buckets: list[Bucket]) -> Bucket:
@@ -130,6 +136,11 @@ def merge_live(lives: list[dict[str, Any]]) -> MergedLive:
         merged.aged_sla.extend(live.get("aged_sla", []))
         merged.aged_minutes.extend(live.get("aged_minutes", []))
         merged.queue.extend(live.get("queue", []))
+        now = live.get("now", {})
+        for agent, counters in now.get("agents", {}).items():
+            add_counters(merged.now["agents"].setdefault(agent, {}), counters)
+        add_counters(merged.now["team"], now.get("team", {}))
+        merged.unpaid_orders.extend(live.get("unpaid_orders", []))
     return merged
 
 

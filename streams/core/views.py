@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
 from streams.core.agent_time import day_figures, has_time_on
-from streams.core.figures import count_aged, figures, live_load, series, team_live
+from streams.core.figures import count_aged, figures, live_load, series, state_now, team_live
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
 from streams.core.staffing import group_nowcasts
@@ -87,19 +87,44 @@ def live_view(
 ) -> dict[str, Any]:
     """Live load per agent and for the team, and the staffing now-cast per group (a model: from the
     last 15 minutes' `minute_buckets`, streams/core/staffing.py)."""
-    names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending))
+    names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending)
+                   | set(live.now["agents"]))
     agents = [
         {"agent_id": agent, "group": settings.group_of(agent),
          "status": statuses.get(agent, {}).get("status", "unknown"),
          "status_since_ts": statuses.get(agent, {}).get("ts"),
          **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
-                     settings.active_window_s)}
+                     settings.active_window_s),
+         **state_now(live.now["agents"].get(agent, {}))}
         for agent in names
     ]
     groups = group_nowcasts(minute_buckets or {}, agents, settings.group_of, now_ms, settings.sla_s,
                             settings.active_window_s, settings.max_concurrent)
     return {"shop_id": shop_id, "now": now_ms, "agents": agents,
-            "team": team_live(agents, queued_starts(live, now_ms), now_ms), "groups": groups}
+            "team": {**team_live(agents, queued_starts(live, now_ms), now_ms), **state_now(live.now["team"])},
+            "groups": groups}
+
+
+UNPAID_ORDER_SORTS = ("age", "amount")
+
+
+def unpaid_orders_view(shop_id: str, live: MergedLive, now_ms: int, sort: str = "age",
+                       limit: int = 200) -> dict[str, Any]:
+    """The 待催付 list: open unpaid orders (created, no deposit, no payment, no close, as they stand now;
+    buyers in filter_buyers never), oldest first (sort="age", the larger first at one age) or largest first
+    (sort="amount", the older first at one amount); `total` and `total_amount` are over all of them."""
+    if sort not in UNPAID_ORDER_SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    entries = live.unpaid_orders
+    if sort == "age":
+        ordered = sorted(entries, key=lambda e: (e[3], -e[4], e[1], e[0]))
+    else:
+        ordered = sorted(entries, key=lambda e: (-e[4], e[3], e[1], e[0]))
+    rows = [{"order_id": order_id, "buyer_id": buyer, "order_agent": agent or None, "created_ts": created_ts,
+             "age_s": max(0, now_ms - created_ts) / 1000, "amount": amount_fen / 100, "chased": bool(chased)}
+            for buyer, order_id, agent, created_ts, amount_fen, chased in ordered[:limit]]
+    return {"shop_id": shop_id, "now": now_ms, "total": len(entries),
+            "total_amount": sum(e[4] for e in entries) / 100, "orders": rows}
 
 
 WAIT_REFRESH_MS = 1000  # a waiting buyer's wait grows continuously: screens see it once a second

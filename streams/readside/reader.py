@@ -11,7 +11,14 @@ from streams.config import Config
 from streams.core.clock import MINUTE_MS, minute_of, now_ms, today
 from streams.core.shop_settings import ShopSettings
 from streams.core.staffing import ARRIVAL_WINDOW_MS
-from streams.core.views import agents_view, live_view, next_clock_change_ms, series_view, summary_view
+from streams.core.views import (
+    agents_view,
+    live_view,
+    next_clock_change_ms,
+    series_view,
+    summary_view,
+    unpaid_orders_view,
+)
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
 from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_minutes_at, read_statuses
@@ -61,6 +68,11 @@ class ReadModel:
         """The minute buckets of the staffing now-cast's window (the last 15 minutes)."""
         minutes = [minute_of(now) - k * MINUTE_MS for k in range(ARRIVAL_WINDOW_MS // MINUTE_MS)]
         return await read_minutes_at(self.redis, shop, self.config.partitions, minutes)
+
+    async def unpaid_orders(self, shop: str, sort: str, limit: int) -> dict[str, Any]:
+        _, _, now = await self.context(shop)
+        live = await read_live(self.redis, shop, self.config.partitions)
+        return unpaid_orders_view(shop, live, now, sort, limit)
 
     async def series(self, shop: str, agent_id: str | None, minutes: int) -> dict[str, Any]:
         _, _, now = await self.context(shop)

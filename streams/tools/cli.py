@@ -29,6 +29,8 @@ COLUMNS = [
     ("slow_responses", "慢响应"), ("sla_rate", "3分钟人工响应率"), ("inquiry_buyers", "询单人数"),
     ("paid_buyers", "付款人数"), ("inquiry_pay_rate", "询单转化率"), ("sales", "客服销售额"),
     ("refund_amount", "退款金额"), ("satisfaction_rate", "满意率"),
+    ("deposit_amount", "定金金额"), ("order_amount", "客服下单金额"), ("unpaid_amount", "下单未付款金额"),
+    ("chased_buyers", "催付人数"), ("chase_paid_amount", "催付挽回金额"), ("assist_sales", "协助销售额"),
 ]
 RATES = {"reply_rate", "sla_rate", "inquiry_pay_rate", "satisfaction_rate"}
 
@@ -146,7 +148,9 @@ def team_line(day: str, team: dict[str, Any]) -> str:
     return (f"{day} team: 接待 {team['received_buyers']} · 响应 {team['responses']} · "
             f"平均响应 {cell('avg_response_s', team['avg_response_s'])} s · "
             f"3分钟人工响应率 {cell('sla_rate', team['sla_rate'])} · "
-            f"客服销售额 ¥{team['sales']:,.2f} · 店铺销售额 ¥{team['shop_sales']:,.2f}")
+            f"客服销售额 ¥{team['sales']:,.2f} · 店铺销售额 ¥{team['shop_sales']:,.2f} · "
+            f"下单未付款 ¥{team['unpaid_amount'] + team['silent_unpaid_amount']:,.2f} · "
+            f"催付 {team['chased_buyers']} · 催付挽回 ¥{team['chase_paid_amount']:,.2f}")
 
 
 def demo_settings(agents: int, seed: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from streams.core.agent_time import days_with_time
+from streams.core.catalogue import LIVE, scope_keys
 from streams.core.events import AGENT_TYPES
 from streams.core.figures import series_point
 from streams.core.processor import (
@@ -25,7 +26,7 @@ from streams.core.processor import (
 from streams.core.shop_settings import ShopSettings, parse_settings
 from streams.core.snapshot import export_shop, merge_buckets, merge_live, merge_meta
 from streams.core.topics import partition_for, topic_for_type
-from streams.core.views import agents_view, live_view, summary_view
+from streams.core.views import agents_view, live_view, summary_view, unpaid_orders_view
 
 DAY_MS = 86_400_000
 
@@ -96,11 +97,12 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
         result["groups"][day] = summary["groups"]
     live_payload = live_view(shop_id, live, statuses, known, shop_settings, now)
     result["live"] = {
-        "agents": {row["agent_id"]: {k: row[k] for k in ("status", "status_since_ts", "active_conversations",
-                                                          "waiting_buyers", "longest_wait_s")}
-                   for row in live_payload["agents"]},
+        "agents": {row["agent_id"]: {k: row[k] for k in scope_keys(LIVE)} for row in live_payload["agents"]},
         "team": live_payload["team"],
     }
+    # The 待催付 list, oldest first, without the clock-made age (the oracle's shape).
+    result["unpaid_orders"] = [{k: v for k, v in row.items() if k != "age_s"}
+                               for row in unpaid_orders_view(shop_id, live, now, "age", 10**9)["orders"]]
     minutes: dict[int, Any] = defaultdict(list)
     for export in exports:
         for minute, bucket in export.minutes.items():

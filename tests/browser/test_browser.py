@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from streams.alerts.formats import KIND_NAMES
+from streams.core.catalogue import AGENT, LIVE, scope_keys
 from tests.browser_helpers import (
     OVERFLOW_JS,
     Events,
@@ -256,7 +257,8 @@ def test_console_sort_filter_day_drill_and_csv(browser, stack, api: Api, shop: s
                 .map(tr => [...tr.cells].map(td => td.textContent))]""")
         assert exported == shown
         assert exported[0][:2] == ["客服", "分组"] and "客服销售额" in exported[0] and "3分钟人工响应率" in exported[0]
-        assert len(exported[0]) == 2 + 5 + 40  # agent, group, live load, every per-agent figure
+        # agent, group, live load, every per-agent figure
+        assert len(exported[0]) == 2 + len(scope_keys(LIVE)) + len(scope_keys(AGENT))
 
         # drill-down: per-minute charts of one agent from /series?agent_id=
         with page.expect_response(lambda r: "/series" in r.url and "agent_id=" in r.url) as series:
@@ -436,3 +438,40 @@ def test_screenshots_of_a_busy_shop(browser, stack, api: Api) -> None:
                 problems.assert_none()
             finally:
                 context.close()
+
+
+def test_console_lists_the_unpaid_orders_to_chase(browser, stack, api: Api) -> None:
+    """待催付: open unpaid orders oldest first, with order agent, amount and whether anyone chased yet;
+    a paid order is not in it, and the list follows new events."""
+    shop = f"web-{uuid.uuid4().hex[:10]}"
+    api.put_settings(shop, {"groups": {WANG: "presale", LI: "aftersale"}})
+    ev = Events(shop, today_at(10))
+    context, page, problems = new_page(browser)
+    try:
+        page.goto(page_url(stack, "console", shop))
+        assert_live(page)
+        ingest(api, shop, [
+            ev.buyer(0, "b1", WANG),
+            ev.created(60, "b1", "o1", 88.00),
+            ev.reply(120, "b1", WANG),  # a chase of o1
+            ev.buyer(200, "b2", LI),
+            ev.created(210, "b2", "o2", 500.00),  # nobody chased
+            ev.created(220, "b3", "o3", 10.00),
+            ev.paid(230, "b3", "o3", 10.00),  # paid: not in the list
+        ])
+        within = {"timeout": (FRESH_S + 6) * 1000}  # the list refreshes at most every 5 s
+        expect(page.locator("#unpaid-total")).to_have_text("未付款订单 2 · ¥588.00", **within)
+        rows = page.locator("#unpaid-body tr")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0)).to_have_attribute("data-order", "o1")
+        expect(rows.nth(0)).to_contain_text(WANG)
+        expect(rows.nth(0)).to_contain_text("¥88.00")
+        expect(rows.nth(0).locator("td").nth(5)).to_have_text("是")
+        expect(rows.nth(1)).to_have_attribute("data-order", "o2")
+        expect(rows.nth(1).locator("td").nth(5)).to_have_text("否")
+        ingest(api, shop, [ev.paid(300, "b1", "o1", 88.00)])
+        expect(rows).to_have_count(1, **within)
+        expect(rows.nth(0)).to_have_attribute("data-order", "o2")
+        problems.assert_none()
+    finally:
+        context.close()

@@ -114,7 +114,8 @@ def _payloads(scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
     from streams.core import views
     from streams.tools import engine
 
-    captured: dict[str, list[dict[str, Any]]] = {"agents": [], "summary": [], "live": [], "series": []}
+    captured: dict[str, list[dict[str, Any]]] = {"agents": [], "summary": [], "live": [], "series": [],
+                                                 "unpaid_orders": []}
 
     def capture(name: str, view: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -129,7 +130,7 @@ def _payloads(scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
         return original_points(buckets, agent)
 
     original_points = engine._points
-    for name in ("agents", "summary", "live"):
+    for name in ("agents", "summary", "live", "unpaid_orders"):
         monkeypatch.setattr(engine, f"{name}_view", capture(name, getattr(views, f"{name}_view")))
     monkeypatch.setattr(engine, "_points", points)
     engine.compute_batch(scenario["events"], scenario["settings"], scenario["now_ms"])
@@ -228,7 +229,8 @@ def test_the_openapi_models_describe_the_real_payloads(scenario: dict, monkeypat
 
     payloads = _payloads(scenario, monkeypatch)
     for name, model in (("agents", models.AgentsResponse), ("summary", models.SummaryResponse),
-                        ("live", models.LiveResponse), ("series", models.SeriesResponse)):
+                        ("live", models.LiveResponse), ("series", models.SeriesResponse),
+                        ("unpaid_orders", models.UnpaidOrdersResponse)):
         for payload in payloads[name]:
             # Strict (no coercion) and a round trip: no field missing, none extra, every type right.
             assert model.model_validate(payload, strict=True).model_dump() == payload, name
@@ -240,7 +242,7 @@ def test_openapi_documents_the_figure_payloads() -> None:
     schema = create_app().openapi()
     paths = schema["paths"]
     for path, model in (("agents", "AgentsResponse"), ("summary", "SummaryResponse"), ("live", "LiveResponse"),
-                        ("series", "SeriesResponse")):
+                        ("series", "SeriesResponse"), ("unpaid-orders", "UnpaidOrdersResponse")):
         ok = paths[f"/api/v1/shops/{{shop_id}}/{path}"]["get"]["responses"]["200"]
         assert ok["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
     agent = schema["components"]["schemas"]["AgentFigures"]["properties"]

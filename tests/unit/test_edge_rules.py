@@ -190,7 +190,7 @@ def test_an_internal_buyer_is_no_load_no_wait_and_fires_no_buyer_waiting_alert()
     live = merge_live([export_shop(processor.tables.shop("s"), now, 600, DAY_MS).live or {}])
     view = live_view("s", live, {}, {"A"}, internal, now)
     assert view["team"] == {"active_conversations": 0, "waiting_buyers": 0, "longest_wait_s": 0,
-                            "queued_now": 0, "longest_queue_wait_s": 0}
+                            "queued_now": 0, "longest_queue_wait_s": 0, "balance_due_buyers": 0}
     rule = AlertRule("wait-60", "buyer_waiting", 60, clear_s=0)
     figures = ShopFigures(now, live.pending, live.activity, {}, live.open_sla)
     result = evaluate("s", [rule], 1, figures, {"seq": 0, "firing": {}, "pending": {}})
@@ -249,6 +249,7 @@ def assert_engine_equals_oracle(events: list[dict[str, Any]], shop_settings: dic
         assert_matches(want[part], got[part], f"oracle vs engine: {part}")
     assert set(got["live"]["agents"]) == set(want["live"]["agents"])
     assert_matches(got["live"], want["live"], "engine vs oracle: live")  # as tests/client.py compares
+    assert got["unpaid_orders"] == want["unpaid_orders"]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

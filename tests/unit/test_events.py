@@ -34,6 +34,9 @@ def msg(**fields: object) -> dict:
     ({**BASE, "type": "order.paid", "order_id": "o", "amount": "9.9", "items": 1}, "amount"),
     ({**BASE, "type": "order.created", "order_id": "o", "amount": 9.9, "items": 0}, "items"),
     ({**BASE, "type": "order.refunded", "order_id": "o"}, "amount"),
+    ({**BASE, "type": "order.deposit_paid", "order_id": "o"}, "amount"),
+    ({**BASE, "type": "order.deposit_paid", "order_id": "o", "amount": 0.001}, "amount"),
+    ({**BASE, "type": "order.deposit_paid", "amount": 50}, "order_id"),
     ({"event_id": "e", "shop_id": "s", "ts": NOW, "type": "agent.status", "agent_id": "A", "status": "lunch"},
      "status"),
     ("not an object", "(event)"),
@@ -56,3 +59,9 @@ def test_keys_and_topics() -> None:
     status = parse_event({"event_id": "e", "shop_id": "s", "ts": NOW, "type": "agent.status", "agent_id": "A",
                           "status": "busy"}, NOW)
     assert (status.key, status.topic) == ("s|A", "agent-events")
+
+
+def test_a_deposit_is_an_order_event_with_an_amount_and_no_items() -> None:
+    deposit = parse_event({**BASE, "type": "order.deposit_paid", "order_id": "o", "amount": 50.5}, NOW)
+    assert (deposit.key, deposit.topic) == ("shop-1|b1", "order-events")
+    assert (deposit.order_id, deposit.amount_fen, deposit.items) == ("o", 5050, None)

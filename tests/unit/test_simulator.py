@@ -312,3 +312,26 @@ async def test_http_sink_gives_up_when_unreachable() -> None:
     with pytest.raises(SinkUnavailable, match="unreachable"):
         await sink.send(_day(limit=1))
     assert sink.retries >= 1
+
+
+def test_day_has_presale_balances_unpaid_orders_and_chases(day: Events) -> None:
+    """Double-11 traffic: deposits whose order is paid in full later (or still due at the day's end), and
+    agents chasing (催付) orders that are then paid, closed or left unpaid."""
+    from streams.tools.simulator.model import CHASE_TEXT
+
+    created = {e["order_id"]: e for e in day if e["type"] == "order.created"}
+    paid = {e["order_id"]: e for e in day if e["type"] == "order.paid"}
+    deposits = [e for e in day if e["type"] == "order.deposit_paid"]
+    assert len(deposits) > 0.05 * len(paid)
+    balances = [paid[d["order_id"]] for d in deposits if d["order_id"] in paid]
+    assert 0 < len(balances) < len(deposits)  # some balances are still due when the day ends
+    for d in deposits:
+        assert created[d["order_id"]]["amount"] > d["amount"]
+        if d["order_id"] in paid:
+            balance = paid[d["order_id"]]
+            assert balance["ts"] > d["ts"] and balance["amount"] == created[d["order_id"]]["amount"]
+    chases = [e for e in day if e["type"] == "chat.message" and e["text"] in CHASE_TEXT]
+    assert len(chases) > 50 and all(e["sender"] == "agent" for e in chases)
+    closed = {e["order_id"] for e in day if e["type"] == "order.closed"}
+    chased_buyers = {e["buyer_id"] for e in chases}
+    assert any(o["buyer_id"] in chased_buyers for oid, o in created.items() if oid in closed)

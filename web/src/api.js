@@ -57,6 +57,8 @@ export function createApi(shop, token) {
     agents: (day) => get("/agents", { day }),
     summary: (day) => get("/summary", { day }),
     live: () => get("/live"),
+    /** 待催付: open unpaid orders, oldest first (sort "age") or largest first ("amount"). */
+    unpaidOrders: (sort = "age", limit = 50) => get("/unpaid-orders", { sort, limit }),
     series: (agentId, minutes = 60) => get("/series", { agent_id: agentId, minutes }),
     /** Recent alerts, newest first; [] when the API has no alert endpoint. */
     alerts: async (limit = 20) => {

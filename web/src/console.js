@@ -1,7 +1,8 @@
 // Supervisor console /console?shop=…&token=… — per-agent table with every per-agent figure of
 // metrics.md plus the live load; sort (click a header), group filter, search, day picker (today is
 // live from the WebSocket, past days come from GET /agents?day=), drill-down per agent with
-// per-minute charts (GET /series?agent_id=&minutes=), CSV export identical to the table.
+// per-minute charts (GET /series?agent_id=&minutes=), CSV export identical to the table; the 待催付
+// list (GET /unpaid-orders: open unpaid orders, oldest first) refreshed at most every few seconds.
 import "./styles/common.css";
 import "./styles/console.css";
 import { withLiveLoad } from "./agents.js";
@@ -32,6 +33,7 @@ import {
 } from "./page.js";
 
 const SERIES_EVERY_MS = 12000;
+const UNPAID_EVERY_MS = 5000;
 const SERIES_MIN_GAP_MS = 5000;
 const SLIDING_KEYS = SERIES_METRICS.map((m) => [m.key, m.kind]);
 
@@ -63,6 +65,7 @@ const state = {
   group: "",
   search: "",
   drill: { agent: null, minutes: 60, series: null },
+  unpaid: null, // GET /unpaid-orders
 };
 
 if (problem) {
@@ -335,6 +338,15 @@ function start() {
     if (body.live) state.live = body.live;
   }
 
+  const loadUnpaid = throttle(async () => {
+    try {
+      state.unpaid = await api.unpaidOrders();
+      renderUnpaid();
+    } catch (err) {
+      handle(err);
+    }
+  }, UNPAID_EVERY_MS);
+
   async function initialLoad() {
     const results = await Promise.allSettled([api.settings(), api.summary(), api.agents(), api.live()]);
     const authError = results.find((r) => r.status === "rejected" && r.reason?.isAuth);
@@ -354,6 +366,7 @@ function start() {
     }
     clock.touch();
     render();
+    loadUnpaid();
     return true;
   }
 
@@ -371,6 +384,7 @@ function start() {
           applyToday(frame);
           if (state.today) $("day-picker").max = state.today;
           render();
+          loadUnpaid();
           if (state.drill.agent) drillSoon();
         }
       },
@@ -380,12 +394,40 @@ function start() {
   onLangChange(() => {
     document.title = `${t("app")} · ${t("console_title")} · ${params.shop}`;
     render();
+    renderUnpaid();
     renderDrillSeries();
     for (const c of Object.values(drillCharts)) c.refresh();
   });
 }
 
 // ---------------------------------------------------------------------------------------- render
+
+function renderUnpaid() {
+  const body = state.unpaid;
+  if (!body) return;
+  $("unpaid-total").textContent = `${t("unpaid_total")} ${body.total} · ${money(body.total_amount)}`;
+  const rows = body.orders.map((o) => {
+    const tr = el("tr");
+    tr.dataset.order = o.order_id;
+    tr.append(
+      el("td", "", o.order_id),
+      el("td", "", o.buyer_id),
+      el("td", "", o.order_agent ?? t("unpaid_silent")),
+      el("td", "num", seconds(o.age_s)),
+      el("td", "num", money(o.amount)),
+      el("td", "", o.chased ? t("yes") : t("no")),
+    );
+    return tr;
+  });
+  if (!rows.length) {
+    const td = el("td", "", t("unpaid_none"));
+    td.colSpan = 6;
+    const tr = el("tr", "unpaid-empty");
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("unpaid-body").replaceChildren(...rows);
+}
 
 function renderControls() {
   const groups = new Set(state.settingsGroups);

@@ -71,6 +71,10 @@ AGENT_GREET = "亲，在的呢，请问有什么可以帮您？"
 AGENT_CLOSING = ("不客气亲，祝您购物愉快～", "亲，有问题随时找我哦～", "感谢亲的支持，记得给个好评哦～")
 AGENT_SORRY = "亲，抱歉久等了"
 TRANSFER_NOTE = "亲，这个问题帮您转接售后同事处理哦"
+CHASE_TEXT = ("亲，您拍下的宝贝还没付款哦，库存紧张请尽快付款", "亲，优惠券今晚就过期了，记得付款哦",
+              "亲，尾款已经可以付了哦")
+PRESALE_SHARE = 0.15  # of paid orders: a presale order (定金 now, 尾款 hours later)
+CHASE_SHARE = 0.5  # of orders served by an agent and not paid at once: the agent chases (催付)
 ROBOT_WELCOME = "亲，欢迎光临～我是智能客服店小蜜，请问有什么可以帮您？"
 ROBOT_ANSWER = (
     "亲，双11活动期间跨店每满300减50哦", "亲，活动商品付款后48小时内发货",
@@ -527,7 +531,7 @@ class ShopSimulator:
                        score=score)
         p_order = 0.4 if kind == "internal" else 0.45 if started_presale and topic == "presale" else 0.05
         if kind != "filter" and rng.random() < p_order:
-            self._order(buyer, t + rng.randint(10 * SEC, 20 * MIN), test=kind == "internal")
+            self._order(buyer, t + rng.randint(10 * SEC, 20 * MIN), test=kind == "internal", agent=agent)
 
     def _buyer_texts(self, step: str, topic: str, kind: str, *, direct: bool) -> list[str]:
         rng = self.rng
@@ -550,8 +554,11 @@ class ShopSimulator:
 
     # -- orders ------------------------------------------------------------------------------------
 
-    def _order(self, buyer: str, t: int, *, test: bool = False) -> None:
-        """拍下 → mostly 付款 within minutes; some 交易关闭 unpaid; a few 退款 later; some stay unpaid."""
+    def _order(self, buyer: str, t: int, *, test: bool = False, agent: Agent | None = None) -> None:
+        """拍下 → mostly 付款 within minutes; some 交易关闭 unpaid; a few 退款 later; some stay unpaid.
+
+        Some paid orders are presale (付定金 at once, the full amount paid hours later as the 尾款); the
+        agent who served the buyer chases (催付) some orders still unpaid a few minutes after 拍下."""
         rng = self.rng
         self.orders += 1
         order_id = f"{self.run_id}-o{self.orders}"
@@ -564,15 +571,39 @@ class ShopSimulator:
         amount, items = fen / 100, len(units)
         self._emit(t, "order.created", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
         roll = rng.random()
-        if roll < 0.86:
+        chase = agent is not None and not test and rng.random() < CHASE_SHARE
+        if roll < 0.86 and not test and rng.random() < PRESALE_SHARE:
+            self._emit(t + rng.randint(10, 120) * SEC, "order.deposit_paid", order_id=order_id, buyer_id=buyer,
+                       amount=max(1, fen // 5) / 100)
+            balance = t + rng.randint(1, 6) * HOUR
+            if chase:
+                self._chase(t, balance - rng.randint(5, 30) * MIN, buyer, agent, CHASE_TEXT[2])
+            self._emit(balance, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
+        elif roll < 0.86:
             paid = t + int(min(rng.lognormvariate(math.log(60 * SEC), 1.0), 25 * MIN))
+            if chase and paid - t > 2 * MIN:
+                self._chase(t, t + rng.randint(60, 110) * SEC, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(paid, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
             if rng.random() < 0.06:
                 back = fen if items == 1 or rng.random() < 0.5 else units[0] * fen // gross
                 self._emit(paid + rng.randint(20 * MIN, 8 * HOUR), "order.refunded", order_id=order_id,
                            buyer_id=buyer, amount=back / 100)
         elif roll < 0.96:
+            if chase:
+                self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(t + rng.randint(15, 30) * MIN, "order.closed", order_id=order_id, buyer_id=buyer)
+        elif chase:
+            self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+
+    def _chase(self, created: int, ts: int, buyer: str, agent: Agent | None, text: str) -> None:
+        """催付 at ts by the agent who served the buyer, unless the agent is (or will by then be) offline."""
+        assert agent is not None
+        if agent.status == "offline":
+            return
+        i = bisect.bisect_right(agent.offline_at, created - 30 * MIN)
+        if i < len(agent.offline_at) and agent.offline_at[i] <= ts + SEC:
+            return
+        self._msg(ts, buyer, agent, "agent", text)
 
 
 def default_day_rate(agents: int) -> float:
