@@ -110,5 +110,8 @@ def test_staffing_fires_per_group_with_the_live_now_cast(api: Api) -> None:
             ("staff", "firing", None, "presale")]
         assert fired[0]["value"] == needed
         assert fired[0]["alert_id"] == f"{shop}:staff:presale:{live['now']}"
+        (now_firing,) = api.get(shop, "alerts")["firing"]
+        assert (now_firing["alert_id"], now_firing["agent_id"], now_firing["group"]) == (
+            fired[0]["alert_id"], None, "presale")
         wait_until(lambda: receiver.accepted(), what="staffing delivered")
         assert receiver.accepted()[0].json["alert_id"] == fired[0]["alert_id"]
