@@ -65,8 +65,9 @@ async def get_alerts(shop_id: ViewerDep, state: StateDep, limit: int = Query(100
     alert_state = await read_state(state.redis, shop_id)
     firing = [
         {"alert_id": entry["alert_id"], "rule_id": rule_id, "kind": entry["kind"], "shop_id": shop_id,
-         "agent_id": None if entry["scope"] == "team" else subject, "state": "firing", "value": entry.get("value"),
-         "threshold": entry["threshold"], "severity": entry["severity"], "ts": entry["fired_at"]}
+         "agent_id": subject if entry["scope"] == "agent" else None, "state": "firing", "value": entry.get("value"),
+         "threshold": entry["threshold"], "severity": entry["severity"], "ts": entry["fired_at"],
+         "group": subject if entry["scope"] == "group" else None}
         for rule_id, entries in alert_state.get("firing", {}).items() for subject, entry in entries.items()
     ]
     firing.sort(key=lambda a: a["ts"], reverse=True)

@@ -4,7 +4,8 @@ No I/O, no clock: "now" is an input (the wall clock live, the shop's event-time 
 KEFU_CLOCK=event), so the same inputs always give the same transitions and alert ids.
 
 Subjects: each agent for `scope: agent` (agent_id in the alert), the whole shop for `scope: team`
-(subject "team", agent_id null).
+(subject "team", agent_id null), each group for `scope: group` (staffing only; agent_id null, the
+group in the alert id and in the alert's `group`).
 
 Values, per kind (docs/alerts.md has the reasoning):
 - buyer_waiting         longest wait now, s: now − the oldest pending clock start (live pending clocks),
@@ -19,6 +20,15 @@ Values, per kind (docs/alerts.md has the reasoning):
 - sla_rate              3-minute response rate of the buyers whose SLA outcome fell in the window:
                         met at the first response (≤ sla_s), missed when the clock ran out (first
                         message + sla_s), answered or not; none → no value.
+- queue_waiting         buyers queuing for a human now (`queued_now`: open queue waits with
+                        now − start ≤ their window); team only.
+- queue_wait            the longest open queue wait now, s (`longest_queue_wait_s`), so it fires while
+                        the buyer still queues; team only.
+- agent_away            per agent: s since their `away` status began, while buyers wait — in the queue
+                        (it belongs to no group) or pending on an agent of the away agent's group;
+                        otherwise (not away, or nobody waiting) no value. Team: the longest of them.
+- staffing              per group: the now-cast's `agents_needed` (streams/core/staffing.py, computed
+                        by the caller at now_ms); team: the sum over the groups.
 Windows are whole minutes like the sliding figures of /series: the ceil(window_s / 60) minute buckets
 ending with the current one.
 
@@ -55,6 +65,10 @@ class ShopFigures:
     aged_minutes: Sequence[Sequence[Any]] = ()  # [agent, minute, count]: SLA clocks that ran out, unanswered
     slow_response_s: float = 60
     active_window_s: float = 600
+    queue: Sequence[Sequence[Any]] = ()  # open queue waits [start, day, window_ms, counted] (MergedLive.queue)
+    statuses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # agent → {"status", "ts"}
+    groups: Mapping[str, str] = field(default_factory=dict)  # agent → group (the shop's settings)
+    staffing: Mapping[str, int] = field(default_factory=dict)  # group → agents_needed at now_ms
 
 
 @dataclass(slots=True)
@@ -71,6 +85,20 @@ def window_minutes(now_ms: int, window_s: float) -> list[int]:
     last = minute_of(now_ms)
     count = max(1, math.ceil(window_s / 60))
     return [last - i * MINUTE_MS for i in range(count - 1, -1, -1)]
+
+
+def queued_starts(figures: ShopFigures) -> list[int]:
+    """Starts of the queue waits open at now (views.queued_starts: not abandoned, now − start ≤ window)."""
+    return [start for start, _day, window_ms, _counted in figures.queue if figures.now_ms - start <= window_ms]
+
+
+def away_since(figures: ShopFigures) -> dict[str, int]:
+    """Agent → start of their `away` status, for the away agents whose group has buyers waiting now."""
+    queued = bool(queued_starts(figures))
+    waiting_groups = {figures.groups.get(agent) for agent, clocks in figures.pending.items() if clocks}
+    return {agent: int(status["ts"]) for agent, status in figures.statuses.items()
+            if status.get("status") == "away" and status.get("ts") is not None
+            and (queued or figures.groups.get(agent) in waiting_groups)}
 
 
 def _counters(figures: ShopFigures, minutes: Iterable[int], scope: str) -> dict[str, dict[str, int]]:
@@ -131,6 +159,19 @@ def values_for(rule: AlertRule, figures: ShopFigures) -> dict[str, float | int |
         for agent, activity in figures.activity.items():
             per_agent[agent] = sum(1 for ts in activity if 0 <= now - ts <= window_ms)
         return {TEAM: sum(v for v in per_agent.values() if v)} if team else per_agent
+    if kind == "queue_waiting":
+        return {TEAM: len(queued_starts(figures))}
+    if kind == "queue_wait":
+        starts = queued_starts(figures)
+        return {TEAM: max(0, now - min(starts)) / 1000 if starts else 0}
+    if kind == "agent_away":
+        for agent, since in away_since(figures).items():
+            per_agent[agent] = max(0, now - since) / 1000
+        return {TEAM: max(per_agent.values(), default=None)} if team else per_agent
+    if kind == "staffing":
+        if team:
+            return {TEAM: sum(figures.staffing.values())} if figures.staffing else {}
+        return dict(figures.staffing)
 
     minutes = window_minutes(now, rule.window_s)
     if kind == "avg_response":
@@ -188,7 +229,7 @@ def transition(shop: str, entry: Mapping[str, Any], rule_id: str, subject: str, 
         "rule_id": rule_id,
         "kind": entry["kind"],
         "shop_id": shop,
-        "agent_id": None if entry["scope"] == TEAM else subject,
+        "agent_id": subject if entry["scope"] == "agent" else None,
         "state": state,
         "value": value,
         "threshold": entry["threshold"],
@@ -197,6 +238,7 @@ def transition(shop: str, entry: Mapping[str, Any], rule_id: str, subject: str, 
         # beyond api.md's webhook fields (kept out of the generic webhook body):
         "scope": entry["scope"],
         "window_s": entry.get("window_s"),
+        "group": subject if entry["scope"] == "group" else None,
         "fired_at": entry["fired_at"],
         "rules_version": rules_version,
     }
@@ -217,6 +259,21 @@ def next_change_ms(rule: AlertRule, figures: ShopFigures, values: Mapping[str, A
         window_ms = int(figures.active_window_s * 1000)
         ends = [ts + window_ms + 1 for activity in figures.activity.values() for ts in activity]
         return min((e for e in ends if e > now), default=None)
+    if rule.kind in ("queue_waiting", "queue_wait", "agent_away"):
+        # Clock-only changes: a queue wait is abandoned at start + window + 1 (queued_now, the longest
+        # wait and "buyers wait" change); a wait or an away status crosses the threshold.
+        threshold_ms = int(rule.threshold * 1000)
+        changes = [start + window_ms + 1 for start, _day, window_ms, _counted in figures.queue]
+        if rule.kind == "queue_wait" and TEAM not in firing:
+            changes += [start + threshold_ms + 1 for start, _day, window_ms, _counted in figures.queue
+                        if threshold_ms < window_ms]
+        if rule.kind == "agent_away":
+            changes += [since + threshold_ms + 1 for agent, since in away_since(figures).items()
+                        if (TEAM if rule.scope == TEAM else agent) not in firing]
+        return min((c for c in changes if c > now), default=None)
+    if rule.kind == "staffing":
+        # the now-cast's 15-minute arrival window slides at every minute
+        return minute_of(now) + MINUTE_MS if figures.staffing or firing else None
     if rule.kind in WINDOW_KINDS:
         due = None
         if firing or any(v is not None for v in values.values()):

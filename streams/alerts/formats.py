@@ -33,6 +33,10 @@ KIND_NAMES = {  # the screens' wording (web/src/i18n.js alert_kind_*; tests/unit
     "sla_rate": "3分钟人工响应率过低",
     "waiting_buyers": "排队人数过多",
     "active_conversations": "接待量过高",
+    "queue_waiting": "转人工排队人数过多",
+    "queue_wait": "转人工排队过久",
+    "agent_away": "挂起过久",
+    "staffing": "人手不足",
 }
 SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
 STATE_NAMES = {"firing": "告警", "resolved": "恢复"}
@@ -70,7 +74,7 @@ def describe_value(kind: str, value: Any) -> str:
         return "无数据"
     if kind == "sla_rate":
         return f"{value * 100:.1f}%"
-    if kind in ("buyer_waiting", "avg_response"):
+    if kind in ("buyer_waiting", "avg_response", "queue_wait", "agent_away"):
         return f"{_number(value)} 秒"
     if kind == "slow_response":
         return f"{value} 次"
@@ -87,6 +91,12 @@ def describe_threshold(kind: str, threshold: Any, window_s: Any) -> str:
         return f"高于 {_number(threshold)} 秒(最近 {minutes})"
     if kind == "slow_response":
         return f"有响应慢于 {_number(threshold)} 秒(最近 {minutes})"
+    if kind == "queue_wait":
+        return f"排队超过 {_number(threshold)} 秒未转入人工"
+    if kind == "agent_away":
+        return f"挂起超过 {_number(threshold)} 秒且有买家等待"
+    if kind == "staffing":
+        return f"需增派超过 {_number(threshold)} 人"
     return f"超过 {_number(threshold)} 人"
 
 
@@ -103,7 +113,12 @@ def message_lines(alert: dict[str, Any], timezone: str) -> tuple[str, list[tuple
     kind = alert["kind"]
     state = STATE_NAMES.get(alert["state"], alert["state"])
     title = f"【{state}】{KIND_NAMES.get(kind, kind)}"
-    subject = f"客服 {alert['agent_id']}" if alert.get("agent_id") is not None else "全体客服(团队)"
+    if alert.get("agent_id") is not None:
+        subject = f"客服 {alert['agent_id']}"
+    elif alert.get("group") is not None:
+        subject = f"分组 {alert['group']}"
+    else:
+        subject = "全体客服(团队)"
     lines = [
         ("店铺", str(alert["shop_id"])),
         ("对象", subject),

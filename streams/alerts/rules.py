@@ -23,11 +23,21 @@ from urllib.parse import urlsplit
 
 from streams.core.errors import Invalid
 
-KINDS = ("buyer_waiting", "slow_response", "avg_response", "sla_rate", "waiting_buyers", "active_conversations")
-LIVE_KINDS = ("buyer_waiting", "waiting_buyers", "active_conversations")  # judged on the load at "now"
+KINDS = ("buyer_waiting", "slow_response", "avg_response", "sla_rate", "waiting_buyers", "active_conversations",
+         "queue_waiting", "queue_wait", "agent_away", "staffing")
+# judged on the live facts at "now"
+LIVE_KINDS = ("buyer_waiting", "waiting_buyers", "active_conversations", "queue_waiting", "queue_wait", "agent_away")
 WINDOW_KINDS = ("slow_response", "avg_response", "sla_rate")  # judged on the minute buckets of window_s
 FORMATS = ("generic", "dingtalk", "wecom", "feishu", "slack")
-SCOPES = ("agent", "team")
+SCOPES = ("agent", "team", "group")
+# The scopes each kind accepts, the first being its default (api.md: the queue belongs to nobody, so
+# the queue kinds are team only; the staffing now-cast is per group, or summed over the groups).
+KIND_SCOPES: dict[str, tuple[str, ...]] = {
+    **{kind: ("agent", "team") for kind in KINDS},
+    "queue_waiting": ("team",),
+    "queue_wait": ("team",),
+    "staffing": ("group", "team"),
+}
 SEVERITIES = ("info", "warning", "critical")
 
 RULE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # no ':' — alert ids are "{shop}:{rule}:{subject}:{ms}"
@@ -222,7 +232,7 @@ def parse_rule(data: Any, where: str, allow_private: bool) -> AlertRule:
     else:
         threshold = _number(data["threshold"], f"{where}.threshold", 0, 10**9)
     window_s = _number(data.get("window_s", DEFAULT_WINDOW_S), f"{where}.window_s", *WINDOW_RANGE_S)
-    scope = _choice(data.get("scope", "agent"), f"{where}.scope", SCOPES)
+    scope = _choice(data.get("scope", KIND_SCOPES[kind][0]), f"{where}.scope", KIND_SCOPES[kind])
     severity = _choice(data.get("severity", "warning"), f"{where}.severity", SEVERITIES)
     for_s = _number(data.get("for_s", DEFAULT_FOR_S), f"{where}.for_s", *HOLD_RANGE_S)
     clear_s = _number(data.get("clear_s", DEFAULT_CLEAR_S), f"{where}.clear_s", *HOLD_RANGE_S)

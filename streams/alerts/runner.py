@@ -11,9 +11,13 @@ dispatcher keeps one set of deliveries per alert id and state).
 When a shop is evaluated:
 - when its figures change (the exporters' `kefu:{shop}:updates` notices) or its rules change;
 - wall clock only: when the clock alone could change an outcome (Evaluation.next_due_ms: a wait
-  crossing its threshold, a window sliding, a hold ending) — so a waiting buyer fires on time;
+  crossing its threshold, a window sliding, a hold ending) — so a waiting buyer fires on time, and a
+  queuing buyer (queue_wait) or an away agent (agent_away) too;
 - for every owned shop after an assignment change and every SWEEP_S (catches lost notices).
 A shop is evaluated for new data at most every MIN_INTERVAL_S; a due time is honoured at the next tick.
+
+The agent statuses (agent_away, staffing) and the now-cast's minute buckets (staffing) are read only
+when a rule needs them; the staffing figures are those of GET /live at the same "now" (views.live_view).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from streams.alerts.store import RulesCache, commit_state
 from streams.config import Config
 from streams.core.clock import now_ms
 from streams.core.shop_settings import ShopSettings
+from streams.core.staffing import ARRIVAL_WINDOW_MS
 from streams.core.topics import ALERTS, partition_for
+from streams.core.views import live_view
 from streams.kafka import start_producer
 from streams.readside.keys import (
     ALERT_RULES,
@@ -50,7 +56,7 @@ from streams.readside.keys import (
     version_key,
 )
 from streams.readside.settings_store import load_settings
-from streams.readside.snapshots import read_live_and_meta, read_minutes_at
+from streams.readside.snapshots import read_live_and_meta, read_minutes_at, read_statuses
 
 log = logging.getLogger("kefu.alerts")
 
@@ -176,8 +182,18 @@ class AlertRunner:
         longest = max((r.window_s for r in rules if r.kind in WINDOW_KINDS), default=0)
         minutes = (await read_minutes_at(self.redis, shop, self.partitions, window_minutes(now, longest))
                    if longest else {})
+        kinds = {rule.kind for rule in rules}
+        statuses = await read_statuses(self.redis, shop) if kinds & {"agent_away", "staffing"} else {}
+        staffing: dict[str, int] = {}
+        if "staffing" in kinds:
+            arrivals = await read_minutes_at(self.redis, shop, self.partitions,
+                                             window_minutes(now, ARRIVAL_WINDOW_MS / 1000))
+            view = live_view(shop, live, statuses, set(meta["agents"]), settings, now, arrivals)
+            staffing = {group: nowcast["agents_needed"] for group, nowcast in view["groups"].items()}
+        groups = {agent: settings.group_of(agent) for agent in set(statuses) | set(live.pending)}
         figures = ShopFigures(now, live.pending, live.activity, minutes, live.open_sla, live.aged_minutes,
-                              settings.slow_response_s, settings.active_window_s)
+                              settings.slow_response_s, settings.active_window_s, queue=live.queue,
+                              statuses=statuses, groups=groups, staffing=staffing)
         result = evaluate(shop, rules, rules_version, figures, state)
         self.evaluations += 1
         if result.changed:

@@ -3,7 +3,7 @@
 import { clockTime, count, percent, seconds } from "./format.js";
 import { t } from "./i18n.js";
 
-const SECONDS_KINDS = new Set(["buyer_waiting", "slow_response", "avg_response"]);
+const SECONDS_KINDS = new Set(["buyer_waiting", "slow_response", "avg_response", "queue_wait", "agent_away"]);
 
 function value(kind, v) {
   if (v === null || v === undefined) return "—";
@@ -21,7 +21,7 @@ export function alertKey(a) {
 export function describeAlert(a, timeZone) {
   const kind = a.kind || "";
   const kindText = t(`alert_kind_${kind}`) === `alert_kind_${kind}` ? kind || a.rule_id || "?" : t(`alert_kind_${kind}`);
-  const subject = a.agent_id || t("alert_team");
+  const subject = a.agent_id || a.group || t("alert_team");
   const firing = (a.state || "firing") !== "resolved";
   const ts = typeof a.ts === "number" ? a.ts : Date.parse(a.ts);
   const threshold = a.threshold !== undefined && a.threshold !== null ? ` (${t("alert_threshold")} ${value(kind, a.threshold)})` : "";

@@ -162,9 +162,8 @@ const BUILT_KEYS = [
   ...["online", "busy", "away", "offline", "unknown"].map((s) => `status_${s}`), // agent statuses
   ...["presale", "aftersale"].map((g) => `group_${g}`), // groups with a translated name
   // alert kinds (streams/alerts/rules.py KINDS)
-  ...["buyer_waiting", "slow_response", "avg_response", "sla_rate", "waiting_buyers", "active_conversations"].map(
-    (k) => `alert_kind_${k}`,
-  ),
+  ...["buyer_waiting", "slow_response", "avg_response", "sla_rate", "waiting_buyers", "active_conversations",
+    "queue_waiting", "queue_wait", "agent_away", "staffing"].map((k) => `alert_kind_${k}`),
   // GET /series point keys (streams SERIES_KEYS), drawn as chart series and the console's sliding table
   ...["buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s", "slow_responses",
     "paid_amount"].map((k) => `series_${k}`),
