@@ -22,8 +22,8 @@ import orjson
 from streams.config import Config
 from streams.core.processor import PartitionProcessor, SourceRecord, process_agent_events
 from streams.core.shop_settings import DEFAULT_SETTINGS
+from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
-from streams.readside.snapshots import ShopExport, export_shop
 from streams.tools.engine import StaticSettings
 from streams.worker.exporter import LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
 from streams.worker.main import GC_THRESHOLDS

@@ -26,8 +26,8 @@ from bench.common import say
 from bench.dataset import build
 from bench.offline import run, state_bytes
 from streams.core.shop_settings import DEFAULT_SETTINGS
+from streams.core.snapshot import export_shop, merge_buckets, merge_live, merge_meta
 from streams.core.views import agents_view, live_view, summary_view
-from streams.readside.snapshots import export_shop, merge_buckets, merge_live, merge_meta
 
 PARTITIONS = 8
 
