@@ -134,6 +134,8 @@ def test_wall_and_console_show_queue_agent_time_and_staffing(browser, stack, api
                     "status_since_ts"):
             expect(console.locator(f'#table-head th[data-key="{key}"]')).to_have_count(1)
 
+        screenshot(wall, "wall-liveops-short-staffed-1920x1080")
+
         # the time in status ages with "now" (the next frame), not with the browser's clock
         ingest(api, shop, [ev.status(900, LI, "online")])
         expect(zhang).to_have_text("挂起 14 分钟", **FRESH)

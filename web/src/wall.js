@@ -422,12 +422,14 @@ function fit(el) {
   el.style.fontSize = "";
   let size = parseFloat(getComputedStyle(el).fontSize);
   const min = size * 0.5;
-  while (el.scrollWidth > el.clientWidth + 1 && size > min) {
+  // strictly wider: a text a fraction of a pixel too wide already shows an ellipsis
+  while (el.scrollWidth > el.clientWidth && size > min) {
     size *= 0.92;
     el.style.fontSize = `${size}px`;
   }
 }
 
 function fitAll() {
-  for (const el of document.querySelectorAll(".fit")) fit(el);
+  // tile labels too: eight tiles leave English names like "3-min response rate" little room
+  for (const el of document.querySelectorAll(".fit, .kpi-label")) fit(el);
 }
