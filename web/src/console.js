@@ -141,6 +141,11 @@ function totalRow() {
     row.active_conversations = agents.reduce((s, a) => s + (a.active_conversations ?? 0), 0);
     row.waiting_buyers = agents.reduce((s, a) => s + (a.waiting_buyers ?? 0), 0);
     row.longest_wait_s = agents.reduce((m, a) => Math.max(m, a.longest_wait_s ?? 0), 0);
+    // the robot→human queue belongs to no agent or group: the team's live figures
+    if (!state.group) {
+      row.queued_now = state.live?.team?.queued_now;
+      row.longest_queue_wait_s = state.live?.team?.longest_queue_wait_s;
+    }
   }
   return row;
 }
@@ -453,8 +458,8 @@ function renderControls() {
   $("today-btn").disabled = isToday();
 }
 
-// The tiles of the total line: [figure key, shown only for "team" (not a group) or "live" (today),
-// label when not the figure's own name]. Formats come from the catalogue.
+// The tiles of the total line: [figure key, shown only for "team" (not a group), "live" (today) or
+// "team_live" (both), label when not the figure's own name]. Formats come from the catalogue.
 const SUMMARY_TILES = [
   ["sales"],
   ["shop_sales", "team"],
@@ -466,14 +471,21 @@ const SUMMARY_TILES = [
   ["active_conversations", "live"],
   ["waiting_buyers", "live", "kpi_waiting"],
   ["longest_wait_s", "live"],
+  ["queued_now", "team_live"],
+  ["longest_queue_wait_s", "team_live"],
+  ["robot_buyers", "team"],
+  ["to_human_buyers", "team"],
+  ["queue_wait_avg_s", "team"],
+  ["queue_abandoned_buyers", "team"],
+  ["after_hours_buyers"],
 ];
 
 function renderSummary() {
   const total = totalRow() ?? {};
   const tiles = [];
   for (const [key, only, label = `fig_${key}`] of SUMMARY_TILES) {
-    if (only === "team" && state.group) continue;
-    if (only === "live" && !isToday()) continue;
+    if ((only === "team" || only === "team_live") && state.group) continue;
+    if ((only === "live" || only === "team_live") && !isToday()) continue;
     const tile = el("div", "tile");
     tile.dataset.key = key;
     const value = el("div", "tile-value num", byKind(FIGURE_KIND[key], total[key]));

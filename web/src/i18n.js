@@ -37,7 +37,7 @@ const STRINGS = {
     conn_reconnecting: "重连中",
     conn_offline: "连接中断",
     conn_reloading: "正在重新加载",
-    kpi_waiting: "排队", // the wall's tile: shorter than the figure's name 排队/未回复
+    kpi_waiting: "未回复", // the wall's tile: 排队/未回复 at agents, not the robot→human queue (排队中)
     chart_messages: "消息量 / 分钟",
     chart_responses: "响应次数 / 分钟",
     chart_avg_response: "平均响应时长 (秒) / 分钟",
@@ -65,7 +65,7 @@ const STRINGS = {
     alert_threshold: "阈值",
     status_online: "在线",
     status_busy: "忙碌",
-    status_away: "离开",
+    status_away: "挂起", // 千牛's word; the figure away_s is 挂起时长
     status_offline: "离线",
     status_unknown: "未知",
     group_presale: "售前",
@@ -111,6 +111,12 @@ const STRINGS = {
     board_active: "接待",
     board_waiting: "排队",
     board_wait: "最长等待",
+    sub_queue: "最长排队 {0}",
+    staffing: "人手预估",
+    staff_predicted: "预计{0}响应率 {1}",
+    staff_needed: "需增派 {0} 人",
+    staff_enough: "人手充足",
+    no_staffing: "暂无分组数据",
   },
   en: {
     ...figureStrings("en"),
@@ -131,7 +137,7 @@ const STRINGS = {
     conn_reconnecting: "Reconnecting",
     conn_offline: "Disconnected",
     conn_reloading: "Reloading",
-    kpi_waiting: "Waiting",
+    kpi_waiting: "Unanswered",
     chart_messages: "Messages / min",
     chart_responses: "Responses / min",
     chart_avg_response: "Avg response (s) / min",
@@ -205,6 +211,12 @@ const STRINGS = {
     board_active: "Active",
     board_waiting: "Waiting",
     board_wait: "Longest wait",
+    sub_queue: "longest {0}",
+    staffing: "Staffing",
+    staff_predicted: "predicted {0} response rate {1}",
+    staff_needed: "{0} more agents needed",
+    staff_enough: "enough agents",
+    no_staffing: "No groups yet",
   },
 };
 

@@ -10,7 +10,8 @@ import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { countUp } from "./countup.js";
 import { count, dateLong, money, percent, seconds } from "./format.js";
-import { applyI18n, groupName, onLangChange, statusName, t, tf } from "./i18n.js";
+import { applyI18n, groupName, onLangChange, t, tf } from "./i18n.js";
+import { staffingLevel, staffingLine, statusAgeS, statusLevel, statusWithAge } from "./liveops.js";
 import { agentLevel, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
 import {
   clockAndUpdated,
@@ -34,10 +35,11 @@ const problem = paramProblem(params);
 
 const state = {
   timeZone: "Asia/Shanghai",
+  slaS: 180,
   day: null,
   team: null,
   agents: [],
-  live: { agents: [], team: null },
+  live: { agents: [], team: null, groups: {}, now: null },
   alerts: [],
   alertKeys: new Set(),
   series: null,
@@ -89,6 +91,7 @@ function start() {
   function renderAll() {
     renderKpis(sales);
     renderBoards();
+    renderStaffing();
     fitAll();
   }
 
@@ -147,6 +150,7 @@ function start() {
     }
     const [settings, summary, agents, live, alerts] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     if (settings?.timezone) state.timeZone = settings.timezone;
+    if (typeof settings?.sla_s === "number") state.slaS = settings.sla_s;
     // The stream may already have delivered newer figures: REST fills only what is still empty.
     if (!state.team && summary) applyFigures(summary);
     if (!state.agents.length && agents) state.agents = agents.agents ?? [];
@@ -223,6 +227,17 @@ function renderKpis(sales) {
   setText("kpi-active", count(live.active_conversations));
   setText("sub-active", tf("sub_active", count(team.received_buyers)));
 
+  // the robot→human queue (转人工, nobody's buyers yet) beside the conversations agents hold
+  setText("kpi-queued", count(live.queued_now));
+  const queueWait = live.longest_queue_wait_s;
+  setText("sub-queue", tf("sub_queue", seconds(queueWait)));
+  level(
+    "tile-queue",
+    queueWait === undefined || queueWait === null
+      ? ""
+      : queueWait > WAIT_RED_S ? "bad" : queueWait > WAIT_AMBER_S || live.queued_now > 0 ? "warn" : "good",
+  );
+
   setText("kpi-waiting", count(live.waiting_buyers));
   const agentsWaiting = (state.live?.agents ?? []).filter((a) => a.waiting_buyers > 0).length;
   setText("sub-waiting", tf("sub_waiting", count(agentsWaiting)));
@@ -254,9 +269,11 @@ function row(cells, cls = "") {
   return div;
 }
 
-function statusCell(status) {
-  const span = cell(statusName(status), `status s-${status || "unknown"}`);
-  return span;
+/** Status and time in status ("挂起 8 分钟"), aged by the frame's "now" (liveops.js). */
+function statusCell(agent) {
+  const age = statusAgeS(agent, state.live?.now);
+  const lvl = statusLevel(agent.status, age);
+  return cell(statusWithAge(agent.status, age), `status s-${agent.status || "unknown"}${lvl ? ` lvl-${lvl}` : ""}`);
 }
 
 function renderBoards() {
@@ -327,7 +344,7 @@ function renderBoards() {
       return row(
         [
           cell(a.agent_id, "agent"),
-          statusCell(a.status),
+          statusCell(a),
           cell(count(a.active_conversations), "r"),
           cell(count(a.waiting_buyers), `r ${a.waiting_buyers > 0 ? "hot" : ""}`),
           cell(seconds(wait), `r ${wait > WAIT_AMBER_S ? "hot" : ""}`),
@@ -341,6 +358,17 @@ function renderBoards() {
   loadBoard.replaceChildren(...loadRows);
   const red = agents.filter((a) => agentLevel(a) === "bad").length;
   setText("board-load-note", red ? `⚠ ${red}` : "");
+}
+
+function renderStaffing() {
+  const groups = state.live?.groups ?? {};
+  const names = Object.keys(groups).sort();
+  const items = names.map((g) => {
+    const span = cell(staffingLine(g, groups[g], state.slaS), `staff-group ${staffingLevel(groups[g])}`.trim());
+    span.dataset.group = g;
+    return span;
+  });
+  $("staffing").replaceChildren(...(items.length ? items : [cell(t("no_staffing"), "staff-none")]));
 }
 
 function emptyRow() {
@@ -394,12 +422,14 @@ function fit(el) {
   el.style.fontSize = "";
   let size = parseFloat(getComputedStyle(el).fontSize);
   const min = size * 0.5;
-  while (el.scrollWidth > el.clientWidth + 1 && size > min) {
+  // strictly wider: a text a fraction of a pixel too wide already shows an ellipsis
+  while (el.scrollWidth > el.clientWidth && size > min) {
     size *= 0.92;
     el.style.fontSize = `${size}px`;
   }
 }
 
 function fitAll() {
-  for (const el of document.querySelectorAll(".fit")) fit(el);
+  // tile labels too: eight tiles leave English names like "3-min response rate" little room
+  for (const el of document.querySelectorAll(".fit, .kpi-label")) fit(el);
 }
