@@ -96,6 +96,18 @@ def test_wall_ages_a_waiting_buyer_without_events(browser, stack: LocalStack) ->
         expect(page.locator("#ticker")).to_contain_text(f"{LI} · 买家等待过久", timeout=10_000)
         expect(page.locator(".ticker")).to_have_class(re.compile(r"\bhas-firing\b"))
         assert shown_seconds(longest.text_content() or "") >= SLA_S
+        # …and its wait ages there too (the alert was sent once, at ALERT_AFTER_S; the ticker ages it
+        # from the frames' "now" like 最长等待).
+        alert_text = page.locator("#ticker .alert-item.firing .a-text").first
+
+        def ticker_wait() -> float:
+            match = re.search(r"买家等待过久 (\d+(?:\.\d+)?) 秒", alert_text.text_content() or "")
+            assert match, alert_text.text_content()
+            return float(match.group(1))
+
+        first = ticker_wait()
+        time.sleep(2.5)
+        assert ticker_wait() >= first + 1.5
         screenshot(page, "wall-ageing")
         problems.assert_none()
     finally:

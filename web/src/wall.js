@@ -5,7 +5,7 @@
 import "./styles/common.css";
 import "./styles/wall.css";
 import { withLiveLoad } from "./agents.js";
-import { alertKey, describeAlert } from "./alerts.js";
+import { AGING_KINDS, alertKey, describeAlert } from "./alerts.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { countUp } from "./countup.js";
@@ -176,6 +176,7 @@ function start() {
         if (frame.type === "snapshot" || frame.type === "update") {
           applyFigures(frame);
           renderAll();
+          ageTicker();
           if (frame.type === "update") seriesSoon();
           else loadSeries();
         } else if (frame.type === "alert" && addAlerts([frame])) {
@@ -380,19 +381,38 @@ function emptyRow() {
 
 // ----------------------------------------------------------------------------------------- ticker
 
+/** The newest transition of each alert (state.alerts is newest first). */
+function newestTransitions() {
+  const newest = new Map();
+  for (const a of state.alerts) if (!newest.has(a.alert_id)) newest.set(a.alert_id, a);
+  return newest;
+}
+
+/** Ticker texts that age (a firing wait): updated in place on every frame, so the scrolling goes on. */
+let agingTexts = [];
+
+function tickerNow() {
+  return state.live?.now;
+}
+
 function renderTicker() {
   const track = $("ticker-track");
   const content = $("ticker");
+  const newestByAlert = newestTransitions();
+  agingTexts = [];
   const items = state.alerts.map((a) => {
-    const d = describeAlert(a, state.timeZone);
+    const ages = newestByAlert.get(a.alert_id) === a && AGING_KINDS.has(a.kind);
+    const d = describeAlert(a, state.timeZone, ages ? tickerNow() : undefined);
     const item = document.createElement("span");
     item.className = `alert-item ${d.firing ? "firing" : "resolved"} sev-${d.severity}`;
-    item.append(cell(d.time, "a-time"), cell(d.state, "a-state"), cell(d.text, "a-text"));
+    const text = cell(d.text, "a-text");
+    if (ages) agingTexts.push([text, a]);
+    item.append(cell(d.time, "a-time"), cell(d.state, "a-state"), text);
     return item;
   });
   // Red while any alert's newest transition is "firing" (a later "resolved" clears it).
   const newest = new Map();
-  for (const a of state.alerts) if (!newest.has(a.alert_id)) newest.set(a.alert_id, a.state || "firing");
+  for (const [id, a] of newestByAlert) newest.set(id, a.state || "firing");
   const anyFiring = [...newest.values()].includes("firing");
   track.parentElement.classList.toggle("has-firing", anyFiring);
   content.classList.remove("scrolling");
@@ -409,6 +429,9 @@ function renderTicker() {
     const copy = group.cloneNode(true);
     copy.setAttribute("aria-hidden", "true");
     content.append(copy);
+    const copies = copy.querySelectorAll(".a-text");
+    const originals = [...group.querySelectorAll(".a-text")];
+    agingTexts = agingTexts.flatMap(([el, a]) => [[el, a], [copies[originals.indexOf(el)], a]]);
     const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
     content.style.animationDuration = `${Math.max(20, group.scrollWidth / (rem * 6))}s`;
     content.classList.add("scrolling");
@@ -416,6 +439,12 @@ function renderTicker() {
 }
 
 // ------------------------------------------------------------------------------------------- fit
+
+/** Age the firing waits of the ticker to the frame's "now", in place. */
+function ageTicker() {
+  const now = tickerNow();
+  for (const [el, a] of agingTexts) el.textContent = describeAlert(a, state.timeZone, now).text;
+}
 
 /** Shrink the font of a .fit element until its text fits (long numbers, English labels). */
 function fit(el) {

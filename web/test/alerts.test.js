@@ -1,7 +1,7 @@
 // alerts.js: a ticker line names its subject (agent, group, or the team) and shows the value in the
 // kind's unit — the live-operations kinds (issue 15) included.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { describeAlert } from "../src/alerts.js";
+import { describeAlert, valueAt } from "../src/alerts.js";
 import { setLang } from "../src/i18n.js";
 
 beforeEach(() => setLang("zh"));
@@ -20,5 +20,29 @@ describe("describeAlert", () => {
     expect(staffing.text.startsWith("presale · 人手不足 3")).toBe(true);
     const queue = describeAlert({ ...base, kind: "queue_wait", agent_id: null, group: null, value: 45, threshold: 40 });
     expect(queue.text).toBe("团队 · 转人工排队过久 45.0 秒 (阈值 40.0 秒)");
+  });
+});
+
+describe("a firing wait ages on the ticker (issue 18: screens age between events)", () => {
+  const fired = { alert_id: "s:r:a1:1", kind: "buyer_waiting", state: "firing", agent_id: "小李", value: 3, threshold: 3,
+                  ts: 1_000_000 };
+
+  test("the value grows with the server's now after the transition", () => {
+    expect(valueAt(fired, 1_000_000)).toBe(3);
+    expect(valueAt(fired, 1_004_500)).toBe(7.5);
+    expect(valueAt(fired, 999_000)).toBe(3); // a "now" before the transition never lowers it
+  });
+
+  test("without a now, resolved, or a kind that is not a wait, the value is as sent", () => {
+    expect(valueAt(fired, undefined)).toBe(3);
+    expect(valueAt({ ...fired, state: "resolved" }, 1_004_500)).toBe(3);
+    expect(valueAt({ ...fired, kind: "slow_response" }, 1_004_500)).toBe(3);
+    expect(valueAt({ ...fired, kind: "waiting_buyers", value: 4 }, 1_004_500)).toBe(4);
+  });
+
+  test("the ticker text shows the aged wait", () => {
+    setLang("zh");
+    expect(describeAlert(fired, "Asia/Shanghai", 1_007_000).text).toContain("10.0 秒");
+    expect(describeAlert(fired, "Asia/Shanghai").text).toContain("3.0 秒");
   });
 });
