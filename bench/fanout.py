@@ -4,8 +4,9 @@ This process plays the worker's exporter: every 0.5 s it writes the shop's snaps
 Redis (a day bucket of 30 agents whose team buyer_messages is a sequence number, meta, live facts) in
 one transaction and publishes the update notice, noting the wall-clock time of each sequence number.
 A second process (`python -m bench.fanout clients ...`) holds the N WebSocket connections and notes,
-for every update frame, the wall-clock receive time and the sequence number it shows. Delivery
-latency = receive time − publish time of that sequence number (one machine, one clock). API CPU is
+for every update frame, the wall-clock receive time and the sequence number it shows (the first frame
+of each number: the hub's clock-only re-sends repeat it). Delivery latency = receive time − publish
+time of that sequence number (one machine, one clock). API CPU is
 the API process's user+system time over the measured window, as % of one core.
 """
 
@@ -133,6 +134,10 @@ async def clients_main(base: str, shop: str, count: int, duration: float, out: s
 
     async def reader(ws: Any) -> None:
         nonlocal closed
+        # The hub also re-sends a frame when the clock alone changes it (a buyer's wait grows: this
+        # shop has waiting buyers): such a frame repeats the last sequence number and is no delivery
+        # of an update, so only the first frame of each sequence number counts.
+        last_seq = -1
         try:
             async for message in ws:
                 now = time.time()
@@ -143,7 +148,11 @@ async def clients_main(base: str, shop: str, count: int, duration: float, out: s
                     end = at
                     while message[end].isdigit():
                         end += 1
-                    frames.append((int(message[at:end]), now))
+                    seq = int(message[at:end])
+                    if seq == last_seq:
+                        continue
+                    last_seq = seq
+                    frames.append((seq, now))
                     if len(sizes) < 100:
                         sizes.append(len(message))
         except websockets.ConnectionClosed:
