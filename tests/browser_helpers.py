@@ -113,3 +113,14 @@ OVERFLOW_JS = """() => {
   }
   return {scroll: [doc.scrollWidth, doc.clientWidth, doc.scrollHeight, doc.clientHeight], clipped};
 }"""
+
+WALL_SIZES = [(1920, 1080), (3840, 2160)]  # a wall is a 1080p or a 4K screen
+
+
+def assert_fits(page: Any, what: str) -> None:
+    """Nothing scrolls and no text is clipped on the page as it is now (OVERFLOW_JS)."""
+    layout = page.evaluate(OVERFLOW_JS)
+    scroll_w, client_w, scroll_h, client_h = layout["scroll"]
+    assert scroll_w <= client_w and scroll_h <= client_h, f"{what} scrolls: {layout}"
+    assert layout["clipped"] == [], f"clipped text on {what}: {layout}"
+

@@ -29,9 +29,10 @@ import pytest
 from streams.alerts.formats import KIND_NAMES
 from streams.core.catalogue import AGENT, LIVE, scope_keys
 from tests.browser_helpers import (
-    OVERFLOW_JS,
+    WALL_SIZES,
     Events,
     PageProblems,
+    assert_fits,
     screenshot,
     sync_api,
     today_at,
@@ -44,7 +45,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 expect = sync_api.expect
 
-WALL_SIZES = [(1920, 1080), (3840, 2160)]
 FRESH_S = 2.0  # figures on screen follow processed events within this many seconds
 
 
@@ -200,10 +200,7 @@ def test_wall_and_console_follow_the_figures(browser, stack, api: Api, shop: str
             wall.set_viewport_size({"width": width, "height": height})
             console.set_viewport_size({"width": width, "height": height})
             time.sleep(0.8)  # charts and fitted text follow the resize
-            layout = wall.evaluate(OVERFLOW_JS)
-            scroll_w, client_w, scroll_h, client_h = layout["scroll"]
-            assert scroll_w <= client_w and scroll_h <= client_h, f"wall scrolls at {width}x{height}: {layout}"
-            assert layout["clipped"] == [], f"clipped text on the wall at {width}x{height}: {layout}"
+            assert_fits(wall, f"the wall at {width}x{height}")
             screenshot(wall, f"wall-{width}x{height}")
             screenshot(console, f"console-{width}x{height}")
         wall_problems.assert_none()
@@ -433,10 +430,7 @@ def test_screenshots_of_a_busy_shop(browser, stack, api: Api) -> None:
                 expect(page.locator("#kpi-sales" if name == "wall" else "#sum-sales")).not_to_have_text("—")
                 time.sleep(1.5)  # count-up and charts settle
                 if name == "wall":
-                    layout = page.evaluate(OVERFLOW_JS)
-                    scroll_w, client_w, scroll_h, client_h = layout["scroll"]
-                    assert scroll_w <= client_w and scroll_h <= client_h, layout
-                    assert layout["clipped"] == [], layout
+                    assert_fits(page, f"the busy wall at {width}x{height}")
                 screenshot(page, f"{name}-busy-{width}x{height}")
                 problems.assert_none()
             finally:

@@ -24,13 +24,20 @@ from typing import Any
 
 import pytest
 
-from tests.browser_helpers import OVERFLOW_JS, Events, PageProblems, screenshot, sync_api, today_at
+from tests.browser_helpers import (
+    WALL_SIZES,
+    Events,
+    PageProblems,
+    assert_fits,
+    screenshot,
+    sync_api,
+    today_at,
+)
 from tests.client import Api
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 expect = sync_api.expect
-WALL_SIZES = [(1920, 1080), (3840, 2160)]
 WANG, ZHANG, LI = "小王", "小张", "小李"
 FRESH = {"timeout": 5_000}
 
@@ -144,10 +151,7 @@ def test_wall_and_console_show_queue_agent_time_and_staffing(browser, stack, api
         for width, height in WALL_SIZES:
             wall.set_viewport_size({"width": width, "height": height})
             time.sleep(0.8)  # charts and fitted text follow the resize
-            layout = wall.evaluate(OVERFLOW_JS)
-            scroll_w, client_w, scroll_h, client_h = layout["scroll"]
-            assert scroll_w <= client_w and scroll_h <= client_h, f"wall scrolls at {width}x{height}: {layout}"
-            assert layout["clipped"] == [], f"clipped text on the wall at {width}x{height}: {layout}"
+            assert_fits(wall, f"the wall at {width}x{height}")
             assert wall.evaluate(STAFFING_CLIPPED_JS) == [], f"staffing line clipped at {width}x{height}"
             for locator in (wall.locator("#tile-queue"), zhang, wall.locator("#staffing-line")):
                 expect(locator).to_be_in_viewport()
@@ -157,13 +161,11 @@ def test_wall_and_console_show_queue_agent_time_and_staffing(browser, stack, api
         expect(zhang).to_have_text("Away 14 min", **FRESH)
         expect(wall.locator('.staff-group[data-group="aftersale"]')).to_have_text(
             "After-sale: predicted 3-min response rate 100 % · enough agents", **FRESH)
-        layout = wall.evaluate(OVERFLOW_JS)
-        assert layout["clipped"] == [], f"clipped text on the English wall: {layout}"
+        assert_fits(wall, "the English wall at 3840x2160")
         screenshot(wall, "wall-liveops-en-3840x2160")
         wall.set_viewport_size({"width": 1920, "height": 1080})
         time.sleep(0.8)
-        layout = wall.evaluate(OVERFLOW_JS)
-        assert layout["clipped"] == [], f"clipped text on the English wall at 1920x1080: {layout}"
+        assert_fits(wall, "the English wall at 1920x1080")
         screenshot(wall, "wall-liveops-en-1920x1080")
         console.set_viewport_size({"width": 1920, "height": 1080})
         screenshot(console, "console-liveops-1920x1080")
