@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.core.facts import (
+from streams.core.facts import BuyerLive, Delta, OpenSla
+from streams.core.queue import OpenQueueWait
+from streams.core.scopes import (
     SCOPE_AGENT_DAY,
     SCOPE_AGENT_NOW,
     SCOPE_GROUP_DAY,
@@ -22,11 +24,7 @@ from streams.core.facts import (
     SCOPE_TEAM_MINUTE,
     SCOPE_TEAM_NOW,
     SCOPE_UNPAID_ORDER,
-    BuyerLive,
-    Delta,
-    OpenSla,
 )
-from streams.core.queue import OpenQueueWait
 
 Bucket = dict[str, Any]
 DAY_SCOPES = (SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY)

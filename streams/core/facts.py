@@ -28,21 +28,16 @@ from typing import NamedTuple
 from streams.core import money
 from streams.core.clock import minute_of
 from streams.core.queue import OpenQueueWait, QueueFold, fold_queue
+from streams.core.scopes import (
+    SCOPE_AGENT_DAY,
+    SCOPE_AGENT_MINUTE,
+    SCOPE_GROUP_DAY,
+    SCOPE_TEAM_DAY,
+    SCOPE_TEAM_MINUTE,
+)
 from streams.core.service_hours import clock_start
 from streams.core.shop_settings import ShopSettings, day_offset
 
-# Scope tags, the first element of a counter's scope (streams/core/agent_tables.py files the counters by them).
-# Kept one or two letters: every buyer's facts and deltas carry them.
-SCOPE_AGENT_DAY = "a"  # (SCOPE_AGENT_DAY, day, agent)
-SCOPE_GROUP_DAY = "g"  # (SCOPE_GROUP_DAY, day, group)
-SCOPE_TEAM_DAY = "t"  # (SCOPE_TEAM_DAY, day)
-SCOPE_AGENT_MINUTE = "am"  # (SCOPE_AGENT_MINUTE, minute start ms, agent)
-SCOPE_TEAM_MINUTE = "tm"  # (SCOPE_TEAM_MINUTE, minute start ms)
-# Figures of the buyers' state "now" that no clock changes (streams/core/money.py: balance_due):
-SCOPE_AGENT_NOW = "an"  # (SCOPE_AGENT_NOW, agent)
-SCOPE_TEAM_NOW = "tn"  # (SCOPE_TEAM_NOW,)
-# One open unpaid order of the buyer (the 待催付 list), counter "orders" = 1; the agent tables add the buyer:
-SCOPE_UNPAID_ORDER = "uo"  # (SCOPE_UNPAID_ORDER, order_id, order agent or "", created ts, amount fen, chased 0/1)
 Scope = tuple[str, ...] | tuple[str, int] | tuple[str, int, str]
 Counters = dict[tuple, dict[str, int]]
 

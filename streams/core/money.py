@@ -24,10 +24,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from streams.core.scopes import SCOPE_AGENT_DAY, SCOPE_AGENT_NOW, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY, SCOPE_TEAM_NOW
 from streams.core.shop_settings import ShopSettings, day_offset
 
-# = facts.SCOPE_* (facts imports this module)
-SCOPE_AGENT_DAY, SCOPE_GROUP_DAY, SCOPE_TEAM_DAY, SCOPE_AGENT_NOW, SCOPE_TEAM_NOW = "a", "g", "t", "an", "tn"
 SCOPE_UNPAID_ORDER = "uo"
 
 

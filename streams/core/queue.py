@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-SCOPE_TEAM_DAY = "t"  # facts.SCOPE_TEAM_DAY (not imported: facts imports this module)
+from streams.core.scopes import SCOPE_TEAM_DAY
 
 
 class OpenQueueWait(NamedTuple):

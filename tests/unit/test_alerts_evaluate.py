@@ -9,7 +9,8 @@ import pytest
 from streams.alerts.evaluate import ShopFigures, evaluate, slow_count, values_for, window_minutes
 from streams.alerts.rules import AlertRule
 from streams.core.clock import MINUTE_MS
-from streams.core.facts import SCOPE_AGENT_MINUTE, TimelineEvent, derive
+from streams.core.facts import TimelineEvent, derive
+from streams.core.scopes import SCOPE_AGENT_MINUTE
 from streams.core.shop_settings import DEFAULT_SETTINGS
 
 SHOP = "s1"

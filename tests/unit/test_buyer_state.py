@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from streams.core.buyer_state import BuyerRecord, Outcome, apply
 from streams.core.events import parse_event
-from streams.core.facts import SCOPE_AGENT_DAY, derive
+from streams.core.facts import derive
+from streams.core.scopes import SCOPE_AGENT_DAY
 from streams.core.shop_settings import ShopSettings
 
 NOW = 1_795_000_000_000
