@@ -246,7 +246,7 @@ function renderKpis(sales) {
   level("tile-chase", unpaid === null ? "" : unpaid > 0 ? "warn" : "good");
 
   // 尾款 only while presale balances are due. No figure isolates today's balance payments: the sub shows
-  // today's shop_sales, which contains them (a balance counts as sales in full on its day) — so labelled.
+  // today's shop_sales under its own name; it contains them (a balance counts as sales in full on its day).
   const due = live.balance_due_buyers;
   $("tile-balance").hidden = !(due > 0);
   setText("kpi-balance-due", count(due));
