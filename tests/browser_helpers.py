@@ -71,6 +71,9 @@ class Events:
     def paid(self, at_s: float, buyer: str, order: str, amount: float, items: int = 1) -> dict[str, Any]:
         return self._event("order.paid", at_s, buyer_id=buyer, order_id=order, amount=amount, items=items)
 
+    def deposit(self, at_s: float, buyer: str, order: str, amount: float) -> dict[str, Any]:
+        return self._event("order.deposit_paid", at_s, buyer_id=buyer, order_id=order, amount=amount)
+
     def queued(self, at_s: float, buyer: str) -> dict[str, Any]:
         return self._event("chat.queued", at_s, buyer_id=buyer)
 

@@ -67,3 +67,13 @@ export function staffingLine(group, nowcast, slaS) {
 export function staffingLevel(nowcast) {
   return isNum(nowcast?.agents_needed) && nowcast.agents_needed > 0 ? "bad" : "";
 }
+
+/**
+ * The wall's 催付 "unpaid now" ¥: the team's unpaid_amount (orders with an order agent) plus
+ * silent_unpaid_amount (orders with none) — disjoint sets, so the sum counts each order once.
+ * Summed in fen so 0.1 + 0.2 stays 0.3; null until either figure is known.
+ */
+export function unpaidNow(team) {
+  const parts = [team?.unpaid_amount, team?.silent_unpaid_amount].filter((v) => typeof v === "number");
+  return parts.length ? parts.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100 : null;
+}

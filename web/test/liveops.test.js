@@ -14,6 +14,7 @@ import {
   statusLevel,
   statusWithAge,
 } from "../src/liveops.js";
+import { unpaidNow } from "../src/liveops.js";
 
 afterEach(() => setLang("zh"));
 
@@ -96,5 +97,18 @@ describe("staffing line", () => {
     expect(staffingLevel({ agents_needed: 2 })).toBe("bad");
     expect(staffingLevel({ agents_needed: 0 })).toBe("");
     expect(staffingLevel(undefined)).toBe("");
+  });
+});
+
+describe("unpaidNow (wall 催付 tile)", () => {
+  test("adds agent-ordered and silent unpaid amounts, exactly in fen", () => {
+    expect(unpaidNow({ unpaid_amount: 0.1, silent_unpaid_amount: 0.2 })).toBe(0.3);
+    expect(unpaidNow({ unpaid_amount: 299, silent_unpaid_amount: 59.9 })).toBe(358.9);
+  });
+  test("uses the figure that is known and is null when neither is", () => {
+    expect(unpaidNow({ unpaid_amount: 12.5 })).toBe(12.5);
+    expect(unpaidNow({ silent_unpaid_amount: 0 })).toBe(0);
+    expect(unpaidNow({})).toBeNull();
+    expect(unpaidNow(null)).toBeNull();
   });
 });
