@@ -22,13 +22,20 @@ from typing import Any
 
 import pytest
 
-from tests.browser_helpers import OVERFLOW_JS, Events, PageProblems, screenshot, sync_api, today_at
+from tests.browser_helpers import (
+    WALL_SIZES,
+    Events,
+    PageProblems,
+    assert_fits,
+    screenshot,
+    sync_api,
+    today_at,
+)
 from tests.client import Api
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 expect = sync_api.expect
-WALL_SIZES = [(1920, 1080), (3840, 2160)]
 WANG = "小王"
 FRESH = {"timeout": 5_000}
 
@@ -95,10 +102,7 @@ def test_wall_shows_chasing_and_balance_tiles(browser, stack, api: Api) -> None:
             for width, height in WALL_SIZES:
                 wall.set_viewport_size({"width": width, "height": height})
                 time.sleep(0.8)  # charts and fitted text follow the resize
-                layout = wall.evaluate(OVERFLOW_JS)
-                scroll_w, client_w, scroll_h, client_h = layout["scroll"]
-                assert scroll_w <= client_w and scroll_h <= client_h, f"wall scrolls at {width}x{height}: {layout}"
-                assert layout["clipped"] == [], f"clipped text ({lang}) at {width}x{height}: {layout}"
+                assert_fits(wall, f"the wall ({lang}) at {width}x{height}")
                 for tile in ("#tile-chase", "#tile-balance"):
                     expect(wall.locator(tile)).to_be_in_viewport()
                 assert label in wall.locator("#tile-chase .kpi-label").inner_text()
