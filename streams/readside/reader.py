@@ -21,7 +21,15 @@ from streams.core.views import (
 )
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
-from streams.readside.snapshots import read_day, read_live, read_meta, read_minutes, read_minutes_at, read_statuses
+from streams.readside.snapshots import (
+    read_day,
+    read_live,
+    read_live_and_meta,
+    read_meta,
+    read_minutes,
+    read_minutes_at,
+    read_statuses,
+)
 
 
 class ReadModel:
@@ -98,10 +106,11 @@ class ReadModel:
         """The snapshot, and the wall time (epoch ms) until which it holds: when the clock alone next
         changes it (a wait grows, an SLA clock runs out, ...). None with KEFU_CLOCK=event: "now" is
         the watermark, which moves only with events, and events bring their own update frames."""
-        settings, meta, now = await self.context(shop)
+        settings = await self.settings(shop)
+        live, meta = await read_live_and_meta(self.redis, shop, self.config.partitions)  # one round trip
+        now = await self.now_ms(shop, meta)
         day = today(now, settings)
         bucket = await read_day(self.redis, shop, self.config.partitions, day)
-        live = await read_live(self.redis, shop, self.config.partitions)
         statuses = await read_statuses(self.redis, shop)
         summary = summary_view(shop, day, bucket, live, now)
         snapshot = {

@@ -76,7 +76,7 @@ def test_a_conversation_changes_the_frame_when_it_leaves_the_active_window() -> 
 
 
 class MemoryRedis:
-    """The read calls ReadModel makes (get, mget, hgetall, pipelined hmget) over a dict; no pub/sub."""
+    """The read calls ReadModel makes (get, mget, hgetall, pipelined mget and hmget) over a dict; no pub/sub."""
 
     def __init__(self, values: dict[str, bytes]) -> None:
         self.values = values
@@ -91,14 +91,18 @@ class MemoryRedis:
         return {}
 
     def pipeline(self, transaction: bool = True) -> MemoryPipeline:
-        return MemoryPipeline()
+        return MemoryPipeline(self.values)
 
 
 class MemoryPipeline:
-    """hmget of minute buckets (the staffing now-cast's arrivals): none are stored here."""
+    """mget over the dict; hmget of minute buckets (the staffing now-cast's arrivals): none are stored here."""
 
-    def __init__(self) -> None:
+    def __init__(self, values: dict[str, bytes]) -> None:
+        self.values = values
         self.results: list[list[bytes | None]] = []
+
+    def mget(self, keys: list[str]) -> None:
+        self.results.append([self.values.get(k) for k in keys])
 
     def hmget(self, key: str, fields: list[str]) -> None:
         self.results.append([None] * len(fields))
