@@ -127,3 +127,29 @@ def assert_fits(page: Any, what: str) -> None:
     assert scroll_w <= client_w and scroll_h <= client_h, f"{what} scrolls: {layout}"
     assert layout["clipped"] == [], f"clipped text on {what}: {layout}"
 
+
+def new_page(browser: Any, width: int = 1920, height: int = 1080) -> tuple[Any, Any, PageProblems]:
+    """A fresh browser context (Shanghai time, zh-CN) and page, with its problems collected."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+    page = context.new_page()
+    return context, page, PageProblems(page)
+
+
+def page_url(stack: Any, name: str, shop: str, token: str | None = None) -> str:
+    """The wall's or console's URL for a shop (the viewer token unless another is given; "" for none)."""
+    token = stack.viewer_token if token is None else token
+    return f"{stack.api_url}/{name}?shop={shop}" + (f"&token={token}" if token else "")
+
+
+def ingest(api: Any, shop: str, events: list[dict[str, Any]]) -> None:
+    """Send events through ingest (all accepted) and wait until the pipeline processed them."""
+    response = api.ingest(events)
+    assert response.status_code == 202, response.text
+    assert response.json()["rejected"] == [], response.text
+    api.wait_processed(shop)
+
+
+def assert_live(page: Any, timeout_ms: float = 15_000) -> None:
+    """The page's stream is connected (the connection indicator says live)."""
+    sync_api.expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=timeout_ms)

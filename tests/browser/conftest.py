@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, sync_api
+from tests.client import Api
 from tests.required import missing
 
 
@@ -25,3 +26,8 @@ def browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def api(stack) -> Api:
+    return Api(stack)

@@ -31,8 +31,11 @@ from streams.core.catalogue import AGENT, LIVE, scope_keys
 from tests.browser_helpers import (
     WALL_SIZES,
     Events,
-    PageProblems,
     assert_fits,
+    assert_live,
+    ingest,
+    new_page,
+    page_url,
     screenshot,
     sync_api,
     today_at,
@@ -46,34 +49,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 expect = sync_api.expect
 
 FRESH_S = 2.0  # figures on screen follow processed events within this many seconds
-
-
-@pytest.fixture(scope="module")
-def api(stack) -> Api:
-    return Api(stack)
-
-
-def new_page(browser: Any, width: int = 1920, height: int = 1080) -> tuple[Any, Any, PageProblems]:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", accept_downloads=True)
-    page = context.new_page()
-    return context, page, PageProblems(page)
-
-
-def page_url(stack, name: str, shop: str, token: str | None = None) -> str:
-    token = stack.viewer_token if token is None else token
-    return f"{stack.api_url}/{name}?shop={shop}" + (f"&token={token}" if token else "")
-
-
-def ingest(api: Api, shop: str, events: list[dict[str, Any]]) -> None:
-    response = api.ingest(events)
-    assert response.status_code == 202, response.text
-    assert response.json()["rejected"] == [], response.text
-    api.wait_processed(shop)
-
-
-def assert_live(page: Any, timeout_ms: float = 15_000) -> None:
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=timeout_ms)
 
 
 def table_cell(page: Any, agent: str, key: str) -> Any:

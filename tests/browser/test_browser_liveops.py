@@ -27,8 +27,10 @@ import pytest
 from tests.browser_helpers import (
     WALL_SIZES,
     Events,
-    PageProblems,
     assert_fits,
+    ingest,
+    new_page,
+    page_url,
     screenshot,
     sync_api,
     today_at,
@@ -44,29 +46,6 @@ FRESH = {"timeout": 5_000}
 STAFFING_CLIPPED_JS = """() => [...document.querySelectorAll('#staffing, #staffing-line, .staff-group')]
   .filter(el => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 2)
   .map(el => el.id || el.className)"""
-
-
-@pytest.fixture(scope="module")
-def api(stack) -> Api:
-    return Api(stack)
-
-
-def new_page(browser: Any, width: int = 1920, height: int = 1080) -> tuple[Any, Any, PageProblems]:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    return context, page, PageProblems(page)
-
-
-def page_url(stack, name: str, shop: str) -> str:
-    return f"{stack.api_url}/{name}?shop={shop}&token={stack.viewer_token}"
-
-
-def ingest(api: Api, shop: str, events: list[dict[str, Any]]) -> None:
-    response = api.ingest(events)
-    assert response.status_code == 202, response.text
-    assert response.json()["rejected"] == [], response.text
-    api.wait_processed(shop)
 
 
 def expected_staffing(group_zh: str, nowcast: dict[str, Any]) -> str:

@@ -27,6 +27,10 @@ from tests.browser_helpers import (
     Events,
     PageProblems,
     assert_fits,
+    assert_live,
+    ingest,
+    new_page,
+    page_url,
     screenshot,
     sync_api,
     today_at,
@@ -40,25 +44,10 @@ WANG = "小王"
 FRESH = {"timeout": 5_000}
 
 
-@pytest.fixture(scope="module")
-def api(stack) -> Api:
-    return Api(stack)
-
-
-def ingest(api: Api, shop: str, events: list[dict[str, Any]]) -> None:
-    response = api.ingest(events)
-    assert response.status_code == 202, response.text
-    assert response.json()["rejected"] == [], response.text
-    api.wait_processed(shop)
-
-
 def open_wall(browser: Any, stack, shop: str) -> tuple[Any, Any, PageProblems]:
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    problems = PageProblems(page)
-    page.goto(f"{stack.api_url}/wall?shop={shop}&token={stack.viewer_token}")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
+    context, page, problems = new_page(browser)
+    page.goto(page_url(stack, "wall", shop))
+    assert_live(page)
     return context, page, problems
 
 
