@@ -25,7 +25,8 @@ from streams.tools.simulator import (
     live_simulator,
     run,
 )
-from streams.tools.simulator.model import MIN, day_bounds, default_day_rate, make_agents
+from streams.tools.simulator.model import DAY as DAY_MS
+from streams.tools.simulator.model import HISTORY_DAYS, MIN, day_bounds, default_day_rate, make_agents
 from streams.tools.simulator.sinks import HttpSink, KafkaSink, SinkRejected, SinkUnavailable
 
 DAY = date(2025, 11, 11)
@@ -76,13 +77,17 @@ def test_every_event_is_valid_and_ids_are_unique(day: Events) -> None:
     for event in day:
         parse_event(event, now_ms=END)
     assert len({e["event_id"] for e in day}) == len(day)
-    assert all(START <= e["ts"] < END for e in day)
+    # The day itself, after HISTORY_DAYS of presale history (the deposits whose balances fall on the day).
+    assert all(START - HISTORY_DAYS * DAY_MS <= e["ts"] < END for e in day)
     assert [e["ts"] for e in day] == sorted(e["ts"] for e in day)
+    before = [e for e in day if e["ts"] < START]
+    assert {e["type"] for e in before} == {"agent.status", "chat.message", "order.created", "order.deposit_paid"}
+    assert {(START - e["ts"] - 1) // DAY_MS for e in before} == set(range(HISTORY_DAYS))
 
 
 def test_day_volume_follows_the_rate(day: Events) -> None:
     target = default_day_rate(12) * 86_400
-    assert 0.85 * target < len(day) < 1.15 * target
+    assert 0.85 * target < sum(e["ts"] >= START for e in day) < 1.15 * target
 
 
 def test_agents_groups_and_skills() -> None:

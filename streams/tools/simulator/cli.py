@@ -16,18 +16,23 @@ from datetime import date, datetime
 from typing import Any
 
 from streams.core.events import SHOP_ID_RE
+from streams.tools.simulator.demo import configured_shops, parse_shops
+from streams.tools.simulator.demo import main as demo_main
 from streams.tools.simulator.model import (
     DAY,
     SHANGHAI,
+    ShopSet,
     ShopSimulator,
     day_bounds,
     day_simulator,
+    demo_simulator,
     live_simulator,
 )
 from streams.tools.simulator.sinks import FileSink, HttpSink, KafkaSink, Sink, SinkError
 
 FLUSH_S = 0.2  # a partial batch waits at most this long (live mode)
 LIVE_DEFAULT_RATE = 10.0
+BACKFILL_BATCH = 5000  # demo mode: events per request while sending the past (ingest takes ≤ 10,000)
 
 
 def _positive_int(text: str) -> int:
@@ -74,9 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=1,
                    help="random seed: same seed + start → same events (default: 1)")
     g = parser.add_argument_group("time")
-    g.add_argument("--mode", choices=("live", "day"), default="live",
+    g.add_argument("--mode", choices=("live", "day", "demo"), default="live",
                    help="live: wall-clock timestamps, paced in real time (default); "
-                        "day: a whole simulated shop day, as fast as the sink takes it")
+                        "day: a whole simulated shop day, as fast as the sink takes it; "
+                        "demo (`make run`): several shops, today a Double-11 day — yesterday and today so far "
+                        "sent at once (back-fill), then live")
+    g.add_argument("--shops", help="demo mode: shop=agents,… (default: $KEFU_DEMO_SHOPS or the demo's four "
+                                   "shops); shop i uses seed --seed + i")
     g.add_argument("--day", type=_day,
                    help="day mode: the shop day YYYY-MM-DD, Asia/Shanghai (default: today)")
     g.add_argument("--rate", type=_positive_float,
@@ -102,6 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="kafka: partitions per topic (default: KEFU_PARTITIONS)")
     g.add_argument("--out", help="file: NDJSON output path, '-' for stdout")
     g.add_argument("--quiet", action="store_true", help="no progress line (the summary is still printed)")
+    g.add_argument("--print-demo-settings", action="store_true",
+                   help="print `shop<TAB>settings JSON` for each demo shop (--shops, --seed) and exit")
 
 
 class Progress:
@@ -156,7 +167,7 @@ class Progress:
         sys.stderr.write(f"\r{text}\x1b[K" if self._tty else text + "\n")
         sys.stderr.flush()
 
-    def summary(self, sim: ShopSimulator, note: str = "") -> None:
+    def summary(self, sim: ShopSimulator | ShopSet, note: str = "") -> None:
         elapsed = time.monotonic() - self.started
         rate = self.sent / max(elapsed, 1e-9)
         text = (f"done: sent {self.sent:,} events in {elapsed:.1f}s ({rate:,.0f}/s), "
@@ -178,8 +189,15 @@ def _clock(ts: int) -> str:
 
 
 def _check(args: argparse.Namespace) -> str | None:
-    if args.mode == "live" and args.day is not None:
+    if args.mode != "day" and args.day is not None:
         return "--day only applies to --mode day"
+    if args.shops is not None and args.mode != "demo":
+        return "--shops only applies to --mode demo"
+    if args.mode == "demo":
+        try:
+            parse_shops(args.shops or configured_shops())
+        except ValueError as exc:
+            return f"--shops: {exc}"
     if args.sink == "file" and not args.out:
         return "--sink file needs --out FILE (or --out - for stdout)"
     if args.out and args.sink != "file":
@@ -193,7 +211,11 @@ def _check(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _build_sim(args: argparse.Namespace) -> ShopSimulator:
+def _build_sim(args: argparse.Namespace) -> ShopSimulator | ShopSet:
+    if args.mode == "demo":  # --rate: the big day's mean events/s per shop (default: sized to each team)
+        now = int(time.time() * 1000)
+        return ShopSet([demo_simulator(shop_id=shop, agents=agents, seed=args.seed + i, now_ms=now, rate=args.rate)
+                        for i, (shop, agents) in enumerate(parse_shops(args.shops or configured_shops()))])
     if args.mode == "day":
         day = args.day or datetime.now(SHANGHAI).date()
         return day_simulator(shop_id=args.shop, agents=args.agents, seed=args.seed, day=day, rate=args.rate)
@@ -240,7 +262,13 @@ async def _pump(events: Iterator[dict[str, Any]], sink: Sink, args: argparse.Nam
         last_flush = loop.time()
         await asyncio.sleep(0)  # let the progress line and signal handlers run between batches
 
+    backfill = live and args.mode == "demo"  # the past goes at once, in large batches
     for generated, event in enumerate(events, 1):
+        if backfill and event["ts"] / 1000 > time.time():
+            await flush()
+            backfill = False
+            progress.clear()
+            print(f"back-fill done: {progress.sent:,} events up to now; live from here", file=sys.stderr)
         if live:
             while (delay := event["ts"] / 1000 - time.time()) > 0:
                 if batch and loop.time() - last_flush >= FLUSH_S:
@@ -254,7 +282,8 @@ async def _pump(events: Iterator[dict[str, Any]], sink: Sink, args: argparse.Nam
                     await flush()
                     return
         batch.append(event)
-        if len(batch) >= args.batch or loop.time() - last_flush >= FLUSH_S:
+        if len(batch) >= (max(args.batch, BACKFILL_BATCH) if backfill else args.batch) or (
+                not backfill and loop.time() - last_flush >= FLUSH_S):
             await flush()
         if stop.is_set() or (args.events and generated >= args.events) or (
                 deadline is not None and loop.time() >= deadline):
@@ -264,12 +293,14 @@ async def _pump(events: Iterator[dict[str, Any]], sink: Sink, args: argparse.Nam
 
 async def run(args: argparse.Namespace) -> int:
     """Runs the simulator; returns the exit code (0 ok or Ctrl-C, 1 events rejected, 2 sink unavailable)."""
+    if args.print_demo_settings:
+        return demo_main(["settings", "--seed", str(args.seed)] + (["--shops", args.shops] if args.shops else []))
     problem = _check(args)
     if problem:
         print(f"simulate: error: {problem}", file=sys.stderr)
         return 2
     sim = _build_sim(args)
-    progress = Progress(enabled=not args.quiet, show_sim_clock=args.mode == "day")
+    progress = Progress(enabled=not args.quiet, show_sim_clock=args.mode != "live")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main_task = asyncio.current_task()
@@ -297,7 +328,7 @@ async def run(args: argparse.Namespace) -> int:
         sink = progress.sink = _build_sink(args)
         await sink.start()
         started = True
-        await _pump(sim.events(), sink, args, progress, stop, live=args.mode == "live")
+        await _pump(sim.events(), sink, args, progress, stop, live=args.mode in ("live", "demo"))
         note = "stopped by signal" if stop.is_set() else ""
     except SinkError as exc:
         code = exc.exit_code

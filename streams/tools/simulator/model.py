@@ -30,6 +30,11 @@ FILTER_PHRASES = ("在吗", "你好", "在不在", "亲在吗")
 INTERNAL_BUYERS = ("test-buyer-1", "test-buyer-2", "test-buyer-3")
 
 MAX_LOAD = 25  # 接待上限: concurrent buyers per agent before new ones wait in the queue
+# An agent's load is what the wall shows as 当前接待 (metrics.md `active_conversations`): buyers with a
+# message routed to or sent by the agent within `active_window_s` (default 600 s) before now. The model
+# holds a buyer on the agent until that window has passed after the pair's last message, so the cap
+# bounds the figure itself, not only the conversations in progress.
+ACTIVE_WINDOW_MS = 600 * 1_000
 DIRECT_SHARE = 0.25  # buyers routed straight to a human (no robot first)
 # Mean events one arrival produces (measured on the model; tests keep it honest): turns an events/s
 # target into a buyer arrival rate.
@@ -73,7 +78,13 @@ AGENT_SORRY = "亲，抱歉久等了"
 TRANSFER_NOTE = "亲，这个问题帮您转接售后同事处理哦"
 CHASE_TEXT = ("亲，您拍下的宝贝还没付款哦，库存紧张请尽快付款", "亲，优惠券今晚就过期了，记得付款哦",
               "亲，尾款已经可以付了哦")
-PRESALE_SHARE = 0.15  # of paid orders: a presale order (定金 now, 尾款 hours later)
+BALANCE_REPLY = ("好的马上付", "收到，等下付", "尾款怎么付")
+SPECIALIST_NOTE = "亲，帮您转接专属搭配顾问哦"
+PRESALE_SHARE = 0.15  # live mode (no big day): of paid orders, a presale order (定金 now, 尾款 hours later)
+PRE_DAY_PRESALE_SHARE = 0.4  # before the big day: of paid orders, a presale order (尾款 on the big day)
+BALANCE_UNPAID = 0.08  # presale buyers who never pay the balance (待付尾款 at the day's end)
+BALANCE_MEAN_MS = 100 * 60_000  # 尾款 after 00:00 of the big day: most in the first hours
+HISTORY_DEPOSITS_PER_AGENT = 15  # presale buyers per presale agent and day in the deposit-only history
 CHASE_SHARE = 0.5  # of orders served by an agent and not paid at once: the agent chases (催付)
 ROBOT_WELCOME = "亲，欢迎光临～我是智能客服店小蜜，请问有什么可以帮您？"
 ROBOT_ANSWER = (
@@ -102,11 +113,12 @@ class Agent:
     sigma: float
     status: str = "offline"
     offline_at: list[int] = field(default_factory=list)  # planned 离线 times: hand buyers over before
-    load: int = 0  # buyers currently being served
+    load: int = 0  # 当前接待 as the wall counts it (see ACTIVE_WINDOW_MS): capped at MAX_LOAD
+    engaged: int = 0  # buyers in a conversation right now (slows the agent down)
 
     def response_ms(self, rng: random.Random) -> int:
         # Overload slows everyone down (Double-11 midnight): +6 % per buyer above 5, at most ×3.
-        factor = min(3.0, 1.0 + 0.06 * max(0, self.load - 5))
+        factor = min(3.0, 1.0 + 0.06 * max(0, self.engaged - 5))
         seconds = rng.lognormvariate(math.log(self.median_s), self.sigma) * factor
         return int(min(max(seconds, 1.5), 900.0) * SEC)
 
@@ -153,6 +165,13 @@ def double11_shape(minute: float) -> float:
     return level + 45.0 * math.exp(-minute / 12.0)
 
 
+def ordinary_shape(minute: float) -> float:
+    """A day before (or after) the big day: the same hours, at 60 %, without the 00:00 surge."""
+    h = (minute % 1440) / 60.0
+    i = min(int(h), 23)
+    return 0.6 * (_HOURLY[i] + (_HOURLY[i + 1] - _HOURLY[i]) * (h - i))
+
+
 def live_surge(elapsed_s: float, peak: float) -> float:
     """Multiplier for the first 60 s of a live run: `peak` at once, easing back to 1."""
     return 1.0 + (peak - 1.0) * (1.0 - elapsed_s / 60.0) ** 2 if 0 <= elapsed_s < 60 else 1.0
@@ -163,8 +182,12 @@ class ShopSimulator:
 
     def __init__(
         self, *, shop_id: str, agents: int, seed: int, start_ms: int, end_ms: int | None, rate: RateFn,
-        day_mode: bool,
+        day_mode: bool, big_day_ms: int | None = None, history_days: int = 0,
     ) -> None:
+        """day_mode: `start_ms` is a midnight and agents keep shop-day timelines (night crew, lunch, …) for
+        as many days as the run lasts. big_day_ms: 00:00 of the Double-11 day — orders before it are
+        presale with a share (定金 then, 尾款 in its first hours), and `history_days` deposit-only days
+        before `start_ms` are generated first (events before `start_ms`)."""
         self.shop_id = shop_id
         self.seed = seed
         self.start_ms = start_ms
@@ -181,6 +204,10 @@ class ShopSimulator:
         self._count = 0
         self._buyer_base = self.rng.randrange(10**8, 9 * 10**8)
         self._internal_busy: set[str] = set()
+        self.big_day_ms = big_day_ms
+        self.history_days = history_days
+        self._now = start_ms - history_days * DAY  # the heap's clock: ts of the item being run
+        self._held: dict[tuple[str, str], int] = {}  # (agent, buyer) → when the pair leaves 当前接待
         pre = [a for a in self.agents if a.group == "presale"]
         post = [a for a in self.agents if a.group == "aftersale"]
         # A night crew (one per group) stays on after 02:00; one presale agent goes offline for a while
@@ -197,6 +224,8 @@ class ShopSimulator:
         for agent in self.agents:
             self._spawn(self.start_ms, self._agent_proc(agent))
         self._spawn(self.start_ms, self._arrivals())
+        for day in range(self.history_days, 0, -1):
+            self._spawn(self.start_ms - day * DAY, self._history_day(self.start_ms - day * DAY))
         heap, end = self._heap, self.end_ms
         while heap:
             ts, _, item = heapq.heappop(heap)
@@ -207,6 +236,7 @@ class ShopSimulator:
                 item["event_id"] = f"{self.run_id}-{self._count}"
                 yield item
                 continue
+            self._now = ts
             try:
                 wake = next(item)
             except StopIteration:
@@ -226,10 +256,31 @@ class ShopSimulator:
     def _msg(self, ts: int, buyer: str, agent: Agent | None, sender: str, text: str) -> None:
         self._emit(ts, "chat.message", buyer_id=buyer, agent_id=agent.agent_id if agent else None,
                    sender=sender, text=text)
+        if agent is not None and sender != "robot":  # robot messages count toward no agent's load
+            self._touch(agent, buyer, ts)
 
     def _transfer(self, ts: int, buyer: str, src: Agent | None, dst: Agent) -> None:
         self._emit(ts, "chat.transfer", buyer_id=buyer, from_agent=src.agent_id if src else None,
                    to_agent=dst.agent_id)
+        self._touch(dst, buyer, ts)  # (before the first routed message: counted early, never late)
+
+    def _touch(self, agent: Agent, buyer: str, ts: int) -> None:
+        """The pair has a message at `ts`: the buyer is in the agent's 当前接待 until the window passes."""
+        key = (agent.agent_id, buyer)
+        until = ts + ACTIVE_WINDOW_MS + SEC
+        held = self._held.get(key)
+        if held is None:
+            agent.load += 1
+            self._held[key] = until
+            self._spawn(until, self._release(agent, key))
+        elif until > held:
+            self._held[key] = until
+
+    def _release(self, agent: Agent, key: tuple[str, str]) -> Proc:
+        while (until := self._held[key]) > self._now:
+            yield until
+        del self._held[key]
+        agent.load -= 1
 
     # -- arrivals ----------------------------------------------------------------------------------
 
@@ -260,9 +311,10 @@ class ShopSimulator:
             agent.status = status
             self._emit(ts, "agent.status", agent_id=agent.agent_id, status=status)
 
-    def _episodes(self, agent: Agent) -> list[list[tuple[int, str]]]:
-        """Planned non-online spells, each a list of (ts, status) ending back online."""
-        rng, s = self.rng, self.start_ms
+    def _episodes(self, agent: Agent, s: int) -> list[list[tuple[int, str]]]:
+        """Planned non-online spells of the day starting at `s` (the run's start in live mode), each a
+        list of (ts, status) ending back online."""
+        rng = self.rng
 
         def off(at: int, back: int, lead: int = 15 * MIN) -> list[tuple[int, str]]:
             return [(at - lead, "busy"), (at, "offline"), (back, "online")]  # 忙碌 first, to finish chats
@@ -271,7 +323,8 @@ class ShopSimulator:
             return [(at, "away"), (at + rng.randint(*minutes) * MIN, "online")]
 
         if not self.day_mode:  # a live demo: one agent logs off for five minutes early on
-            return [off(s + 4 * MIN, s + 9 * MIN, 2 * MIN)] if agent.agent_id == self._leaver else []
+            return [off(s + 4 * MIN, s + 9 * MIN, 2 * MIN)] if agent.agent_id == self._leaver and s == (
+                self.start_ms) else []
         if agent.agent_id in self._night:  # stays through the night, sleeps in the morning
             eps = [off(s + 9 * HOUR + rng.randint(15, 35) * MIN, s + 13 * HOUR + rng.randint(30, 60) * MIN)]
         else:
@@ -294,7 +347,9 @@ class ShopSimulator:
         rng = self.rng
         t = self.start_ms
         yield t, "online"
-        episodes = self._episodes(agent)
+        # Planned spells one day ahead (so `_leaves` sees the next 离线 coming); more as days pass.
+        planned_until = self.start_ms + DAY
+        episodes = self._episodes(agent, self.start_ms)
         agent.offline_at = [ts for ep in episodes for ts, st in ep if st == "offline"]
         # Short breaks between planned spells: 忙碌 (busy) or 离开 (away).
         gap, busy, away = (
@@ -303,6 +358,12 @@ class ShopSimulator:
         )
         i = 0
         while True:
+            if self.day_mode and t >= planned_until - DAY // 2:
+                more = [ep for ep in self._episodes(agent, planned_until)
+                        if not episodes or ep[0][0] > episodes[-1][-1][0] + MIN]
+                episodes += more
+                agent.offline_at += [ts for ep in more for ts, st in ep if st == "offline"]
+                planned_until += DAY
             at = t + int(rng.expovariate(1.0 / gap))
             status = "busy" if rng.random() < 0.6 else "away"
             back = at + rng.randint(*(busy if status == "busy" else away))
@@ -318,7 +379,7 @@ class ShopSimulator:
             t = back
 
     def _peak(self, ts: int) -> bool:
-        minute = (ts - self.start_ms) // MIN
+        minute = (ts - self.start_ms) % DAY // MIN
         return minute < 60 or 1200 <= minute < 1380
 
     def _pick(
@@ -443,18 +504,18 @@ class ShopSimulator:
 
     def _reassign(self, buyer: str, agent: Agent, ts: int) -> Agent | None:
         """The agent is leaving: a supervisor transfers the buyer to a colleague (A → B)."""
-        other, _ = self._pick(agent.group, exclude=agent, cap=False)
+        other, _ = self._pick(agent.group, exclude=agent)
         if other is None:
             return None
         self._transfer(ts, buyer, agent, other)
-        agent.load -= 1
-        other.load += 1
+        agent.engaged -= 1
+        other.engaged += 1
         return other
 
     def _served(self, buyer: str, kind: str, group: str, agent: Agent, t: int, pending: int | None) -> Proc:
         """The human part: rounds of buyer message(s) → agent reply, maybe a 售前→售后 handover."""
         rng = self.rng
-        agent.load += 1
+        agent.engaged += 1
         if pending is not None and rng.random() < 0.6:
             self._msg(t + 500, buyer, agent, "robot", AUTO_GREETING.format(nick=agent.nick))
             t += rng.randint(2, 10) * SEC
@@ -463,8 +524,9 @@ class ShopSimulator:
         else:
             questions = rng.choices((1, 2, 3, 4, 5), (25, 30, 22, 15, 8))[0]
             rounds = ["ask"] + ["follow"] * (questions - 1) + ["close"]
-            if group == "presale" and kind != "internal" and rng.random() < 0.10:
-                rounds[rng.randrange(questions)] = "handover"
+            handover = rng.random() if group == "presale" and kind != "internal" else 1.0
+            if handover < 0.16:  # 售前 → 售后 (after-sale question), or to a presale specialist (协助)
+                rounds[rng.randrange(questions)] = "handover" if handover < 0.10 else "specialist"
         topic, worst, started_presale = group, 0, group == "presale"
         for r, step in enumerate(rounds):
             leaves = self._leaves(agent, t)
@@ -482,20 +544,23 @@ class ShopSimulator:
                 pending = t if pending is None else pending
                 last = t
                 t += rng.randint(2, 12) * SEC
-            if step == "handover":
-                other, _ = self._pick("aftersale", exclude=agent)
-                if other is not None and other.group == "aftersale":
+            if step in ("handover", "specialist"):
+                target = "aftersale" if step == "handover" else "presale"
+                other, _ = self._pick(target, exclude=agent)
+                if other is not None and other.group == target:
                     tt = last + rng.randint(5, 20) * SEC
                     if rng.random() < 0.5:  # else a silent 转接: A never answered this buyer
-                        self._msg(tt, buyer, agent, "agent", TRANSFER_NOTE)
+                        self._msg(tt, buyer, agent, "agent", TRANSFER_NOTE if target == "aftersale"
+                                  else SPECIALIST_NOTE)
                         pending, tt = None, tt + 2 * SEC
                     self._transfer(tt, buyer, agent, other)
-                    agent.load -= 1
-                    other.load += 1
-                    agent, topic = other, "aftersale"
+                    agent.engaged -= 1
+                    other.engaged += 1
+                    agent, topic = other, target
                     if pending is None:  # the buyer asks the new agent again
                         tt += rng.randint(3, 15) * SEC
-                        self._msg(tt, buyer, agent, "buyer", rng.choice(AFTERSALE_Q))
+                        self._msg(tt, buyer, agent, "buyer",
+                                  rng.choice(AFTERSALE_Q if target == "aftersale" else PRESALE_Q))
                     pending, last = (tt if pending is None else max(pending, tt)), tt
             assert pending is not None
             # 1 % of replies are a 漏回复 noticed late (buyer-waiting alerts fire and resolve).
@@ -523,13 +588,13 @@ class ShopSimulator:
             if r + 1 < len(rounds):
                 t += rng.randint(5, 90) * SEC  # the buyer reads, thinks, types
             yield t
-        agent.load -= 1
+        agent.engaged -= 1
         if kind != "filter" and rng.random() < 0.3:  # 服务评价; slow service gets worse scores
             weights = (12, 10, 18, 25, 35) if worst > 2 * MIN else (3, 2, 5, 18, 72)
             score = rng.choices((1, 2, 3, 4, 5), weights)[0]
             self._emit(t + rng.randint(10, 300) * SEC, "chat.rating", buyer_id=buyer, agent_id=agent.agent_id,
                        score=score)
-        p_order = 0.4 if kind == "internal" else 0.45 if started_presale and topic == "presale" else 0.05
+        p_order = 0.4 if kind == "internal" else 0.55 if started_presale and topic == "presale" else 0.05
         if kind != "filter" and rng.random() < p_order:
             self._order(buyer, t + rng.randint(10 * SEC, 20 * MIN), test=kind == "internal", agent=agent)
 
@@ -543,6 +608,8 @@ class ShopSimulator:
             return [rng.choice(CLOSING_BUYER)]
         if step == "handover":
             return [rng.choice(AFTERSALE_Q)]
+        if step == "specialist":
+            return [rng.choice(PRESALE_FOLLOW)]
         pool = (PRESALE_Q if step == "ask" else PRESALE_FOLLOW) if topic == "presale" else (
             AFTERSALE_Q if step == "ask" else AFTERSALE_FOLLOW)
         texts = [rng.choice(pool)]
@@ -554,35 +621,46 @@ class ShopSimulator:
 
     # -- orders ------------------------------------------------------------------------------------
 
-    def _order(self, buyer: str, t: int, *, test: bool = False, agent: Agent | None = None) -> None:
-        """拍下 → mostly 付款 within minutes; some 交易关闭 unpaid; a few 退款 later; some stay unpaid.
-
-        Some paid orders are presale (付定金 at once, the full amount paid hours later as the 尾款); the
-        agent who served the buyer chases (催付) some orders still unpaid a few minutes after 拍下."""
+    def _basket(self, test: bool) -> tuple[list[int], int, int]:
+        """(unit prices in fen, gross fen, amount fen after 跨店满减)."""
         rng = self.rng
-        self.orders += 1
-        order_id = f"{self.run_id}-o{self.orders}"
         if test:
             units = [1]  # 0.01-yuan test order
         else:
             units = [rng.choice(PRICES_FEN) for _ in range(rng.choices((1, 2, 3), (70, 22, 8))[0])]
         gross = sum(units)
-        fen = gross - gross // 30000 * 5000  # 跨店满减: 50 off every 300
+        return units, gross, gross - gross // 30000 * 5000  # 跨店满减: 50 off every 300
+
+    def _order(self, buyer: str, t: int, *, test: bool = False, agent: Agent | None = None) -> None:
+        """拍下 → mostly 付款 within minutes; some 交易关闭 unpaid; a few 退款 later; some stay unpaid.
+
+        Some paid orders are presale: before the big day 付定金 at once and the 尾款 in the big day's first
+        hours (with no big day: the 尾款 hours later); on the big day itself there are no new deposits.
+        The agent who served the buyer chases (催付) some orders still unpaid a few minutes after 拍下."""
+        rng = self.rng
+        self.orders += 1
+        order_id = f"{self.run_id}-o{self.orders}"
+        units, gross, fen = self._basket(test)
         amount, items = fen / 100, len(units)
         self._emit(t, "order.created", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
         roll = rng.random()
         chase = agent is not None and not test and rng.random() < CHASE_SHARE
-        if roll < 0.86 and not test and rng.random() < PRESALE_SHARE:
+        big = self.big_day_ms
+        presale = PRESALE_SHARE if big is None else PRE_DAY_PRESALE_SHARE if t < big else 0.0
+        if roll < 0.86 and not test and rng.random() < presale:
             self._emit(t + rng.randint(10, 120) * SEC, "order.deposit_paid", order_id=order_id, buyer_id=buyer,
                        amount=max(1, fen // 5) / 100)
+            if big is not None:
+                self._balance(order_id, buyer, amount, items, agent)
+                return
             balance = t + rng.randint(1, 6) * HOUR
             if chase:
-                self._chase(t, balance - rng.randint(5, 30) * MIN, buyer, agent, CHASE_TEXT[2])
+                self._chase(balance - rng.randint(5, 30) * MIN, buyer, agent, CHASE_TEXT[2])
             self._emit(balance, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
         elif roll < 0.86:
             paid = t + int(min(rng.lognormvariate(math.log(60 * SEC), 1.0), 25 * MIN))
             if chase and paid - t > 2 * MIN:
-                self._chase(t, t + rng.randint(60, 110) * SEC, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+                self._chase(t + rng.randint(60, 110) * SEC, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(paid, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
             if rng.random() < 0.06:
                 back = fen if items == 1 or rng.random() < 0.5 else units[0] * fen // gross
@@ -590,20 +668,72 @@ class ShopSimulator:
                            buyer_id=buyer, amount=back / 100)
         elif roll < 0.96:
             if chase:
-                self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+                self._chase(t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
             self._emit(t + rng.randint(15, 30) * MIN, "order.closed", order_id=order_id, buyer_id=buyer)
         elif chase:
-            self._chase(t, t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
+            self._chase(t + rng.randint(1, 12) * MIN, buyer, agent, rng.choice(CHASE_TEXT[:2]))
 
-    def _chase(self, created: int, ts: int, buyer: str, agent: Agent | None, text: str) -> None:
-        """催付 at ts by the agent who served the buyer, unless the agent is (or will by then be) offline."""
+    def _balance(self, order_id: str, buyer: str, amount: float, items: int, agent: Agent | None) -> None:
+        """尾款 of a deposit paid before the big day: most in its first hours, a few never. The deposit's
+        agent chases half of the late ones in the morning (a follow-up: the agent writes first that day)."""
+        rng, big = self.rng, self.big_day_ms
+        assert big is not None
+        balance = None if rng.random() < BALANCE_UNPAID else big + int(
+            min(rng.expovariate(1 / BALANCE_MEAN_MS), 20 * HOUR))
+        if agent is not None and (balance is None or balance - big > 90 * MIN) and rng.random() < 0.5:
+            latest = 16 * HOUR if balance is None else balance - big - 5 * MIN
+            self._chase(big + rng.randint(60 * MIN, latest), buyer, agent, CHASE_TEXT[2], reply=0.3)
+        if balance is not None:
+            self._emit(balance, "order.paid", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
+
+    def _chase(self, ts: int, buyer: str, agent: Agent | None, text: str, reply: float = 0.0) -> None:
+        """催付 at ts by the agent who served the buyer (see `_chase_at`)."""
         assert agent is not None
-        if agent.status == "offline":
+        self._spawn(ts, self._chase_at(buyer, agent, text, reply))
+
+    def _chase_at(self, buyer: str, agent: Agent, text: str, reply: float) -> Proc:
+        """Runs at the chase's time: an agent who is offline, or at 接待上限 with a buyer not already in
+        their 当前接待, does not chase. With probability `reply` the buyer writes back and is answered."""
+        rng, t = self.rng, self._now
+        if agent.status == "offline" or (agent.load >= MAX_LOAD and (agent.agent_id, buyer) not in self._held):
             return
-        i = bisect.bisect_right(agent.offline_at, created - 30 * MIN)
-        if i < len(agent.offline_at) and agent.offline_at[i] <= ts + SEC:
+        leaves = self._leaves(agent, t)
+        if leaves is not None and leaves - t < 20 * MIN:
             return
-        self._msg(ts, buyer, agent, "agent", text)
+        self._msg(t, buyer, agent, "agent", text)
+        if rng.random() < reply:
+            back = t + rng.randint(30, 300) * SEC
+            self._msg(back, buyer, agent, "buyer", rng.choice(BALANCE_REPLY))
+            self._msg(back + min(agent.response_ms(rng), 10 * MIN), buyer, agent, "agent",
+                      rng.choice(AGENT_ANSWER["presale"]))
+        yield t
+
+    def _history_day(self, day_start: int) -> Proc:
+        """A deposit-only day before the run (预售 warm-up): agents online 09:00–23:00, presale buyers who
+        ask once, are answered, 拍下 and 付定金; their 尾款 falls on the big day."""
+        rng = self.rng
+        presale = [a for a in self.agents if a.group == "presale"] or self.agents
+        for agent in self.agents:
+            self._emit(day_start + 9 * HOUR, "agent.status", agent_id=agent.agent_id, status="online")
+            self._emit(day_start + 23 * HOUR, "agent.status", agent_id=agent.agent_id, status="offline")
+        for _ in range(HISTORY_DEPOSITS_PER_AGENT * len(presale)):
+            t = day_start + 9 * HOUR + rng.randint(1 * MIN, 13 * HOUR)
+            buyer, agent = self._new_buyer(), rng.choice(presale)
+            self._msg(t, buyer, agent, "buyer", rng.choice(PRESALE_Q))
+            t += min(agent.response_ms(rng), 5 * MIN)
+            self._msg(t, buyer, agent, "agent", rng.choice(AGENT_ANSWER["presale"]))
+            t += rng.randint(1, 20) * MIN
+            self.orders += 1
+            order_id = f"{self.run_id}-o{self.orders}"
+            units, _, fen = self._basket(False)
+            amount, items = fen / 100, len(units)
+            self._emit(t, "order.created", order_id=order_id, buyer_id=buyer, amount=amount, items=items)
+            self._emit(t + rng.randint(10, 120) * SEC, "order.deposit_paid", order_id=order_id, buyer_id=buyer,
+                       amount=max(1, fen // 5) / 100)
+            if self.big_day_ms is not None:
+                self._balance(order_id, buyer, amount, items, agent)
+        return
+        yield  # a process that runs once
 
 
 def default_day_rate(agents: int) -> float:
@@ -611,19 +741,49 @@ def default_day_rate(agents: int) -> float:
     return agents * 10_000 / 86_400
 
 
+HISTORY_DAYS = 3  # deposit-only days generated before a big day's run (定金 over the preceding days)
+
+
+def _mean_shape(shape: Callable[[float], float]) -> float:
+    return sum(shape(m + 0.5) for m in range(1440)) / 1440
+
+
 def day_simulator(
-    *, shop_id: str, agents: int, seed: int, day: date, rate: float | None = None
+    *, shop_id: str, agents: int, seed: int, day: date, rate: float | None = None, big_day: bool = True,
 ) -> ShopSimulator:
-    """A whole shop day (Asia/Shanghai) with the Double-11 shape; `rate` = mean events/s of simulated time."""
+    """A whole shop day (Asia/Shanghai) with the Double-11 shape; `rate` = mean events/s of simulated time.
+
+    big_day: the day is Double 11 — deposit-only history over the HISTORY_DAYS before it (events before
+    the day's start), their balances in its first hours."""
     start, end = day_bounds(day)
-    mean_shape = sum(double11_shape(m + 0.5) for m in range(1440)) / 1440
-    scale = (rate if rate is not None else default_day_rate(agents)) / mean_shape
+    scale = (rate if rate is not None else default_day_rate(agents)) / _mean_shape(double11_shape)
 
     def day_rate(ts: int) -> float:
         return scale * double11_shape((ts - start) / MIN)
 
     return ShopSimulator(shop_id=shop_id, agents=agents, seed=seed, start_ms=start, end_ms=end, rate=day_rate,
-                         day_mode=True)
+                         day_mode=True, big_day_ms=start if big_day else None,
+                         history_days=HISTORY_DAYS if big_day else 0)
+
+
+def demo_simulator(
+    *, shop_id: str, agents: int, seed: int, now_ms: int, rate: float | None = None, end_ms: int | None = None,
+) -> ShopSimulator:
+    """`make run`'s shop: today (the day of `now_ms`, Asia/Shanghai) is the big day. The run starts at
+    yesterday's 00:00 (an ordinary pre-sale day, for same-time-yesterday comparisons) after the
+    deposit-only history, and goes on past now; the CLI sends what is past at once (the back-fill) and
+    the rest at wall-clock pace. `rate`: the big day's mean events/s (default: sized to the team)."""
+    today = datetime.fromtimestamp(now_ms / 1000, SHANGHAI).date()
+    big, _ = day_bounds(today)
+    start = big - DAY
+    scale = (rate if rate is not None else default_day_rate(agents)) / _mean_shape(double11_shape)
+
+    def demo_rate(ts: int) -> float:
+        minute = (ts - big) / MIN
+        return scale * (double11_shape(minute) if 0 <= minute < 1440 else ordinary_shape(minute))
+
+    return ShopSimulator(shop_id=shop_id, agents=agents, seed=seed, start_ms=start, end_ms=end_ms,
+                         rate=demo_rate, day_mode=True, big_day_ms=big, history_days=HISTORY_DAYS)
 
 
 def live_simulator(
@@ -637,3 +797,21 @@ def live_simulator(
 
     return ShopSimulator(shop_id=shop_id, agents=agents, seed=seed, start_ms=start_ms, end_ms=end_ms,
                          rate=live_rate, day_mode=False)
+
+
+class ShopSet:
+    """Several shops' simulators as one stream in `ts` order (the demo's 作战大屏 shops)."""
+
+    def __init__(self, sims: list[ShopSimulator]) -> None:
+        self.sims = sims
+
+    @property
+    def buyers(self) -> int:
+        return sum(s.buyers for s in self.sims)
+
+    @property
+    def orders(self) -> int:
+        return sum(s.orders for s in self.sims)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        return heapq.merge(*(s.events() for s in self.sims), key=lambda e: e["ts"])
