@@ -24,6 +24,7 @@
 #   KEFU_INGEST_TOKEN / KEFU_VIEWER_TOKEN / KEFU_ADMIN_TOKEN [generated once, kept in $KEFU_DATA_DIR/tokens.env]
 #   KEFU_DATA_DIR [<repo>/.run]: pid files, logs/, kafka/, redis/, tokens.env
 #   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz?processing=true
+#   KEFU_DEMO_SHOPS [the simulator's list]: `run`'s shops and team sizes, `shop=agents,…`
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
 set -euo pipefail
 
@@ -532,10 +533,13 @@ cmd_status() {
 
 cmd_info() {
   load_tokens
-  local base="http://127.0.0.1:$KEFU_API_PORT"
+  local base="http://127.0.0.1:$KEFU_API_PORT" shops
+  # The demo's shops (KEFU_DEMO_SHOPS or the simulator's default list), comma-separated for the 作战大屏.
+  shops="$("$PY" -m streams.tools.simulator --print-demo-settings 2>/dev/null | cut -f1 | paste -sd, -)" || shops=""
   echo
   echo "  Wall:     $base/wall?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
   echo "  Console:  $base/console?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
+  [[ -n "$shops" ]] && echo "  作战大屏: $base/wall?shops=$shops&token=$KEFU_VIEWER_TOKEN"
   echo
   echo "  Tokens (valid for every shop; kept in $DATA_DIR/tokens.env):"
   echo "    KEFU_INGEST_TOKEN=$KEFU_INGEST_TOKEN"
@@ -548,15 +552,19 @@ cmd_run() {
   cmd_up
   cmd_info
   need_module streams.tools.simulator "the simulator"
-  # The demo shop's settings match the simulator's agents (groups), filter phrases and test accounts.
-  "$PY" -m streams.tools.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
-    -H "Content-Type: application/json" --data-binary @- "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/demo-shop/settings" \
-    || die "could not store the demo shop's settings"
-  say "simulator: demo-shop at 200 events/s into $KEFU_API_PORT (Ctrl-C stops the simulator and the stack)"
+  # Each demo shop's settings match its simulated team (groups), filter phrases and test accounts.
+  local shop settings
+  while IFS=$'\t' read -r shop settings; do
+    curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" -H "Content-Type: application/json" \
+      --data-binary "$settings" "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/$shop/settings" \
+      || die "could not store the settings of $shop"
+  done < <("$PY" -m streams.tools.simulator --print-demo-settings || die "bad KEFU_DEMO_SHOPS")
+  say "simulator: the demo shops' Double 11 — yesterday and today so far back-filled (a minute or two), then live"
+  say "(Ctrl-C stops the simulator and the stack)"
   local sim
   # Background + wait, so that a signal reaches the trap at once; the trap stops the simulator.
-  "$PY" -m streams.tools.simulator --sink http --url "http://127.0.0.1:$KEFU_API_PORT" --token "$KEFU_INGEST_TOKEN" \
-    --shop demo-shop --rate 200 </dev/null &
+  "$PY" -m streams.tools.simulator --mode demo --sink http --url "http://127.0.0.1:$KEFU_API_PORT" \
+    --token "$KEFU_INGEST_TOKEN" </dev/null &
   sim=$!
   trap 'kill -TERM "$sim" 2>/dev/null || true' INT TERM HUP
   local rc=0
