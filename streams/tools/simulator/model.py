@@ -594,9 +594,12 @@ class ShopSimulator:
             score = rng.choices((1, 2, 3, 4, 5), weights)[0]
             self._emit(t + rng.randint(10, 300) * SEC, "chat.rating", buyer_id=buyer, agent_id=agent.agent_id,
                        score=score)
-        p_order = 0.4 if kind == "internal" else 0.55 if started_presale and topic == "presale" else 0.05
+        p_order = 0.4 if kind == "internal" else 0.6 if started_presale and topic == "presale" else 0.05
         if kind != "filter" and rng.random() < p_order:
-            self._order(buyer, t + rng.randint(10 * SEC, 20 * MIN), test=kind == "internal", agent=agent)
+            # Double-11 buyers decide fast: most 拍下 within a few minutes of the last answer (so the day's
+            # conversion shows from its first half hour), a few come back later.
+            decide = min(rng.lognormvariate(math.log(80 * SEC), 0.9), 20 * MIN)
+            self._order(buyer, t + max(10 * SEC, int(decide)), test=kind == "internal", agent=agent)
 
     def _buyer_texts(self, step: str, topic: str, kind: str, *, direct: bool) -> list[str]:
         rng = self.rng
