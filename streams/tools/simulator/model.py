@@ -5,6 +5,15 @@ per buyer) are generators that yield the epoch-ms time they want to be resumed a
 onto the same heap with their own (often future) `ts`, so `ShopSimulator.events()` hands them out in
 `ts` order. Everything random comes from one `random.Random(seed)`, consumed in heap order, so the
 same seed and start produce the same events; the wall clock is never consulted here.
+
+Invariants the demo relies on (tests/unit/test_simulator_demo.py measures them with the engine):
+- an agent's 当前接待 as metrics.md counts it never exceeds MAX_LOAD: a buyer stays on the agent's load
+  until `active_window_s` after the pair's last message, and no one is routed, transferred or chased
+  beyond the cap (buyers wait in the queue instead);
+- with a big day (Double 11), deposits (order.deposit_paid) happen only before it — over HISTORY_DAYS
+  deposit-only days before the run and on any simulated day before it — and their balances
+  (order.paid, full amount) fall in the big day's first hours, a few never;
+- events come out in `ts` order, the history days first.
 """
 
 from __future__ import annotations
