@@ -24,7 +24,9 @@
 #   KEFU_INGEST_TOKEN / KEFU_VIEWER_TOKEN / KEFU_ADMIN_TOKEN [generated once, kept in $KEFU_DATA_DIR/tokens.env]
 #   KEFU_DATA_DIR [<repo>/.run]: pid files, logs/, kafka/, redis/, tokens.env
 #   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz?processing=true
-#   KEFU_DEMO_SHOPS [the simulator's list]: `run`'s shops and team sizes, `shop=agents,…`
+#   KEFU_DEMO_SHOPS [the simulator's list]: `run`'s shops and team sizes, `shop=agents,…` (or plain
+#     shop ids, comma-separated: sizes by position); the first shop's wall and console and all of them
+#     on the multi-shop wall are the printed URLs
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
 set -euo pipefail
 
@@ -539,7 +541,7 @@ cmd_info() {
   echo
   echo "  Wall:     $base/wall?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
   echo "  Console:  $base/console?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
-  [[ -n "$shops" ]] && echo "  作战大屏: $base/wall?shops=$shops&token=$KEFU_VIEWER_TOKEN"
+  [[ -n "$shops" ]] && echo "  Multi-shop (多店作战大屏): $base/multishop?shops=$shops&token=$KEFU_VIEWER_TOKEN"
   echo
   echo "  Tokens (valid for every shop; kept in $DATA_DIR/tokens.env):"
   echo "    KEFU_INGEST_TOKEN=$KEFU_INGEST_TOKEN"

@@ -131,6 +131,7 @@ def test_demo_shops_are_one_setting_of_several_sizes() -> None:
     shops = parse_shops(DEMO_SHOPS)
     assert shops[0] == ("demo-shop", 12) and 3 <= len(shops) <= 5
     assert len({agents for _, agents in shops}) == len(shops)
+    assert parse_shops("a,b=3,c") == [("a", 12), ("b", 3), ("c", 6)]  # plain ids: sizes by position
     with pytest.raises(ValueError):
         parse_shops("a=0")
     with pytest.raises(ValueError):

@@ -268,7 +268,8 @@ async def _pump(events: Iterator[dict[str, Any]], sink: Sink, args: argparse.Nam
             await flush()
             backfill = False
             progress.clear()
-            print(f"back-fill done: {progress.sent:,} events up to now; live from here", file=sys.stderr)
+            print(f"back-fill done: {progress.sent:,} events up to now in {time.monotonic() - progress.started:.0f} s;"
+                  " live from here", file=sys.stderr)
         if live:
             while (delay := event["ts"] / 1000 - time.time()) > 0:
                 if batch and loop.time() - last_flush >= FLUSH_S:

@@ -25,13 +25,20 @@ DEMO_SHOPS = "demo-shop=12,demo-flagship=16,demo-outlet=6,demo-jd=4"
 SERVICE_HOURS = {"demo-jd": {"start": "09:00", "end": "23:00"}}
 
 
+# Team sizes of shops listed without `=agents` (by position, cycling): several sizes on the 作战大屏.
+DEFAULT_SIZES = (12, 16, 6, 4, 8)
+
+
 def parse_shops(text: str) -> list[tuple[str, int]]:
-    """`shop=agents,…` → [(shop, agents)]; raises ValueError with a readable message."""
+    """`shop=agents,…` (or plain `shop,…`: sizes from DEFAULT_SIZES) → [(shop, agents)]; raises
+    ValueError with a readable message."""
     shops: list[tuple[str, int]] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, count = part.partition("=")
-        if not sep or not SHOP_ID_RE.fullmatch(name) or not count.isdigit() or int(count) < 1:
-            raise ValueError(f"expected shop=agents (agents ≥ 1), got {part!r}")
+        if not sep:
+            count = str(DEFAULT_SIZES[len(shops) % len(DEFAULT_SIZES)])
+        if not SHOP_ID_RE.fullmatch(name) or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"expected shop=agents (agents ≥ 1) or a shop id, got {part!r}")
         if name in {s for s, _ in shops}:
             raise ValueError(f"shop {name!r} listed twice")
         shops.append((name, int(count)))
