@@ -607,7 +607,9 @@ class ShopSimulator:
         if kind != "filter" and rng.random() < p_order:
             # Double-11 buyers decide fast: most 拍下 within a few minutes of the last answer (so the day's
             # conversion shows from its first half hour), a few come back later.
-            decide = min(rng.lognormvariate(math.log(80 * SEC), 0.9), 20 * MIN)
+            # At 00:00 of the big day carts are ready: buyers order within a minute or so of the answer.
+            rush = self.big_day_ms is not None and 0 <= t - self.big_day_ms < HOUR
+            decide = min(rng.lognormvariate(math.log((25 if rush else 80) * SEC), 0.9), 20 * MIN)
             self._order(buyer, t + max(10 * SEC, int(decide)), test=kind == "internal", agent=agent)
 
     def _buyer_texts(self, step: str, topic: str, kind: str, *, direct: bool) -> list[str]:
