@@ -31,12 +31,14 @@ def test_make_run_shows_a_team_with_sales_and_real_conversion_within_90_s() -> N
                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                start_new_session=True)
     api = Api(stack)
+    began = time.monotonic()
     try:
         deadline = time.monotonic() + 600
         while b"simulator:" not in log.read_bytes():  # the stack is up and the settings are stored
             assert run.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(1)
         simulating = time.monotonic()
+        print(f"stack up and settings stored in {simulating - began:.0f} s")
         time.sleep(max(0.0, simulating + DEMO_S - time.monotonic()))
         # A day's conversion needs the day to have begun: in its first minutes (00:00 Asia/Shanghai) the
         # cohort has had no time to buy, on any wall. Then read once the day is 10 minutes old.
