@@ -538,9 +538,11 @@ cmd_info() {
   local base="http://127.0.0.1:$KEFU_API_PORT" shops
   # The demo's shops (KEFU_DEMO_SHOPS or the simulator's default list), comma-separated for the 作战大屏.
   shops="$("$PY" -m streams.tools.simulator --print-demo-settings 2>/dev/null | cut -f1 | paste -sd, -)" || shops=""
+  local first="${shops%%,*}"
+  first="${first:-demo-shop}"
   echo
-  echo "  Wall:     $base/wall?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
-  echo "  Console:  $base/console?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
+  echo "  Wall:     $base/wall?shop=$first&token=$KEFU_VIEWER_TOKEN"
+  echo "  Console:  $base/console?shop=$first&token=$KEFU_VIEWER_TOKEN"
   [[ -n "$shops" ]] && echo "  Multi-shop (多店作战大屏): $base/multishop?shops=$shops&token=$KEFU_VIEWER_TOKEN"
   echo
   echo "  Tokens (valid for every shop; kept in $DATA_DIR/tokens.env):"
