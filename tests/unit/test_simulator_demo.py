@@ -136,3 +136,17 @@ def test_demo_shops_are_one_setting_of_several_sizes() -> None:
         parse_shops("a=0")
     with pytest.raises(ValueError):
         parse_shops("a=2,a=3")
+
+
+def test_the_small_jd_store_keeps_service_hours_and_real_rates() -> None:
+    """The smallest demo shop (4 agents, JD's 09:00–23:00): night messages are 留言 (after_hours_buyers),
+    and a small team still lands in the ranges (a slow agent weighs more in a team of four)."""
+    shops = parse_shops(DEMO_SHOPS)
+    index = [shop for shop, _ in shops].index("demo-jd")
+    shop, agents = shops[index]
+    settings = shop_settings(shop, agents, SEED + index)
+    assert settings["service_hours"] == {"start": "09:00", "end": "23:00"}
+    events = list(day_simulator(shop_id=shop, agents=agents, seed=SEED + index, day=BIG_DAY).events())
+    team = compute_batch(events, settings)["team"][BIG_DAY.isoformat()]
+    assert team["after_hours_buyers"] > 50
+    assert 0.30 <= team["inquiry_pay_rate"] <= 0.55 and 0.85 <= team["sla_rate"] <= 0.95, team
