@@ -81,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("time")
     g.add_argument("--mode", choices=("live", "day", "demo"), default="live",
                    help="live: wall-clock timestamps, paced in real time (default); "
-                        "day: a whole simulated shop day, as fast as the sink takes it; "
+                        "day: a whole simulated shop day (a Double-11 day: after 3 days of presale deposits), "
+                        "as fast as the sink takes it; "
                         "demo (`make run`): several shops, today a Double-11 day — yesterday and today so far "
                         "sent at once (back-fill), then live")
     g.add_argument("--shops", help="demo mode: shop=agents,… (default: $KEFU_DEMO_SHOPS or the demo's four "
@@ -89,8 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--day", type=_day,
                    help="day mode: the shop day YYYY-MM-DD, Asia/Shanghai (default: today)")
     g.add_argument("--rate", type=_positive_float,
-                   help=f"target events/s: live default {LIVE_DEFAULT_RATE:g}; day mode: mean events/s of "
-                        "simulated time (default ≈10,000 events per agent per day)")
+                   help=f"target events/s: live default {LIVE_DEFAULT_RATE:g}; day and demo modes: mean events/s "
+                        "of the (big) day per shop (default ≈10,000 events per agent per day: sized to the team)")
     g.add_argument("--surge", action=argparse.BooleanOptionalAction, default=True,
                    help="live mode: midnight-like surge during the first 60 s (default: on)")
     g.add_argument("--surge-peak", type=_positive_float, default=10.0,
