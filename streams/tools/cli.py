@@ -154,16 +154,10 @@ def team_line(day: str, team: dict[str, Any]) -> str:
 
 
 def demo_settings(agents: int, seed: int) -> dict[str, Any]:
-    """Groups, filter phrases and internal accounts of the simulator's shop (same seed, same agents)."""
-    import random
+    """The settings of the simulator's demo shop (same seed, same agents): streams.tools.simulator.demo."""
+    from streams.tools.simulator.demo import shop_settings
 
-    from streams.tools.simulator.model import FILTER_PHRASES, INTERNAL_BUYERS, make_agents
-
-    return {
-        "groups": {agent.agent_id: agent.group for agent in make_agents(agents, random.Random(seed))},
-        "filter_phrases": list(FILTER_PHRASES),
-        "filter_buyers": list(INTERNAL_BUYERS),
-    }
+    return shop_settings("demo-shop", agents, seed)
 
 
 def main(argv: list[str] | None = None) -> int:
