@@ -1477,3 +1477,77 @@ money_scenario(
         "team": {D11: {"assist_buyers": 1, "assist_sales": 150.0}},
     },
 )
+
+
+# 尾款 paid today (balance_paid_*; docs/metric-rules.md "Double-11 money"): the order.paid of an order with
+# a deposit, credited as its sales are, by the payment's day.
+#   b1: writes a1 11-01 10:00, o1 created 10:05 (300), deposit 10:06 (50); on 11-11 writes a2 00:10 and
+#       pays the balance (the full 300) at 00:20.
+#   b2: writes a1 11-01 11:00, o2 created 11:05 (200), deposit 11:06 (20); pays the balance 200 on 11-11
+#       00:20 with no chat since (11-01 is more than N−1 = 1 day before 11-11).
+#   b3: writes a1 11-11 00:05, o3 created 00:06 (80), paid 00:15: an ordinary order, sales but no balance.
+#   b4: writes a1 11-01 12:00, o4 created 12:05 (100), deposit 12:06 (10), no balance yet: still due.
+def _balance_paid_events() -> list[dict]:
+    return [
+        buyer(t(10, 0, day=1), "b1", "a1", "预售几号付尾款"),
+        created(t(10, 5, day=1), "b1", "o1", 300),
+        deposit(t(10, 6, day=1), "b1", "o1", 50),
+        buyer(t(0, 10), "b1", "a2", "尾款开始了吗"),
+        paid(t(0, 20), "b1", "o1", 300),
+        buyer(t(11, 0, day=1), "b2", "a1", "定金能退吗"),
+        created(t(11, 5, day=1), "b2", "o2", 200),
+        deposit(t(11, 6, day=1), "b2", "o2", 20),
+        paid(t(0, 20), "b2", "o2", 200),
+        buyer(t(0, 5), "b3", "a1", "现货有吗"),
+        created(t(0, 6), "b3", "o3", 80),
+        paid(t(0, 15), "b3", "o3", 80),
+        buyer(t(12, 0, day=1), "b4", "a1", "我也要预定"),
+        created(t(12, 5, day=1), "b4", "o4", 100),
+        deposit(t(12, 6, day=1), "b4", "o4", 10),
+    ]
+
+
+# The deposit day is the same under every rule: three deposits credited to a1 (the payment agent at each
+# deposit is a1 too), no balance paid; after every event o4's balance is still due (a1).
+_BALANCE_DEPOSIT_DAY = {D01: {"a1": {"deposit_buyers": 3, "deposit_amount": 80.0,  # 50 + 20 + 10
+                                     "balance_paid_buyers": 0, "balance_paid_amount": 0.0, "sales": 0.0}}}
+_BALANCE_DUE_NOW = {"agents": {"a1": {"balance_due_buyers": 1}, "a2": {"balance_due_buyers": 0}},
+                    "team": {"balance_due_buyers": 1}}
+# order / order_first: every order's order agent is a1 (o1 and o2 created after b1's and b2's 11-01
+# messages), so both balances are a1's (two buyers, 300 + 200); o3's 80 is sales but no balance.
+for _rule in ("order", "order_first"):
+    money_scenario(
+        f"balance_paid_today_{_rule}",
+        _balance_paid_events(),
+        {
+            "agents": {
+                **_BALANCE_DEPOSIT_DAY,
+                D11: {"a1": {"sales": 580.0, "sales_buyers": 3, "balance_paid_buyers": 2,
+                             "balance_paid_amount": 500.0},
+                      "a2": {"sales": 0.0, "balance_paid_buyers": 0, "balance_paid_amount": 0.0}},
+            },
+            "team": {D11: {"balance_paid_buyers": 2, "balance_paid_amount": 500.0, "shop_sales": 580.0,
+                           "silent_sales": 0.0, "silent_balance_paid_amount": 0.0},
+                     D01: {"balance_paid_buyers": 0, "balance_paid_amount": 0.0}},
+            "live": _BALANCE_DUE_NOW,
+        },
+        settings={"attribution": _rule},
+    )
+# payment: the payment agent at each balance. o1 → a2 (b1's 00:10 message); o2 → nobody (b2's last chat
+# is on 11-01): a silent balance, in silent_sales and silent_balance_paid_amount, in no agent's figure;
+# o3 → a1 (b3's 00:05 message), not a balance.
+money_scenario(
+    "balance_paid_today_payment",
+    _balance_paid_events(),
+    {
+        "agents": {
+            **_BALANCE_DEPOSIT_DAY,
+            D11: {"a1": {"sales": 80.0, "balance_paid_buyers": 0, "balance_paid_amount": 0.0},
+                  "a2": {"sales": 300.0, "balance_paid_buyers": 1, "balance_paid_amount": 300.0}},
+        },
+        "team": {D11: {"balance_paid_buyers": 1, "balance_paid_amount": 300.0, "sales": 380.0,
+                       "silent_sales": 200.0, "silent_balance_paid_amount": 200.0, "shop_sales": 580.0}},
+        "live": _BALANCE_DUE_NOW,
+    },
+    settings={"attribution": "payment"},
+)
