@@ -295,7 +295,7 @@ class _Oracle:
             _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now], self.clock_start)
             self.live_pending[buyer] = (pending, clock)
 
-            # orders: first created wins; first paid wins (paid without created = created at the
+            # orders: first created wins; first paid wins (paid without any created = created at the
             # payment); a refund counts only for an order paid before it, first such refund wins
             # a deposit (or payment) with no order.created before it creates the order at that event;
             # the first close of an existing order closes it
@@ -308,6 +308,12 @@ class _Oracle:
                 if kind == "order.created":
                     if oid not in orders:
                         orders[oid] = Order(buyer, oid, ev["ts"], created_fen=yuan_to_fen(ev["amount"]))
+                    elif orders[oid].created_fen is None:
+                        # metrics.md: an order.created after the order's payment (or deposit) still sets
+                        # its creation time; only an order with no order.created at all is created at
+                        # payment. The first order.created wins.
+                        orders[oid].created_ts = ev["ts"]
+                        orders[oid].created_fen = yuan_to_fen(ev["amount"])
                 elif kind in ("order.paid", "order.deposit_paid"):
                     if oid not in orders:
                         orders[oid] = Order(buyer, oid, ev["ts"])

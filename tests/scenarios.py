@@ -1551,3 +1551,45 @@ money_scenario(
     },
     settings={"attribution": "payment"},
 )
+
+
+# metrics.md, Conversation mechanics: "An `order.created` that arrives after its `order.paid` still sets
+# the order's creation time (only an order with no `order.created` at all is treated as created at
+# payment)"; Presale: "The order's creation, order agent and cohort are as for any order". So an
+# order.created sets the creation (time, day, order agent, 客服下单金额) even when its ts is after the
+# order's payment or deposit, which only stood in for it (docs/metric-rules.md).
+#   b1: writes a1 10:00; o1 paid 10:10 (100) with no order.created before; writes a2 10:20; the
+#       order.created of o1 at 10:30 (100). Order agent = a2 (the contact before 10:30), not a1 (before the
+#       payment); order_first credits a2; b1 wrote a1 before the payment, so a1 assisted.
+#   b2: writes a1 11:00; o2's deposit 11:10 (20) with no order.created before; a1 writes 11:12; b2 writes
+#       a2 11:15; the order.created of o2 at 11:20 (200). Created at 11:20: a1's 11:12 message is no chase
+#       (the order did not exist yet); order agent a2, who has the deposit and the balance due.
+money_scenario(
+    "order_created_after_its_payment_or_deposit",
+    [
+        buyer(t(10, 0), "b1", "a1", "这个怎么买"),
+        paid(t(10, 10), "b1", "o1", 100),
+        buyer(t(10, 20), "b1", "a2", "已经付了"),
+        created(t(10, 30), "b1", "o1", 100),
+        buyer(t(11, 0), "b2", "a1", "预售定金多少"),
+        deposit(t(11, 10), "b2", "o2", 20),
+        agent(t(11, 12), "b2", "a1", "亲，定金已收到"),
+        buyer(t(11, 15), "b2", "a2", "尾款几号付"),
+        created(t(11, 20), "b2", "o2", 200),
+    ],
+    {
+        "agents": {D11: {
+            "a1": {"inquiry_buyers": 2, "ordered_buyers": 0, "paid_buyers": 0, "lost_buyers": 2, "sales": 0.0,
+                   "order_amount": 0.0, "chased_buyers": 0, "deposit_buyers": 0, "deposit_amount": 0.0,
+                   "assist_buyers": 1, "assist_sales": 100.0},
+            "a2": {"inquiry_buyers": 2, "ordered_buyers": 2, "paid_buyers": 1, "lost_buyers": 0, "sales": 100.0,
+                   "order_amount": 300.0, "chased_buyers": 0, "deposit_buyers": 1, "deposit_amount": 20.0,
+                   "assist_buyers": 0},
+        }},
+        "team": {D11: {"order_amount": 300.0, "sales": 100.0, "silent_sales": 0.0, "ordered_buyers": 2,
+                       "chased_buyers": 0, "unpaid_buyers": 0, "silent_unpaid_buyers": 0}},
+        "live": {"agents": {"a1": {"balance_due_buyers": 0}, "a2": {"balance_due_buyers": 1}},
+                 "team": {"balance_due_buyers": 1}},
+        "unpaid_orders": [],
+    },
+)

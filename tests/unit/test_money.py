@@ -34,7 +34,7 @@ def _scenario(name: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", ["unpaid_orders_and_chases", "presale_deposit_then_balance_payment",
                                   "followup_not_lost_on", "assist_credit", "balance_paid_today_payment",
-                                  "balance_paid_today_order_first"])
+                                  "balance_paid_today_order_first", "order_created_after_its_payment_or_deposit"])
 def test_every_rotation_of_the_arrival_order_gives_the_same_money_figures(name: str) -> None:
     """Late events land before folded ones (the fold refolds) or after (it resumes): same figures,
     equal to the oracle's."""
