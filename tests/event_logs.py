@@ -7,7 +7,8 @@ carrying an `agent_id`, an internal account (`test-1`, in `filter_buyers` when t
 groups with names of the shop's own (`presale_groups`), service hours closed around midnight, and
 queue waits (`chat.queued`) ended in time, late or never, an order event and an agent message with the
 same `ts` (on two topics: the order event counts first), presale deposits, closes, `followup_not_lost`
-on and off.
+on and off, and presale orders paid in full later (a deposit, then its balance minutes or a day later:
+`balance_paid_*`).
 Arrival order is a permutation of the events, with some duplicate deliveries.
 """
 
@@ -51,7 +52,7 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
                                                                       "paid", "paid", "closed", "refunded",
                                                                       "status", "status", "status", "same_ts",
                                                                       "same_ts", "queued", "queued", "deposit",
-                                                                      "chase"]))
+                                                                      "chase", "presale"]))
         order_id = draw(st.sampled_from(["o1", "o2", "o3"]))
         amount = draw(st.sampled_from([0, 9.9, 128, 1999.01]))
         if kind in ("buyer", "agent", "robot"):
@@ -100,6 +101,13 @@ def event_logs(draw: st.DrawFn, max_events: int = 45) -> tuple[list[dict[str, An
             message = {**base, "event_id": f"e{next(ids)}", "type": "chat.message",
                        "agent_id": draw(st.sampled_from(AGENTS)), "sender": "agent", "text": "亲，记得付款哦"}
             events += [order_event, message] if draw(st.booleans()) else [message, order_event]
+        elif kind == "presale":
+            # A deposit and, later (the same hour, or the next day from the first day: the log still spans
+            # at most a day and 45 minutes, within the series' retention), the balance: the full amount.
+            events.append({**base, "type": "order.deposit_paid", "order_id": order_id, "amount": 9.9})
+            later = ts + draw(st.sampled_from([10_000, 300_000, 86_400_000 if ts < BASE + 86_400_000 else 300_000]))
+            events.append({**base, "event_id": f"e{next(ids)}", "ts": later, "type": "order.paid",
+                           "order_id": order_id, "amount": amount, "items": 1})
         elif kind == "closed":
             events.append({**base, "type": "order.closed", "order_id": order_id})
         elif kind == "refunded":

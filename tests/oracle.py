@@ -50,7 +50,8 @@ PER_AGENT_KEYS: tuple[str, ...] = (
     "ordered_buyers", "paid_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate",
     "lost_buyers", "sales", "sales_buyers", "sales_items", "avg_buyer_value", "items_per_buyer",
     "avg_item_price", "refunds", "refund_amount", "ratings", "satisfied_ratings", "satisfaction_rate",
-    "deposit_buyers", "deposit_amount", "order_amount", "unpaid_buyers", "unpaid_amount", "chased_buyers",
+    "deposit_buyers", "deposit_amount", "balance_paid_buyers", "balance_paid_amount", "order_amount",
+    "unpaid_buyers", "unpaid_amount", "chased_buyers",
     "chase_paid_buyers", "chase_paid_amount", "chase_success_rate", "followup_buyers", "assist_buyers",
     "assist_sales",
 )
@@ -58,7 +59,8 @@ PER_AGENT_KEYS: tuple[str, ...] = (
 AGENT_TIME_KEYS: tuple[str, ...] = ("online_s", "busy_s", "away_s", "first_online_ts", "last_offline_ts")
 TEAM_EXTRA_KEYS: tuple[str, ...] = ("silent_sales", "shop_sales", "silent_share", "robot_only_buyers",
                                      "robot_buyers", "to_human_buyers", "queue_wait_avg_s",
-                                     "queue_abandoned_buyers", "silent_unpaid_buyers", "silent_unpaid_amount")
+                                     "queue_abandoned_buyers", "silent_unpaid_buyers", "silent_unpaid_amount",
+                                     "silent_balance_paid_amount")
 SERIES_KEYS: tuple[str, ...] = (
     "buyer_messages", "agent_messages", "new_consult_buyers", "responses", "avg_response_s",
     "slow_responses", "paid_amount",
@@ -293,7 +295,7 @@ class _Oracle:
             _, pending, clock = simulate_pending([ev for ev in evs if ev["ts"] <= self.now], self.clock_start)
             self.live_pending[buyer] = (pending, clock)
 
-            # orders: first created wins; first paid wins (paid without created = created at the
+            # orders: first created wins; first paid wins (paid without any created = created at the
             # payment); a refund counts only for an order paid before it, first such refund wins
             # a deposit (or payment) with no order.created before it creates the order at that event;
             # the first close of an existing order closes it
@@ -306,6 +308,12 @@ class _Oracle:
                 if kind == "order.created":
                     if oid not in orders:
                         orders[oid] = Order(buyer, oid, ev["ts"], created_fen=yuan_to_fen(ev["amount"]))
+                    elif orders[oid].created_fen is None:
+                        # metrics.md: an order.created after the order's payment (or deposit) still sets
+                        # its creation time; only an order with no order.created at all is created at
+                        # payment. The first order.created wins.
+                        orders[oid].created_ts = ev["ts"]
+                        orders[oid].created_fen = yuan_to_fen(ev["amount"])
                 elif kind in ("order.paid", "order.deposit_paid"):
                     if oid not in orders:
                         orders[oid] = Order(buyer, oid, ev["ts"])
@@ -395,6 +403,10 @@ class _Oracle:
                 for o in self.orders if self.is_unpaid(o)]
         return sorted(rows, key=lambda r: (r["created_ts"], -r["amount"], r["order_id"], r["buyer_id"]))
 
+    def is_presale(self, o: Order) -> bool:
+        """A presale order: one with an order.deposit_paid (its order.paid is then the balance, 尾款)."""
+        return o.deposit_ts is not None
+
     def is_unpaid(self, o: Order) -> bool:
         return o.deposit_ts is None and o.paid_ts is None and o.closed_idx is None
 
@@ -468,11 +480,12 @@ class _Oracle:
         sales_fen = sales_items = refunds = refund_fen = ratings = satisfied = 0
         followups: set[str] = set()
         deposit_buyers: set[str] = set()
+        balance_paid_buyers: set[str] = set()
         unpaid_buyers: set[str] = set()
         chased: set[str] = set()
         chase_paid: set[str] = set()
         assist_buyers: set[str] = set()
-        deposit_fen = order_fen = unpaid_fen = chase_paid_fen = assist_fen = 0
+        deposit_fen = balance_paid_fen = order_fen = unpaid_fen = chase_paid_fen = assist_fen = 0
         slow_ms = self.s["slow_response_s"] * 1000
         sla_ms = self.s["sla_s"] * 1000
         window = self.cohort_window(day)
@@ -548,6 +561,10 @@ class _Oracle:
                         unpaid_fen += o.created_fen or 0
                 if o.paid_ts is None or self.day(o.paid_ts) != day:
                     continue
+                # 尾款: the order.paid of an order with a deposit, credited as its sales are
+                if self.is_presale(o) and o.credited == a:
+                    balance_paid_buyers.add(o.buyer)
+                    balance_paid_fen += o.paid_fen
                 chases = [h for h in self.human_msgs
                           if h.buyer == o.buyer and self.open_at(o, h)]
                 if chases and max(chases, key=lambda h: h.idx).agent == a:
@@ -601,6 +618,8 @@ class _Oracle:
             "satisfaction_rate": ratio(satisfied, ratings),
             "deposit_buyers": len(deposit_buyers),
             "deposit_amount": deposit_fen / 100,
+            "balance_paid_buyers": len(balance_paid_buyers),
+            "balance_paid_amount": balance_paid_fen / 100,
             "order_amount": order_fen / 100,
             "unpaid_buyers": len(unpaid_buyers),
             "unpaid_amount": unpaid_fen / 100,
@@ -628,6 +647,8 @@ class _Oracle:
         return {
             "silent_unpaid_buyers": len({o.buyer for o in silent_unpaid}),
             "silent_unpaid_amount": sum(o.created_fen or 0 for o in silent_unpaid) / 100,
+            "silent_balance_paid_amount": sum(o.paid_fen for o in paid_today
+                                              if o.credited is None and self.is_presale(o)) / 100,
             "silent_sales": silent_fen / 100,
             "shop_sales": shop_fen / 100,
             "silent_share": ratio(silent_fen, shop_fen),

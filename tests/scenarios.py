@@ -1477,3 +1477,119 @@ money_scenario(
         "team": {D11: {"assist_buyers": 1, "assist_sales": 150.0}},
     },
 )
+
+
+# 尾款 paid today (balance_paid_*; docs/metric-rules.md "Double-11 money"): the order.paid of an order with
+# a deposit, credited as its sales are, by the payment's day.
+#   b1: writes a1 11-01 10:00, o1 created 10:05 (300), deposit 10:06 (50); on 11-11 writes a2 00:10 and
+#       pays the balance (the full 300) at 00:20.
+#   b2: writes a1 11-01 11:00, o2 created 11:05 (200), deposit 11:06 (20); pays the balance 200 on 11-11
+#       00:20 with no chat since (11-01 is more than N−1 = 1 day before 11-11).
+#   b3: writes a1 11-11 00:05, o3 created 00:06 (80), paid 00:15: an ordinary order, sales but no balance.
+#   b4: writes a1 11-01 12:00, o4 created 12:05 (100), deposit 12:06 (10), no balance yet: still due.
+def _balance_paid_events() -> list[dict]:
+    return [
+        buyer(t(10, 0, day=1), "b1", "a1", "预售几号付尾款"),
+        created(t(10, 5, day=1), "b1", "o1", 300),
+        deposit(t(10, 6, day=1), "b1", "o1", 50),
+        buyer(t(0, 10), "b1", "a2", "尾款开始了吗"),
+        paid(t(0, 20), "b1", "o1", 300),
+        buyer(t(11, 0, day=1), "b2", "a1", "定金能退吗"),
+        created(t(11, 5, day=1), "b2", "o2", 200),
+        deposit(t(11, 6, day=1), "b2", "o2", 20),
+        paid(t(0, 20), "b2", "o2", 200),
+        buyer(t(0, 5), "b3", "a1", "现货有吗"),
+        created(t(0, 6), "b3", "o3", 80),
+        paid(t(0, 15), "b3", "o3", 80),
+        buyer(t(12, 0, day=1), "b4", "a1", "我也要预定"),
+        created(t(12, 5, day=1), "b4", "o4", 100),
+        deposit(t(12, 6, day=1), "b4", "o4", 10),
+    ]
+
+
+# The deposit day is the same under every rule: three deposits credited to a1 (the payment agent at each
+# deposit is a1 too), no balance paid; after every event o4's balance is still due (a1).
+_BALANCE_DEPOSIT_DAY = {D01: {"a1": {"deposit_buyers": 3, "deposit_amount": 80.0,  # 50 + 20 + 10
+                                     "balance_paid_buyers": 0, "balance_paid_amount": 0.0, "sales": 0.0}}}
+_BALANCE_DUE_NOW = {"agents": {"a1": {"balance_due_buyers": 1}, "a2": {"balance_due_buyers": 0}},
+                    "team": {"balance_due_buyers": 1}}
+# order / order_first: every order's order agent is a1 (o1 and o2 created after b1's and b2's 11-01
+# messages), so both balances are a1's (two buyers, 300 + 200); o3's 80 is sales but no balance.
+for _rule in ("order", "order_first"):
+    money_scenario(
+        f"balance_paid_today_{_rule}",
+        _balance_paid_events(),
+        {
+            "agents": {
+                **_BALANCE_DEPOSIT_DAY,
+                D11: {"a1": {"sales": 580.0, "sales_buyers": 3, "balance_paid_buyers": 2,
+                             "balance_paid_amount": 500.0},
+                      "a2": {"sales": 0.0, "balance_paid_buyers": 0, "balance_paid_amount": 0.0}},
+            },
+            "team": {D11: {"balance_paid_buyers": 2, "balance_paid_amount": 500.0, "shop_sales": 580.0,
+                           "silent_sales": 0.0, "silent_balance_paid_amount": 0.0},
+                     D01: {"balance_paid_buyers": 0, "balance_paid_amount": 0.0}},
+            "live": _BALANCE_DUE_NOW,
+        },
+        settings={"attribution": _rule},
+    )
+# payment: the payment agent at each balance. o1 → a2 (b1's 00:10 message); o2 → nobody (b2's last chat
+# is on 11-01): a silent balance, in silent_sales and silent_balance_paid_amount, in no agent's figure;
+# o3 → a1 (b3's 00:05 message), not a balance.
+money_scenario(
+    "balance_paid_today_payment",
+    _balance_paid_events(),
+    {
+        "agents": {
+            **_BALANCE_DEPOSIT_DAY,
+            D11: {"a1": {"sales": 80.0, "balance_paid_buyers": 0, "balance_paid_amount": 0.0},
+                  "a2": {"sales": 300.0, "balance_paid_buyers": 1, "balance_paid_amount": 300.0}},
+        },
+        "team": {D11: {"balance_paid_buyers": 1, "balance_paid_amount": 300.0, "sales": 380.0,
+                       "silent_sales": 200.0, "silent_balance_paid_amount": 200.0, "shop_sales": 580.0}},
+        "live": _BALANCE_DUE_NOW,
+    },
+    settings={"attribution": "payment"},
+)
+
+
+# metrics.md, Conversation mechanics: "An `order.created` that arrives after its `order.paid` still sets
+# the order's creation time (only an order with no `order.created` at all is treated as created at
+# payment)"; Presale: "The order's creation, order agent and cohort are as for any order". So an
+# order.created sets the creation (time, day, order agent, 客服下单金额) even when its ts is after the
+# order's payment or deposit, which only stood in for it (docs/metric-rules.md).
+#   b1: writes a1 10:00; o1 paid 10:10 (100) with no order.created before; writes a2 10:20; the
+#       order.created of o1 at 10:30 (100). Order agent = a2 (the contact before 10:30), not a1 (before the
+#       payment); order_first credits a2; b1 wrote a1 before the payment, so a1 assisted.
+#   b2: writes a1 11:00; o2's deposit 11:10 (20) with no order.created before; a1 writes 11:12; b2 writes
+#       a2 11:15; the order.created of o2 at 11:20 (200). Created at 11:20: a1's 11:12 message is no chase
+#       (the order did not exist yet); order agent a2, who has the deposit and the balance due.
+money_scenario(
+    "order_created_after_its_payment_or_deposit",
+    [
+        buyer(t(10, 0), "b1", "a1", "这个怎么买"),
+        paid(t(10, 10), "b1", "o1", 100),
+        buyer(t(10, 20), "b1", "a2", "已经付了"),
+        created(t(10, 30), "b1", "o1", 100),
+        buyer(t(11, 0), "b2", "a1", "预售定金多少"),
+        deposit(t(11, 10), "b2", "o2", 20),
+        agent(t(11, 12), "b2", "a1", "亲，定金已收到"),
+        buyer(t(11, 15), "b2", "a2", "尾款几号付"),
+        created(t(11, 20), "b2", "o2", 200),
+    ],
+    {
+        "agents": {D11: {
+            "a1": {"inquiry_buyers": 2, "ordered_buyers": 0, "paid_buyers": 0, "lost_buyers": 2, "sales": 0.0,
+                   "order_amount": 0.0, "chased_buyers": 0, "deposit_buyers": 0, "deposit_amount": 0.0,
+                   "assist_buyers": 1, "assist_sales": 100.0},
+            "a2": {"inquiry_buyers": 2, "ordered_buyers": 2, "paid_buyers": 1, "lost_buyers": 0, "sales": 100.0,
+                   "order_amount": 300.0, "chased_buyers": 0, "deposit_buyers": 1, "deposit_amount": 20.0,
+                   "assist_buyers": 0},
+        }},
+        "team": {D11: {"order_amount": 300.0, "sales": 100.0, "silent_sales": 0.0, "ordered_buyers": 2,
+                       "chased_buyers": 0, "unpaid_buyers": 0, "silent_unpaid_buyers": 0}},
+        "live": {"agents": {"a1": {"balance_due_buyers": 0}, "a2": {"balance_due_buyers": 1}},
+                 "team": {"balance_due_buyers": 1}},
+        "unpaid_orders": [],
+    },
+)

@@ -248,6 +248,14 @@ FIGURES: tuple[Figure, ...] = (
     Figure("deposit_amount", "定金金额", "Deposit amount", YUAN, DAY, "sales",
            "the deposits of those buyers; a deposit is not sales (the balance pays the full amount)",
            "这些买家的定金金额；定金不计销售额（尾款按全额计）", higher_is_better=True),
+    Figure("balance_paid_buyers", "付尾款人数", "Balances paid", COUNT, DAY, "sales",
+           "buyers whose final payment (尾款) of a presale order (one with a deposit) is credited to the agent "
+           "(业绩判定 as any payment), by the payment's day",
+           "预售订单（有定金的订单）的尾款业绩归属该客服的买家（与任何付款同一判定规则），按付款日计",
+           higher_is_better=True),
+    Figure("balance_paid_amount", "尾款金额", "Balance amount", YUAN, DAY, "sales",
+           "the paid amounts (the full amount) of those final payments: the part of `sales` that is balances",
+           "这些尾款付款的金额（全额）：客服销售额中尾款的部分", higher_is_better=True),
     Figure("order_amount", "客服下单金额", "CS order amount", YUAN, DAY, "sales",
            "`order.created` amounts of orders whose order agent (下单客服) is the agent, by creation day",
            "下单客服为该客服的订单的拍下金额，按下单日计", higher_is_better=True),
@@ -327,6 +335,9 @@ FIGURES: tuple[Figure, ...] = (
            "当天下单、无下单客服、且到目前为止未付定金、未付款、未关闭的订单的买家", higher_is_better=False),
     Figure("silent_unpaid_amount", "静默下单未付款金额", "Silent unpaid amount", YUAN, frozenset({TEAM}), "sales",
            "the created amounts of those orders", "这些订单的拍下金额", higher_is_better=False),
+    Figure("silent_balance_paid_amount", "静默尾款金额", "Silent balance amount", YUAN, frozenset({TEAM}), "sales",
+           "final payments of presale orders that day credited to nobody (静默): the part of `silent_sales` that "
+           "is balances", "当天未归属任何客服的预售订单尾款金额：静默销售额中尾款的部分"),
     # ---- live load at "now" (views.live_view, figures.live_load, figures.team_live) -------------
     Figure("status", "状态", "Status", STATUS, frozenset({LIVE}), "live",
            "the agent's `agent.status` with the largest `ts` (equal `ts`: the later arrival); `unknown` until one",

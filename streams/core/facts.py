@@ -129,8 +129,8 @@ class _Order:
     internal: bool
     paid: TimelineEvent | None = None
     refund: TimelineEvent | None = None
-    # The event that created the order (its order.created, else its first deposit or payment): where
-    # it sits in the timeline decides which human messages are chases (streams/core/money.py).
+    # The event that created the order (its first order.created, whatever its ts; else its first deposit
+    # or payment): where it sits in the timeline decides which human messages are chases (money.py).
     creator: TimelineEvent | None = None
     deposit: TimelineEvent | None = None
     closed: TimelineEvent | None = None
@@ -400,6 +400,13 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             if kind == "created":
                 if order is None:
                     orders[order_id] = _Order(ts, day, event.settings_version, internal, creator=event)
+                    version += 1
+                elif order.creator is not None and order.creator.kind != "created":
+                    # The order's deposit or payment stood in for its creation: an order.created after
+                    # them still sets it (metrics.md; only an order with no order.created is created at
+                    # payment). The first order.created wins.
+                    order.created_ts, order.created_day = ts, day
+                    order.settings_version, order.internal, order.creator = event.settings_version, internal, event
                     version += 1
             elif kind == "paid" or kind == "deposit":
                 if order is None:  # paid (or deposit) without created: created at that event

@@ -94,6 +94,8 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False,
         # Double-11 additions (streams/core/money.py)
         "deposit_buyers": g("deposit", 0),
         "deposit_amount": yuan(g("deposit_fen", 0)),
+        "balance_paid_buyers": g("balance_paid", 0),
+        "balance_paid_amount": yuan(g("balance_paid_fen", 0)),
         "order_amount": yuan(g("order_fen", 0)),
         "unpaid_buyers": g("unpaid", 0),
         "unpaid_amount": yuan(g("unpaid_fen", 0)),
@@ -117,6 +119,7 @@ def figures(c: ScopeCounters, aged_open_sla: int = 0, *, team: bool = False,
         result["queue_abandoned_buyers"] = g("queue_abandoned", 0) + abandoned_open_waits
         result["silent_unpaid_buyers"] = g("silent_unpaid", 0)
         result["silent_unpaid_amount"] = yuan(g("silent_unpaid_fen", 0))
+        result["silent_balance_paid_amount"] = yuan(g("silent_balance_paid_fen", 0))
     return result
 
 

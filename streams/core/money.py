@@ -1,5 +1,5 @@
 """The Double-11 money figures of one buyer (metrics.md "Double-11 additions"; read with
-docs/metric-rules.md "Double-11 money"): presale deposits, 客服下单金额, unpaid orders, payment
+docs/metric-rules.md "Double-11 money"): presale deposits and balances (尾款), 客服下单金额, unpaid orders, payment
 chasing (催付), follow-ups (跟进) and assist credit (协助).
 
 Pure. `streams/core/facts.py` calls these while finishing a buyer: they read the fold (orders, human
@@ -11,7 +11,7 @@ Invariants:
   not decide a figure. So a message at an order's creation ts can chase it, one at its payment or close
   ts cannot, and a human message is a contact only for order events after its ts. (Buyer messages come
   before every other event of their ts, as in facts.timeline_order.)
-- A buyer count (deposit, unpaid, chased, chase_paid, followup, assist, balance_due) is a flag set to 1
+- A buyer count (deposit, balance_paid, unpaid, chased, chase_paid, followup, assist, balance_due) is a flag set to 1
   in each scope (agent, group, team of a day; agent and team "now" for balance_due): the buyer counts
   once per scope, as metrics.md asks of the team's buyer counts. Money (…_fen) adds up over the agents, like sales.
 - Orders of buyers in filter_buyers never count (facts skips them before calling here); neither do
@@ -107,6 +107,18 @@ def add_followups(counters: dict, found: dict[tuple[str, str], str]) -> None:
         _flag(counters, day, agent, group, "followup")
 
 
+def add_balance_paid(counters: dict, paid: Any, credited: str | None, paid_settings: ShopSettings) -> None:
+    """尾款: the final payment of a presale order (one with a deposit), by the payment's day, to whoever has
+    its sales (业绩判定 as any payment): a part of `sales`; a silent balance is a part of `silent_sales`."""
+    if credited is None:
+        team = counters[(SCOPE_TEAM_DAY, paid.day)]
+        team["silent_balance_paid_fen"] = team.get("silent_balance_paid_fen", 0) + paid.amount_fen
+        return
+    group = paid_settings.group_of(credited)
+    _flag(counters, paid.day, credited, group, "balance_paid")
+    _add_all(counters, paid.day, credited, group, "balance_paid_fen", paid.amount_fen)
+
+
 def _open_at(order: Any, ts: int) -> bool:
     """The order is created, not yet paid (final payment) and not closed when a human message is sent at
     ts (its order events at the same ts count first)."""
@@ -164,6 +176,8 @@ def add_order_figures(counters: dict, orders: list[CreditedOrder], fold: Any,
         if paid is None:
             continue
         paid_settings = settings_for(paid.settings_version)
+        if order.deposit is not None:
+            add_balance_paid(counters, paid, credited_order.credited, paid_settings)
         # Chase recovered: to the agent of the last chase of this order before its payment.
         chaser = None
         for ts, agent, _, _, _ in human:

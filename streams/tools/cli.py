@@ -29,7 +29,8 @@ COLUMNS = [
     ("slow_responses", "慢响应"), ("sla_rate", "3分钟人工响应率"), ("inquiry_buyers", "询单人数"),
     ("paid_buyers", "付款人数"), ("inquiry_pay_rate", "询单转化率"), ("sales", "客服销售额"),
     ("refund_amount", "退款金额"), ("satisfaction_rate", "满意率"),
-    ("deposit_amount", "定金金额"), ("order_amount", "客服下单金额"), ("unpaid_amount", "下单未付款金额"),
+    ("deposit_amount", "定金金额"), ("balance_paid_amount", "尾款金额"), ("order_amount", "客服下单金额"),
+    ("unpaid_amount", "下单未付款金额"),
     ("chased_buyers", "催付人数"), ("chase_paid_amount", "催付挽回金额"), ("assist_sales", "协助销售额"),
 ]
 RATES = {"reply_rate", "sla_rate", "inquiry_pay_rate", "satisfaction_rate"}

@@ -1,5 +1,10 @@
 """kill -9 the worker mid-stream, restart it: every figure still equals the oracle (no loss, no
-double count), because the buyer records know which events and Kafka positions they applied."""
+double count), because the buyer records know which events and Kafka positions they applied.
+
+The stream is a simulated day with Double-11 money traffic laid over it (tests/money_traffic.py:
+deposits of the preceding days arriving late, balances, unpaid and silent orders, chases, closes,
+follow-ups with `followup_not_lost` on, assists), so presale and chase stories are in flight when the
+worker dies; the 待催付 list is compared with the oracle's too."""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests import oracle
 from tests.client import Api, assert_same_figures
+from tests.money_traffic import KINDS, kinds_in_flight, with_money_traffic
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +35,33 @@ def simulated_day(shop: str, events: int, out: Path) -> list[dict]:
     return [orjson.loads(line) for line in out.read_bytes().splitlines() if line.strip()]
 
 
+def simulated_day_with_money(shop: str, events: int, out: Path) -> list[dict]:
+    """The simulated day with money stories merged in over its whole span (tests/money_traffic.py)."""
+    return with_money_traffic(simulated_day(shop, events, out))
+
+
+def assert_same_money(api: Api, shop: str, events: list[dict], settings: dict | None) -> None:
+    """The money figures are non-trivial (each kind of story left its mark), and the 待催付 list equals the
+    oracle's (as sets: ties in age may list in either order)."""
+    expected = oracle.compute(events, settings)
+    totals: dict[str, float] = {}
+    for team in expected["team"].values():
+        for key in ("deposit_amount", "balance_paid_amount", "chased_buyers", "chase_paid_amount",
+                    "followup_buyers", "assist_sales", "order_amount"):
+            totals[key] = totals.get(key, 0) + team[key]
+    assert all(totals.values()), totals
+    assert expected["live"]["team"]["balance_due_buyers"] > 0
+    got = api.get(shop, "unpaid-orders", limit=2000)
+    assert got["total"] == len(expected["unpaid_orders"]) > 0
+    rows = {tuple(sorted((k, v) for k, v in row.items() if k != "age_s")) for row in got["orders"]}
+    assert rows == {tuple(sorted(row.items())) for row in expected["unpaid_orders"]}
+
+
 def test_worker_killed_mid_stream_loses_and_doubles_nothing(stack, tmp_path: Path) -> None:
     api = Api(stack)
     shop = f"crash-{uuid.uuid4().hex[:8]}"
-    events = simulated_day(shop, 6000, tmp_path / "day.ndjson")
-    shop_settings = {"filter_phrases": ["在吗", "你好"], "filter_buyers": ["test-buyer-1"]}
+    events = simulated_day_with_money(shop, 6000, tmp_path / "day.ndjson")
+    shop_settings = {"filter_phrases": ["在吗", "你好"], "filter_buyers": ["test-buyer-1"], "followup_not_lost": True}
     api.put_settings(shop, shop_settings)
     # Killed in steady state here; test_worker_killed_in_its_first_second covers a kill during start-up.
     warm_up = f"warm-{uuid.uuid4().hex[:8]}"
@@ -54,7 +83,10 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(stack, tmp_path: Pat
     sender.start()
     stack.wait_for(lambda: api.get(shop, "lag")["processed_events"] > third // 2, timeout=60,
                    what="worker processing")
+    processed_at_kill = api.get(shop, "lag")["processed_events"]
     stack.kill_worker(1)
+    # every kind of money story had events processed before the kill and has events still to come
+    assert kinds_in_flight(events, processed_at_kill) == (set(KINDS), set(KINDS)), processed_at_kill
     time.sleep(1)
     stack.start_worker(1)
     sender.join(timeout=300)
@@ -63,6 +95,7 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(stack, tmp_path: Pat
     lag = api.get(shop, "lag")
     assert lag["processed_events"] == lag["accepted_events"] == len(events)
     assert_same_figures(api, shop, events, shop_settings)
+    assert_same_money(api, shop, events, shop_settings)
 
 
 def test_worker_killed_in_its_first_second_recovers_from_the_changelog(stack, tmp_path: Path) -> None:
@@ -71,10 +104,13 @@ def test_worker_killed_in_its_first_second_recovers_from_the_changelog(stack, tm
     processes what came meanwhile. Nothing lost, nothing doubled."""
     api = Api(stack)
     shop = f"early-{uuid.uuid4().hex[:8]}"
-    events = simulated_day(shop, 2000, tmp_path / "day.ndjson")
+    events = simulated_day_with_money(shop, 2000, tmp_path / "day.ndjson")
+    shop_settings = {"followup_not_lost": True}
+    api.put_settings(shop, shop_settings)
     half = len(events) // 2
-    for start in range(0, half, 200):
-        assert api.ingest(events[start:start + 200]).status_code == 202
+    assert kinds_in_flight(events, half) == (set(KINDS), set(KINDS))
+    for start in range(0, half, 200):  # up to half only: the rest is sent below (no event twice)
+        assert api.ingest(events[start:min(start + 200, half)]).status_code == 202
     api.wait_processed(shop, timeout=120)
     stack.kill_worker(1)
     for state in stack.data_dir.glob("faust-*-worker-1"):
@@ -88,4 +124,5 @@ def test_worker_killed_in_its_first_second_recovers_from_the_changelog(stack, tm
     api.wait_processed(shop, timeout=180)
     lag = api.get(shop, "lag")
     assert lag["processed_events"] == lag["accepted_events"] == len(events)
-    assert_same_figures(api, shop, events, {})
+    assert_same_figures(api, shop, events, shop_settings)
+    assert_same_money(api, shop, events, shop_settings)

@@ -36,6 +36,19 @@ def test_replay_csv_equals_the_oracle(tmp_path: Path, capsys) -> None:  # type: 
         assert row["avg_response_s"] == ("" if want["avg_response_s"] is None else str(want["avg_response_s"]))
 
 
+def test_replay_carries_the_balances_paid(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The 尾款金额 column: the hand-worked balance scenario (order_first) gives a1 ¥500 of balances on 11-11."""
+    from tests.scenarios import SCENARIOS
+
+    scenario = next(s for s in SCENARIOS if s["name"] == "balance_paid_today_order_first")
+    day_file = tmp_path / "balances.ndjson"
+    day_file.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in scenario["events"]))
+    assert main(["replay", str(day_file), "--shop", scenario["events"][0]["shop_id"], "--day", "2026-11-11",
+                 "--csv"]) == 0
+    rows = {row["agent_id"]: row for row in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert (float(rows["a1"]["balance_paid_amount"]), float(rows["a2"]["balance_paid_amount"])) == (500.0, 0.0)
+
+
 def test_replay_refuses_bad_lines(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"event_id": "e1", "shop_id": "s", "type": "chat.message", "ts": 1794362400000, '

@@ -33,7 +33,8 @@ def _scenario(name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", ["unpaid_orders_and_chases", "presale_deposit_then_balance_payment",
-                                  "followup_not_lost_on", "assist_credit"])
+                                  "followup_not_lost_on", "assist_credit", "balance_paid_today_payment",
+                                  "balance_paid_today_order_first", "order_created_after_its_payment_or_deposit"])
 def test_every_rotation_of_the_arrival_order_gives_the_same_money_figures(name: str) -> None:
     """Late events land before folded ones (the fold refolds) or after (it resumes): same figures,
     equal to the oracle's."""
@@ -53,6 +54,26 @@ def _close(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return abs(a - b) < 1e-9
     return a == b
+
+
+def test_a_late_deposit_turns_a_payment_already_counted_into_a_balance() -> None:
+    """尾款 is the order.paid of an order with a deposit: a deposit arriving after its balance (late, with
+    an earlier ts) moves the payment into balance_paid_* (and, silent, silent_balance_paid_amount); the
+    sales stay as they were."""
+    from tests.scenarios import buyer, created, deposit, paid, t
+
+    chat, order = buyer(t(10, 0, day=10), "b1", "a1"), created(t(10, 5, day=10), "b1", "o1", 300)
+    balance, late_deposit = paid(t(0, 20), "b1", "o1", 300), deposit(t(10, 6, day=10), "b1", "o1", 50)
+    silent = paid(t(9, 0), "b2", "o2", 120), deposit(t(8, 0, day=1), "b2", "o2", 12)
+    before = compute_batch([chat, order, balance, silent[0]])
+    after = compute_batch([chat, order, balance, silent[0], late_deposit, silent[1]])
+    a1_before, a1_after = before["agents"]["2026-11-11"]["a1"], after["agents"]["2026-11-11"]["a1"]
+    assert (a1_before["balance_paid_buyers"], a1_before["balance_paid_amount"]) == (0, 0.0)
+    assert (a1_after["balance_paid_buyers"], a1_after["balance_paid_amount"]) == (1, 300.0)
+    assert a1_before["sales"] == a1_after["sales"] == 300.0
+    team_before, team_after = before["team"]["2026-11-11"], after["team"]["2026-11-11"]
+    assert (team_before["silent_balance_paid_amount"], team_after["silent_balance_paid_amount"]) == (0.0, 120.0)
+    assert team_before["silent_sales"] == team_after["silent_sales"] == 120.0
 
 
 def test_a_payment_arriving_before_its_chase_still_ends_the_chase_window() -> None:

@@ -74,6 +74,20 @@ export function staffingLevel(nowcast) {
  * Summed in fen so 0.1 + 0.2 stays 0.3; null until either figure is known.
  */
 export function unpaidNow(team) {
-  const parts = [team?.unpaid_amount, team?.silent_unpaid_amount].filter((v) => typeof v === "number");
+  return sumYuan([team?.unpaid_amount, team?.silent_unpaid_amount]);
+}
+
+/**
+ * The wall's 尾款 "paid today" ¥: the team's balance_paid_amount (balances credited to an agent) plus
+ * silent_balance_paid_amount (balances credited to nobody) — disjoint, so every balance paid today
+ * counts once (docs/metric-rules.md). In fen; null until either figure is known.
+ */
+export function balancePaidToday(team) {
+  return sumYuan([team?.balance_paid_amount, team?.silent_balance_paid_amount]);
+}
+
+/** The known yuan amounts summed exactly (in fen); null when none is known. */
+function sumYuan(amounts) {
+  const parts = amounts.filter((v) => typeof v === "number");
   return parts.length ? parts.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100 : null;
 }

@@ -11,7 +11,15 @@ import { createTrendChart } from "./charts.js";
 import { countUp } from "./countup.js";
 import { count, dateLong, money, percent, seconds } from "./format.js";
 import { applyI18n, groupName, onLangChange, t, tf } from "./i18n.js";
-import { staffingLevel, staffingLine, statusAgeS, statusLevel, statusWithAge, unpaidNow } from "./liveops.js";
+import {
+  balancePaidToday,
+  staffingLevel,
+  staffingLine,
+  statusAgeS,
+  statusLevel,
+  statusWithAge,
+  unpaidNow,
+} from "./liveops.js";
 import { agentLevel, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
 import {
   clockAndUpdated,
@@ -245,12 +253,12 @@ function renderKpis(sales) {
   setText("sub-chase", tf("sub_chase", count(team.chased_buyers), money(team.chase_paid_amount)));
   level("tile-chase", unpaid === null ? "" : unpaid > 0 ? "warn" : "good");
 
-  // 尾款 only while presale balances are due. No figure isolates today's balance payments: the sub shows
-  // today's shop_sales under its own name; it contains them (a balance counts as sales in full on its day).
+  // 尾款 only while presale balances are due: the buyers due now, and the balances paid today (credited
+  // and silent: every one the shop took today).
   const due = live.balance_due_buyers;
   $("tile-balance").hidden = !(due > 0);
   setText("kpi-balance-due", count(due));
-  setText("sub-balance", tf("sub_balance", money(team.shop_sales)));
+  setText("sub-balance", tf("sub_balance", money(balancePaidToday(team))));
 
   setText("kpi-waiting", count(live.waiting_buyers));
   const agentsWaiting = (state.live?.agents ?? []).filter((a) => a.waiting_buyers > 0).length;

@@ -14,7 +14,7 @@ import {
   statusLevel,
   statusWithAge,
 } from "../src/liveops.js";
-import { unpaidNow } from "../src/liveops.js";
+import { balancePaidToday, unpaidNow } from "../src/liveops.js";
 
 afterEach(() => setLang("zh"));
 
@@ -110,5 +110,17 @@ describe("unpaidNow (wall 催付 tile)", () => {
     expect(unpaidNow({ silent_unpaid_amount: 0 })).toBe(0);
     expect(unpaidNow({})).toBeNull();
     expect(unpaidNow(null)).toBeNull();
+  });
+});
+
+describe("balancePaidToday (wall 尾款 tile)", () => {
+  test("adds the credited and silent balances paid today, exactly in fen", () => {
+    expect(balancePaidToday({ balance_paid_amount: 0.1, silent_balance_paid_amount: 0.2 })).toBe(0.3);
+    expect(balancePaidToday({ balance_paid_amount: 500, silent_balance_paid_amount: 0 })).toBe(500);
+  });
+  test("ignores other sales and is null when neither figure is known", () => {
+    expect(balancePaidToday({ shop_sales: 88, balance_paid_amount: 0 })).toBe(0);
+    expect(balancePaidToday({ shop_sales: 88 })).toBeNull();
+    expect(balancePaidToday(undefined)).toBeNull();
   });
 });
