@@ -7,7 +7,14 @@ grows, an open SLA clock runs out, a conversation leaves the active window, the 
 built frame says until when it holds (ReadModel.snapshot_until); at that time the hub builds the
 shop's frame again and sends it as an update, so while a buyer waits the screens get fresh figures
 every second without new events. A shop where nothing waits or runs out costs nothing until then,
-and with KEFU_CLOCK=event ("now" moves only with events) only events bring frames."""
+and with KEFU_CLOCK=event ("now" moves only with events) only events bring frames.
+
+Delta frames (issue 16; docs/websocket.md): each build is numbered (streams.core.frame_delta.ShopFrames)
+and encoded at most once per form — full update, snapshot, delta — however many screens take it. A
+screen that asked for deltas (`?deltas=1`) gets a snapshot, then for each frame the delta from the one
+it holds; when it does not hold the previous frame (its keep-latest slot skipped one, or it asked to
+resync) it gets the current snapshot instead, so a delta never applies to the wrong frame. Screens
+that did not ask get full update frames, as before."""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from api.state import ApiCounters
+from streams.core.frame_delta import ShopFrames
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
@@ -34,19 +42,45 @@ MAX_PENDING_ALERTS = 100
 
 
 class Client:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, deltas: bool = False) -> None:
         self.websocket = websocket
-        self.latest: str | None = None  # newest update frame not yet sent (older ones are dropped)
+        self.deltas = deltas  # asked for delta frames (?deltas=1)
+        # Newest frame not yet sent (older ones are dropped): a ready text, or a shop's numbered frame.
+        self.latest: str | ShopFrames | None = None
+        self.screen_seq: int | None = None  # (delta screens) the frame the screen holds; None: none yet
         self.alerts: deque[bytes] = deque(maxlen=MAX_PENDING_ALERTS)
         self.wakeup = asyncio.Event()
 
-    def offer(self, frame: str) -> None:
+    def offer(self, frame: str | ShopFrames) -> None:
+        if isinstance(frame, ShopFrames) and isinstance(self.latest, ShopFrames) and frame.seq < self.latest.seq:
+            return  # (a joining screen's snapshot built before a frame the build loop offered meanwhile)
         self.latest = frame
         self.wakeup.set()
+
+    def resync(self, frames: ShopFrames | None) -> None:
+        """The screen asked for a snapshot (it saw a gap in the sequence numbers)."""
+        self.screen_seq = None
+        if frames is not None and self.latest is None:
+            self.offer(frames)
 
     def offer_alert(self, frame: bytes) -> None:
         self.alerts.append(frame)
         self.wakeup.set()
+
+    def text_of(self, frame: str | ShopFrames) -> str | None:
+        """What this screen gets for `frame`: the full update, or (delta screens) the delta from the frame
+        it holds, or the snapshot when it does not hold the previous one; None when it has this one."""
+        if isinstance(frame, str):
+            return frame
+        if not self.deltas:
+            return frame.update_text()
+        held = self.screen_seq
+        if held is not None and held >= frame.seq:
+            return None
+        self.screen_seq = frame.seq
+        if held == frame.seq - 1 and (delta := frame.delta_text()) is not None:
+            return delta
+        return frame.snapshot_text()
 
     async def send_loop(self, counters: ApiCounters) -> None:
         """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
@@ -61,8 +95,8 @@ class Client:
             while self.alerts:
                 await self._send(self.alerts.popleft())
             frame, self.latest = self.latest, None
-            if frame is not None:
-                await self._send(frame)
+            if frame is not None and (text := self.text_of(frame)) is not None:
+                await self._send(text)
                 counters.ws_frames_sent += 1
 
     async def _send(self, frame: bytes | str) -> None:
@@ -80,6 +114,8 @@ class Hub:
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
         self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
         self._last_built: dict[str, float] = {}
+        self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
+        self._building: dict[str, asyncio.Lock] = {}
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -104,9 +140,14 @@ class Hub:
             clients.discard(client)
             if not clients:
                 del self.clients[shop]
+                self.frames.pop(shop, None)  # a later screen starts a new sequence
+                self._building.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
-        """The shop's frame now; also schedules the update for when the clock alone changes it."""
+        """The shop's frame now (not numbered); also schedules the update for when the clock alone changes it."""
+        return orjson.dumps({"type": kind, **await self._build(shop)})
+
+    async def _build(self, shop: str) -> dict[str, Any]:
         snapshot, until_ms = await self.readmodel.snapshot_until(shop)
         if until_ms is None:
             self._clock_due.pop(shop, None)
@@ -114,7 +155,26 @@ class Hub:
             delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
             self._clock_due[shop] = time.monotonic() + delay_s
             self._wake.set()
-        return orjson.dumps({"type": kind, **snapshot})
+        return snapshot
+
+    async def advance(self, shop: str) -> ShopFrames:
+        """Build the shop's next numbered frame (one at a time per shop: each is the delta base of the next)."""
+        async with self._building.setdefault(shop, asyncio.Lock()):
+            frames = ShopFrames.next(self.frames.get(shop), await self._build(shop))
+            if shop in self.clients:
+                self.frames[shop] = frames
+            return frames
+
+    async def current(self, shop: str) -> ShopFrames:
+        """The shop's newest numbered frame, built now if it has none: a joining screen's snapshot.
+        (Changes since it was built are due to every screen of the shop within 0.5 s anyway.)"""
+        frames = self.frames.get(shop)
+        if frames is None:
+            async with self._building.setdefault(shop, asyncio.Lock()):
+                frames = self.frames.get(shop)
+            if frames is None:
+                frames = await self.advance(shop)
+        return frames
 
     async def _listen(self) -> None:
         while True:
@@ -171,7 +231,7 @@ class Hub:
                 clock_due = self._clock_due.pop(shop, None)
                 self._last_built[shop] = now
                 try:
-                    frame = await self.frame(shop, "update")
+                    frames = await self.advance(shop)
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
                     if since is not None:
@@ -182,9 +242,8 @@ class Hub:
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
                     del self.counters.push_latency_ms[:-1000]
-                text = frame.decode()  # once per frame, not once per client
                 for client in list(self.clients.get(shop, ())):
-                    client.offer(text)
+                    client.offer(frames)  # each form encoded once, by the first screen that takes it
                 now = time.monotonic()
             now = time.monotonic()
             dues = [due for shop in self._dirty.keys() | self._clock_due.keys()
