@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -163,3 +165,44 @@ def test_five_percent_of_1200_agents_changed_is_a_small_delta() -> None:
         new["live"]["agents"][i]["waiting_buyers"] += 1
     full, delta = len(orjson.dumps(new)), len(orjson.dumps(frame_delta(old, new)))
     assert full > 400_000 and delta < 8_000, (full, delta)
+
+
+# ------------------------------------------------------- the browser's applier gets the same cases
+
+FIXTURE = Path(__file__).resolve().parents[2] / "web" / "test" / "fixtures" / "frame-deltas.json"
+
+
+def fixture_cases() -> list[dict[str, Any]]:
+    """Chains of frames and the deltas built here, for web/test/frameDelta.test.js: the JS applier must turn
+    each `old` and `delta` into `new`, key order included. Plus the edge cases of the format."""
+    cases = [
+        {"old": {"a": {"x": 1}, "b": [1, 2]}, "new": {"a": [1], "b": {"x": 1}}},  # types swap
+        {"old": {"a": None, "b": 1}, "new": {"a": {"k": None}, "c": 2}},  # null → object, a key leaves
+        {"old": {"p": 1, "q": 2}, "new": {"o": 0, "q": 2, "p": 1}},  # keys re-ordered and added
+        {"old": {"rows": [{"agent_id": "a", "v": 1}]}, "new": {"rows": []}},  # every row leaves
+        {"old": {"rows": [{"shop_id": "s2", "v": 1}, {"shop_id": "s1", "v": 2}]},
+         "new": {"rows": [{"shop_id": "s1", "v": 3}, {"shop_id": "s2", "v": 1}]}},  # re-ordered shop rows
+        {"old": {"rows": [{"agent_id": "a", "v": 1}, {"agent_id": "a", "v": 2}]},
+         "new": {"rows": [{"agent_id": "a", "v": 1}]}},  # repeated ids: a plain list
+    ]
+    for seed in range(6):
+        rng = random.Random(1000 + seed)
+        old = frame(rng, sorted(f"a{i:04d}" for i in rng.sample(range(100), rng.randrange(0, 5))))
+        for _ in range(3):
+            new = changed(rng, old, share=rng.choice([0.05, 0.5]))
+            cases.append({"old": old, "new": new})
+            old = new
+    for case in cases:
+        case["delta"] = frame_delta(case["old"], case["new"])
+    return cases
+
+
+def test_the_browser_fixture_is_current() -> None:
+    """KEFU_WRITE_FIXTURES=1 rewrites it (after a change of the format)."""
+    text = orjson.dumps(fixture_cases()) + b"\n"
+    if os.environ.get("KEFU_WRITE_FIXTURES") == "1":
+        FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+        FIXTURE.write_bytes(text)
+    for case in orjson.loads(text):
+        assert orjson.dumps(apply_delta(case["old"], case["delta"])) == orjson.dumps(case["new"])
+    assert FIXTURE.read_bytes() == text, "run with KEFU_WRITE_FIXTURES=1 and commit web/test/fixtures"
