@@ -47,12 +47,13 @@ def row_key(rows: Any) -> str | None:
         return None
     for field in ROW_ID_FIELDS:
         if field in rows[0]:
-            ids = set()
-            for row in rows:
-                if not isinstance(row, dict) or not isinstance(row.get(field), str):
-                    return None
-                ids.add(row[field])
-            return field if len(ids) == len(rows) else None
+            try:
+                ids = {row[field] for row in rows}  # (a set comprehension: this runs over every row)
+            except (KeyError, TypeError):  # a row without the field, not an object, or an unhashable id
+                return None
+            if len(ids) == len(rows) and all(type(row_id) is str for row_id in ids):
+                return field
+            return None
     return None
 
 
