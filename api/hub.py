@@ -40,6 +40,7 @@ MIN_FRAME_GAP_S = 0.25  # ...and never two closer than this (a late frame's succ
 HEARTBEAT_S = 10.0
 SEND_TIMEOUT_S = 10.0
 MAX_PENDING_ALERTS = 100
+FRESH_FOR_JOINING_S = 1.0  # a joining delta screen gets the shop's last frame if it is this recent
 
 
 class Client:
@@ -117,6 +118,7 @@ class Hub:
         self._last_built: dict[str, float] = {}  # shop → when its last frame was built (monotonic)
         self._schedule: dict[str, float] = {}  # shop → when its next frame is due by the 2-per-second schedule
         self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
+        self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
         self._building: dict[str, asyncio.Lock] = {}
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
@@ -143,6 +145,7 @@ class Hub:
             if not clients:
                 del self.clients[shop]
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
+                self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
@@ -162,20 +165,26 @@ class Hub:
     async def advance(self, shop: str) -> ShopFrames:
         """Build the shop's next numbered frame (one at a time per shop: each is the delta base of the next)."""
         async with self._building.setdefault(shop, asyncio.Lock()):
-            frames = ShopFrames.next(self.frames.get(shop), await self._build(shop))
-            if shop in self.clients:
-                self.frames[shop] = frames
-            return frames
+            return await self._advance_locked(shop)
+
+    async def _advance_locked(self, shop: str) -> ShopFrames:
+        frames = ShopFrames.next(self.frames.get(shop), await self._build(shop))
+        if shop in self.clients:
+            self.frames[shop] = frames
+            self._frames_at[shop] = time.monotonic()
+        return frames
 
     async def current(self, shop: str) -> ShopFrames:
-        """The shop's newest numbered frame, built now if it has none: a joining screen's snapshot.
-        (Changes since it was built are due to every screen of the shop within 0.5 s anyway.)"""
-        frames = self.frames.get(shop)
-        if frames is None:
-            async with self._building.setdefault(shop, asyncio.Lock()):
-                frames = self.frames.get(shop)
-            if frames is None:
-                frames = await self.advance(shop)
+        """The shop's newest numbered frame for a joining screen: the last one if it is recent (changes
+        since are due to every screen of the shop within 0.5 s anyway), else a new one, which the
+        shop's other screens get too (its "now" moved: they would otherwise show an older one)."""
+        async with self._building.setdefault(shop, asyncio.Lock()):
+            frames = self.frames.get(shop)
+            if frames is not None and time.monotonic() - self._frames_at.get(shop, 0) <= FRESH_FOR_JOINING_S:
+                return frames
+            frames = await self._advance_locked(shop)
+        for client in list(self.clients.get(shop, ())):
+            client.offer(frames)
         return frames
 
     async def _listen(self) -> None:

@@ -128,3 +128,22 @@ def test_every_screen_gets_the_same_text_encoded_once() -> None:
     assert all(text is deltas[0] for text in deltas)
     fulls = [Client(None).text_of(two) for _ in range(3)]  # type: ignore[arg-type]
     assert all(text is fulls[0] for text in fulls) and orjson.loads(fulls[0])["type"] == "update"
+
+
+async def test_a_joining_screen_gets_a_recent_frame_and_the_others_get_it_too() -> None:
+    now = int(time.time() * 1000)
+    values = export(now, {"a1": []})
+    redis = MemoryRedis(values)
+    hub = Hub(redis, ReadModel(redis, Config(partitions=1, clock="wall", _env_file=None)), ApiCounters())
+    first = Client(None, deltas=True)  # type: ignore[arg-type]
+    hub.add(SHOP, first)
+    one = await hub.current(SHOP)
+    first.text_of(first.latest)  # (sent: the screen holds frame 1)
+    joiner = Client(None, deltas=True)  # type: ignore[arg-type]
+    hub.add(SHOP, joiner)
+    assert await hub.current(SHOP) is one  # recent: no new build for each joining screen
+    hub._frames_at[SHOP] -= 5  # nothing changed for 5 s: frame 1's "now" is 5 s old
+    two = await hub.current(SHOP)
+    assert two.seq == 2 and two.frame["live"]["now"] >= one.frame["live"]["now"]
+    assert first.latest is two and joiner.latest is two
+    assert orjson.loads(first.text_of(two))["type"] == "delta"  # the screen that held frame 1: a delta
