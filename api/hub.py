@@ -7,7 +7,14 @@ grows, an open SLA clock runs out, a conversation leaves the active window, the 
 built frame says until when it holds (ReadModel.snapshot_until); at that time the hub builds the
 shop's frame again and sends it as an update, so while a buyer waits the screens get fresh figures
 every second without new events. A shop where nothing waits or runs out costs nothing until then,
-and with KEFU_CLOCK=event ("now" moves only with events) only events bring frames."""
+and with KEFU_CLOCK=event ("now" moves only with events) only events bring frames.
+
+Delta frames (issue 16; docs/websocket.md): each build is numbered (streams.core.frame_delta.ShopFrames)
+and encoded at most once per form — full update, snapshot, delta — however many screens take it. A
+screen that asked for deltas (`?deltas=1`) gets a snapshot, then for each frame the delta from the one
+it holds; when it does not hold the previous frame (its keep-latest slot skipped one, or it asked to
+resync) it gets the current snapshot instead, so a delta never applies to the wrong frame. Screens
+that did not ask get full update frames, as before."""
 
 from __future__ import annotations
 
@@ -23,30 +30,59 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from api.state import ApiCounters
+from streams.core.frame_delta import ShopFrames
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
 log = logging.getLogger("kefu.hub")
-MIN_UPDATE_INTERVAL_S = 0.5
+MIN_UPDATE_INTERVAL_S = 0.5  # on average at most one frame per shop this often...
+MIN_FRAME_GAP_S = 0.25  # ...and never two closer than this (a late frame's successor may catch up)
 HEARTBEAT_S = 10.0
 SEND_TIMEOUT_S = 10.0
 MAX_PENDING_ALERTS = 100
+FRESH_FOR_JOINING_S = 1.0  # a joining delta screen gets the shop's last frame if it is this recent
 
 
 class Client:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, deltas: bool = False) -> None:
         self.websocket = websocket
-        self.latest: str | None = None  # newest update frame not yet sent (older ones are dropped)
+        self.deltas = deltas  # asked for delta frames (?deltas=1)
+        # Newest frame not yet sent (older ones are dropped): a ready text, or a shop's numbered frame.
+        self.latest: str | ShopFrames | None = None
+        self.screen_seq: int | None = None  # (delta screens) the frame the screen holds; None: none yet
         self.alerts: deque[bytes] = deque(maxlen=MAX_PENDING_ALERTS)
         self.wakeup = asyncio.Event()
 
-    def offer(self, frame: str) -> None:
+    def offer(self, frame: str | ShopFrames) -> None:
+        if isinstance(frame, ShopFrames) and isinstance(self.latest, ShopFrames) and frame.seq < self.latest.seq:
+            return  # (a joining screen's snapshot built before a frame the build loop offered meanwhile)
         self.latest = frame
         self.wakeup.set()
+
+    def resync(self, frames: ShopFrames | None) -> None:
+        """The screen asked for a snapshot (it saw a gap in the sequence numbers)."""
+        self.screen_seq = None
+        if frames is not None and self.latest is None:
+            self.offer(frames)
 
     def offer_alert(self, frame: bytes) -> None:
         self.alerts.append(frame)
         self.wakeup.set()
+
+    def text_of(self, frame: str | ShopFrames) -> str | None:
+        """What this screen gets for `frame`: the full update, or (delta screens) the delta from the frame
+        it holds, or the snapshot when it does not hold the previous one; None when it has this one."""
+        if isinstance(frame, str):
+            return frame
+        if not self.deltas:
+            return frame.update_text()
+        held = self.screen_seq
+        if held is not None and held >= frame.seq:
+            return None
+        self.screen_seq = frame.seq
+        if held == frame.seq - 1 and (delta := frame.delta_text()) is not None:
+            return delta
+        return frame.snapshot_text()
 
     async def send_loop(self, counters: ApiCounters) -> None:
         """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
@@ -61,8 +97,8 @@ class Client:
             while self.alerts:
                 await self._send(self.alerts.popleft())
             frame, self.latest = self.latest, None
-            if frame is not None:
-                await self._send(frame)
+            if frame is not None and (text := self.text_of(frame)) is not None:
+                await self._send(text)
                 counters.ws_frames_sent += 1
 
     async def _send(self, frame: bytes | str) -> None:
@@ -79,7 +115,11 @@ class Hub:
         self.clients: dict[str, set[Client]] = {}
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
         self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
-        self._last_built: dict[str, float] = {}
+        self._last_built: dict[str, float] = {}  # shop → when its last frame was built (monotonic)
+        self._schedule: dict[str, float] = {}  # shop → when its next frame is due by the 2-per-second schedule
+        self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
+        self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
+        self._building: dict[str, asyncio.Lock] = {}
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -104,9 +144,15 @@ class Hub:
             clients.discard(client)
             if not clients:
                 del self.clients[shop]
+                self.frames.pop(shop, None)  # a later screen starts a new sequence
+                self._frames_at.pop(shop, None)
+                self._building.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
-        """The shop's frame now; also schedules the update for when the clock alone changes it."""
+        """The shop's frame now (not numbered); also schedules the update for when the clock alone changes it."""
+        return orjson.dumps({"type": kind, **await self._build(shop)})
+
+    async def _build(self, shop: str) -> dict[str, Any]:
         snapshot, until_ms = await self.readmodel.snapshot_until(shop)
         if until_ms is None:
             self._clock_due.pop(shop, None)
@@ -114,7 +160,32 @@ class Hub:
             delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
             self._clock_due[shop] = time.monotonic() + delay_s
             self._wake.set()
-        return orjson.dumps({"type": kind, **snapshot})
+        return snapshot
+
+    async def advance(self, shop: str) -> ShopFrames:
+        """Build the shop's next numbered frame (one at a time per shop: each is the delta base of the next)."""
+        async with self._building.setdefault(shop, asyncio.Lock()):
+            return await self._advance_locked(shop)
+
+    async def _advance_locked(self, shop: str) -> ShopFrames:
+        frames = ShopFrames.next(self.frames.get(shop), await self._build(shop))
+        if shop in self.clients:
+            self.frames[shop] = frames
+            self._frames_at[shop] = time.monotonic()
+        return frames
+
+    async def current(self, shop: str) -> ShopFrames:
+        """The shop's newest numbered frame for a joining screen: the last one if it is recent (changes
+        since are due to every screen of the shop within 0.5 s anyway), else a new one, which the
+        shop's other screens get too (its "now" moved: they would otherwise show an older one)."""
+        async with self._building.setdefault(shop, asyncio.Lock()):
+            frames = self.frames.get(shop)
+            if frames is not None and time.monotonic() - self._frames_at.get(shop, 0) <= FRESH_FOR_JOINING_S:
+                return frames
+            frames = await self._advance_locked(shop)
+        for client in list(self.clients.get(shop, ())):
+            client.offer(frames)
+        return frames
 
     async def _listen(self) -> None:
         while True:
@@ -145,15 +216,23 @@ class Hub:
                     await pubsub.aclose()
 
     def _build_due(self, shop: str) -> float | None:
-        """When the shop's next update frame may be built (monotonic), or None: none is wanted."""
+        """When the shop's next frame may be built (monotonic), or None: none is wanted.
+
+        The pace is a schedule of one frame per MIN_UPDATE_INTERVAL_S (each frame moves it on by that
+        much from when it was due or built, whichever is later), and a frame may come up to one
+        interval ahead of it, but never within MIN_FRAME_GAP_S of the previous one. Pacing each frame
+        from the previous build instead kept every later frame as late as the latest one so far, as
+        long as the shop changed about twice a second (measured: one 0.4 s stall of the event loop →
+        every following frame 0.4 s late); this way the frame after a late one catches up."""
         wanted = [t for t in (self._dirty.get(shop), self._clock_due.get(shop)) if t is not None]
         if not wanted:
             return None
-        return max(min(wanted), self._last_built.get(shop, 0) + MIN_UPDATE_INTERVAL_S)
+        return max(min(wanted), self._schedule.get(shop, 0) - MIN_UPDATE_INTERVAL_S,
+                   self._last_built.get(shop, 0) + MIN_FRAME_GAP_S)
 
     async def _build_loop(self) -> None:
         """Build each shop's frame as soon as it may: when it changed or the clock changes it, at once
-        or 0.5 s after its last frame.
+        or when the pace allows (_build_due).
 
         Woken by each change and timed to the next due shop (no polling tick: a polling tick added its
         overshoot to every frame and let the phase drift, delaying frames by up to 0.5 s for nothing)."""
@@ -167,11 +246,12 @@ class Hub:
                 due = self._build_due(shop)
                 if due is None or now < due:
                     continue
+                self._schedule[shop] = max(self._schedule.get(shop, 0), now) + MIN_UPDATE_INTERVAL_S
                 since = self._dirty.pop(shop, None)  # None: only the clock changed the figures
                 clock_due = self._clock_due.pop(shop, None)
                 self._last_built[shop] = now
                 try:
-                    frame = await self.frame(shop, "update")
+                    frames = await self.advance(shop)
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
                     if since is not None:
@@ -182,9 +262,8 @@ class Hub:
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
                     del self.counters.push_latency_ms[:-1000]
-                text = frame.decode()  # once per frame, not once per client
                 for client in list(self.clients.get(shop, ())):
-                    client.offer(text)
+                    client.offer(frames)  # each form encoded once, by the first screen that takes it
                 now = time.monotonic()
             now = time.monotonic()
             dues = [due for shop in self._dirty.keys() | self._clock_due.keys()

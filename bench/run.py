@@ -9,7 +9,8 @@ prints a table and writes bench/results/<timestamp>.json. Method: docs/performan
   3. peer: the per-agent windowed counts with Quix Streams 3.28.1                 (bench/peer.py)
   4. end-to-end latency: ingest 202 → WebSocket frame, surge at 25/50/80/100 % of the sustainable
      rate                                                                        (bench/latency.py)
-  5. fan-out: 1,000 WebSocket clients, 2 updates/s: delivery p99, API CPU          (bench/fanout.py)
+  5. fan-out: 1,000 WebSocket clients, 2 updates/s: delivery p99, API CPU; full and delta frames,
+     30-agent and 1,200-agent shops (delta_frame_bytes)                          (bench/fanout.py)
   6. cost growth: bytes per buyer, 1×/10×/100× buyers and agents                  (bench/scaling.py)
 
 Full run ≈ 12–15 minutes; --quick ≈ 3–4 minutes (fewer events, shorter phases, no 100× scale).
@@ -134,6 +135,8 @@ async def measure(stack: BenchStack, plan: dict[str, Any], parts: set[str], out:
                     fan = await run_fanout(stack, api_pid, plan["ws_clients"], plan["ws_s"], Path(work))
                 out["fanout"] = fan
                 out["ws_clients"], out["ws_p99_ms"] = fan["clients"], fan["p99_ms"]
+                for key in ("delta_frame_bytes", "large_shop_ws_p99_ms", "large_shop_api_cpu_pct"):
+                    out[key] = fan[key]
         finally:
             stack.stop_api()
             stack.stop_workers(2)
@@ -182,6 +185,19 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append((f"fan-out, {fan['clients']} WebSocket clients, 2 updates/s",
                      f"p50 {fan['p50_ms']} / p99 {fan['p99_ms']} ms, API CPU {fan['api_cpu_pct']} %",
                      "p99 ≤ 250 ms", yes(fan["p99_ms"] <= 250 and fan["clients"] >= 1000)))
+        for name, case in fan.get("cases", {}).items():
+            if name == "small_full":
+                continue
+            rows.append((f"fan-out {name}: {case['clients']} clients, {case['agents']} agents",
+                         f"p50 {case['p50_ms']} / p99 {case['p99_ms']} ms, API CPU {case['api_cpu_pct']} %, "
+                         f"{case['frame_bytes']:,} B/frame", "", ""))
+        large = fan.get("cases", {}).get("large_deltas")
+        if large:
+            rows.append(("delta frame, 1,200 agents, 5 % changed", f"{fan['delta_frame_bytes']:,} B",
+                         "≤ 20,000 B", yes((fan["delta_frame_bytes"] or 1e9) <= 20_000)))
+            rows.append((f"fan-out, 1,200-agent shop, {large['clients']} clients, delta frames",
+                         f"p99 {large['p99_ms']} ms, API CPU {large['api_cpu_pct']} %", "p99 ≤ 250 ms",
+                         yes(large["p99_ms"] <= 250 and large["clients"] >= 1000 and large["dropped_clients"] == 0)))
     if "scaling" in out:
         for row in out["scaling"]:
             rows.append((f"cost at {row['scale']} ({row['agents']} agents, {row['buyers']:,} buyers)",

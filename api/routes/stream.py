@@ -1,12 +1,17 @@
 """WS /api/v1/shops/{shop}/stream: snapshot, then updates (≤ every 0.5 s), alerts and heartbeats.
 
+With `?deltas=1` the updates are delta frames (docs/websocket.md): numbered, each the change from the
+previous one; the screen sends `{"type": "resync"}` when it misses one and gets a snapshot.
+
 Auth failures close the socket with 4401 (missing/invalid token) or 4403 (not this shop)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.auth import VIEW_ROLES, authorize, token_of
@@ -32,12 +37,15 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
         await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
         return
     await websocket.accept()
-    client = Client(websocket)
+    client = Client(websocket, deltas=websocket.query_params.get("deltas") in ("1", "true"))
     state.hub.add(shop_id, client)
     sender = asyncio.create_task(client.send_loop(state.counters))
     try:
-        await websocket.send_text((await state.hub.frame(shop_id, "snapshot")).decode())
-        receiver = asyncio.create_task(_drain(websocket))
+        if client.deltas:  # the shop's numbered frame, which the deltas that follow build on
+            client.offer(await state.hub.current(shop_id))
+        else:
+            await websocket.send_text((await state.hub.frame(shop_id, "snapshot")).decode())
+        receiver = asyncio.create_task(_drain(websocket, lambda: client.resync(state.hub.frames.get(shop_id))))
         done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is sender and task.exception() is not None:
@@ -52,12 +60,24 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
             await websocket.close()
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+async def _drain(websocket: WebSocket, resync: Callable[[], None]) -> None:
+    """Read what the client sends, so a disconnect is noticed at once; `{"type": "resync"}` asks for a
+    snapshot, anything else is ignored."""
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if _is_resync(message.get("text")):
+                resync()
     except (WebSocketDisconnect, RuntimeError):
         return
+
+
+def _is_resync(text: str | None) -> bool:
+    if not text or len(text) > 100:
+        return False
+    try:
+        return orjson.loads(text) == {"type": "resync"}
+    except orjson.JSONDecodeError:
+        return False

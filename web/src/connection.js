@@ -4,12 +4,21 @@
 // - close code 4401/4403, or a refused handshake while REST says 401/403 → auth error, no retry;
 // - after an outage longer than 5 minutes the page reloads itself (fresh assets, fresh state), but
 //   only once /healthz answers again, so a kiosk never lands on a browser error page.
+// - asks for delta frames (?deltas=1, docs/websocket.md) and hands onFrame whole frames rebuilt from
+//   them (frameDelta.js); a gap in the sequence numbers sends {"type": "resync"}, and the snapshot that
+//   answers it comes to onFrame as an update. A new connection starts from its own snapshot.
+
+import { deltaReader } from "./frameDelta.js";
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 20000;
 const STALE_AFTER_MS = 20000;
 const RELOAD_AFTER_MS = 5 * 60 * 1000; // default; ?reload_after_s= on the page URL changes it
 const AUTH_CODES = new Set([4401, 4403]);
+
+function withDeltas(url) {
+  return url + (url.includes("?") ? "&" : "?") + "deltas=1";
+}
 
 /**
  * @param {object} o
@@ -38,12 +47,16 @@ export function connectStream({ url, onFrame, onState, onAuthError, checkAuth, r
     let gotFrame = false;
     setState(outageSince === null && attempt === 0 ? "connecting" : "reconnecting");
     try {
-      ws = new WebSocket(url);
+      ws = new WebSocket(withDeltas(url));
     } catch {
       scheduleRetry();
       return;
     }
     lastFrameAt = Date.now();
+    const socket = ws;
+    const frames = deltaReader(() => {
+      if (gen === generation && socket.readyState === 1) socket.send(JSON.stringify({ type: "resync" }));
+    });
     ws.onmessage = (event) => {
       if (gen !== generation) return;
       lastFrameAt = Date.now();
@@ -59,7 +72,8 @@ export function connectStream({ url, onFrame, onState, onAuthError, checkAuth, r
         outageSince = null;
         setState("live");
       }
-      onFrame(frame);
+      const whole = frames.receive(frame);
+      if (whole) onFrame(whole);
     };
     ws.onclose = (event) => {
       if (gen !== generation) return;
