@@ -35,8 +35,7 @@ from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channe
 from streams.readside.reader import ReadModel
 
 log = logging.getLogger("kefu.hub")
-MIN_UPDATE_INTERVAL_S = 0.5  # on average at most one frame per shop this often...
-MIN_FRAME_GAP_S = 0.25  # ...and never two closer than this (a late frame's successor may catch up)
+MIN_UPDATE_INTERVAL_S = 0.5  # api.md: update frames "at most every 0.5 s", so never two closer than this
 HEARTBEAT_S = 10.0
 SEND_TIMEOUT_S = 10.0
 MAX_PENDING_ALERTS = 100
@@ -116,7 +115,6 @@ class Hub:
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
         self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
         self._last_built: dict[str, float] = {}  # shop → when its last frame was built (monotonic)
-        self._schedule: dict[str, float] = {}  # shop → when its next frame is due by the 2-per-second schedule
         self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
         self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
         self._building: dict[str, asyncio.Lock] = {}
@@ -218,17 +216,13 @@ class Hub:
     def _build_due(self, shop: str) -> float | None:
         """When the shop's next frame may be built (monotonic), or None: none is wanted.
 
-        The pace is a schedule of one frame per MIN_UPDATE_INTERVAL_S (each frame moves it on by that
-        much from when it was due or built, whichever is later), and a frame may come up to one
-        interval ahead of it, but never within MIN_FRAME_GAP_S of the previous one. Pacing each frame
-        from the previous build instead kept every later frame as late as the latest one so far, as
-        long as the shop changed about twice a second (measured: one 0.4 s stall of the event loop →
-        every following frame 0.4 s late); this way the frame after a late one catches up."""
+        At once when it changed, but never within MIN_UPDATE_INTERVAL_S of the previous frame: api.md
+        allows an update "at most every 0.5 s". (A pace that let a late frame's successor catch up by
+        sending two frames 0.25 s apart was measured and dropped: it breaks that contract.)"""
         wanted = [t for t in (self._dirty.get(shop), self._clock_due.get(shop)) if t is not None]
         if not wanted:
             return None
-        return max(min(wanted), self._schedule.get(shop, 0) - MIN_UPDATE_INTERVAL_S,
-                   self._last_built.get(shop, 0) + MIN_FRAME_GAP_S)
+        return max(min(wanted), self._last_built.get(shop, float("-inf")) + MIN_UPDATE_INTERVAL_S)
 
     async def _build_loop(self) -> None:
         """Build each shop's frame as soon as it may: when it changed or the clock changes it, at once
@@ -246,7 +240,6 @@ class Hub:
                 due = self._build_due(shop)
                 if due is None or now < due:
                     continue
-                self._schedule[shop] = max(self._schedule.get(shop, 0), now) + MIN_UPDATE_INTERVAL_S
                 since = self._dirty.pop(shop, None)  # None: only the clock changed the figures
                 clock_due = self._clock_due.pop(shop, None)
                 self._last_built[shop] = now
