@@ -109,6 +109,13 @@ class JournaledStore(MutableMapping[str, bytes]):
     def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         return scan_prefix(self.store, prefix)
 
+    def items_from(self, start: str) -> Iterator[tuple[str, bytes]]:
+        """In key order from `start` (streams/core/retention.scan_from)."""
+        scan = getattr(self.store, "items_from", None)
+        if scan is not None:
+            return scan(start)
+        return iter([(key, self.store[key]) for key in sorted(key for key in self.store if key >= start)])
+
     def checkpoint(self, tables: PartitionTables, fingerprint: str) -> int:
         """Write the tables as the new checkpoint and drop the journal, atomically. Returns its size."""
         blob = pickle.dumps((CHECKPOINT_FORMAT, fingerprint, SHOP_TABLE_FIELDS, tables.shops),
