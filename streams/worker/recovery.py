@@ -35,8 +35,12 @@ from streams.core.retention import scan_from, sweep
 log = logging.getLogger("kefu.worker.recovery")
 CHECKPOINT_INTERVAL_S = 10.0
 JOURNAL_MAX = 20_000  # keys changed since the checkpoint: bounds the fix-up after a crash (~6 s)
-SWEEP_INTERVAL_S = 2.0
-SWEEP_CHUNK = 2_000  # records examined per sweep (decoded; derived only when old enough to expire)
+# ... but checkpoints never take more than this share of the worker's time (large tables pickle slowly).
+CHECKPOINT_CPU_SHARE = 0.05
+SWEEP_INTERVAL_S = 5.0
+# Records examined per sweep (decoded; derived only when old enough to expire): ~200 a second per
+# partition, a pass over 250,000 records in about 20 minutes, well inside the day retention works in.
+SWEEP_CHUNK = 1_000
 
 
 def code_fingerprint() -> str:
@@ -55,6 +59,7 @@ FINGERPRINT = code_fingerprint()
 class PartitionUpkeep:
     store: JournaledStore
     last_checkpoint: float = field(default_factory=time.monotonic)
+    checkpoint_cost_s: float = 0.0  # CPU time the last checkpoint took
     last_sweep: float = 0.0
     sweep_from: str = ""  # where the next sweep starts (a key; "" the start)
     expired: int = 0
@@ -89,8 +94,12 @@ def upkeep(processor: PartitionProcessor, state: PartitionUpkeep, clock: ClockMo
     if now - state.last_sweep >= SWEEP_INTERVAL_S:
         state.last_sweep = now
         changed = sweep_chunk(processor, state, clock)
-    if now - state.last_checkpoint >= CHECKPOINT_INTERVAL_S or len(state.store.journaled) >= JOURNAL_MAX:
+    since = now - state.last_checkpoint
+    due = since >= CHECKPOINT_INTERVAL_S or len(state.store.journaled) >= JOURNAL_MAX
+    if due and since >= state.checkpoint_cost_s / CHECKPOINT_CPU_SHARE:
+        started = time.thread_time()
         state.store.checkpoint(processor.tables, fingerprint)
+        state.checkpoint_cost_s = time.thread_time() - started
         state.last_checkpoint = now
     return changed
 
