@@ -116,8 +116,15 @@ def sweep_chunk(processor: PartitionProcessor, state: PartitionUpkeep, clock: Cl
             break
     state.sweep_from = "" if last is None or len(keys) < chunk else last + "\x00"
     tables = processor.tables
-    expiry = sweep(tables, state.store, keys, processor.settings,
-                   lambda shop: now_ms(clock, tables.shop(shop).watermark), processor.cached)
+
+    def retention_now(shop: str) -> int:
+        # The shop's event time, never ahead of the clock: events replayed or sent with old timestamps
+        # (tests, back-fills) age only as the shop's own events move on, and an event dated up to a day
+        # ahead (events.md allows it) cannot make records expire early.
+        watermark = tables.shop(shop).watermark
+        return min(now_ms(clock, watermark), watermark)
+
+    expiry = sweep(tables, state.store, keys, processor.settings, retention_now, processor.cached)
     for key, value in expiry.changed.items():
         if value is None:
             processor.evict(key)
