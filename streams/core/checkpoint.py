@@ -174,19 +174,23 @@ def apply_key(tables: PartitionTables, key: str, old: bytes | None, new: bytes |
         apply_final(tables, key, new, +1)
         return
     shop_id, _, buyer_id = key.partition("|")
-    deltas: list[Delta] = []
+    # Net changes: most of a changed buyer's counters are the same before and after (its earlier days).
+    net: dict[tuple[tuple, str], int] = {}
     processed = 0
     live, max_ts = BuyerLive(), 0
     if old:
         old_deltas, _, _, old_ingest, _ = buyer_contribution(shop_id, old, settings_for)
-        deltas += [(scope, name, -change) for scope, name, change in old_deltas]
+        for scope, name, change in old_deltas:
+            net[(scope, name)] = net.get((scope, name), 0) - change
         processed -= old_ingest
     if new:
         new_deltas, live, max_ts, new_ingest, _ = buyer_contribution(shop_id, new, settings_for)
-        deltas += new_deltas
+        for scope, name, change in new_deltas:
+            net[(scope, name)] = net.get((scope, name), 0) + change
         processed += new_ingest
     shop = tables.shop(shop_id)
-    shop.apply(buyer_id, deltas, live, max_ts)
+    # An unpaid-order entry in both (net 0) stays in the list; only in the old one (−1) leaves it.
+    shop.apply(buyer_id, [(scope, name, change) for (scope, name), change in net.items() if change], live, max_ts)
     shop.processed += processed
 
 
