@@ -70,6 +70,12 @@ class Shop:
 
 
 def simulated_days(first: date, count: int, rate: float = 0.015) -> list[list[dict[str, Any]]]:
-    """`count` consecutive simulated days of one shop; the same buyer ids come back on later days."""
-    return [list(day_simulator(shop_id=SHOP, agents=5, seed=day, day=first + timedelta(days=day),
-                               rate=rate).events()) for day in range(count)]
+    """`count` consecutive simulated days of one shop; the same buyer ids come back on later days.
+    Each day is its own simulator run, so event ids get the day's number (runs may reuse ids).
+    Without agent.status: agent time comes from the agent records, which retention does not touch and
+    which keep a bounded status history of their own (streams/core/agent_time.HISTORY_KEEP_MS), so the
+    oracle's agent time of days long past is not theirs."""
+    return [[{**event, "event_id": f"d{day}-{event['event_id']}"}
+             for event in day_simulator(shop_id=SHOP, agents=5, seed=day, day=first + timedelta(days=day),
+                                        rate=rate).events() if event["type"] != "agent.status"]
+            for day in range(count)]

@@ -37,7 +37,7 @@ def test_expiring_changes_no_figure_of_any_day_live_rebuilt_or_restored() -> Non
                 store.checkpoint(processor.tables, "test")
     assert shop.expired > 100  # buyers of the first days are gone
     want = oracle.compute(everything, {}, now)
-    assert len(want["agents"]) == 6
+    assert len(want["agents"]) >= 6  # six days (and, with presale, deposits of the days before)
     assert_same_figures(shop.figures(shop.processors, now), want, "live tables after expiry")
 
     rebuilt = [shop.processor(p) for p in range(PARTITIONS)]
