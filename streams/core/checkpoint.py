@@ -14,9 +14,9 @@ records kept.
 Invariants:
 - Checkpoint and journal are local (never on the changelog): they describe this store, not the topic.
 - Every write to a key that contributes to the tables (buyer records, retention's final records)
-  goes through JournaledStore, or is noted with `journal_before` (Faust's changelog restore), before
-  the store changes. A crash between the journal write and the record write leaves old == current: a
-  no-op fix-up.
+  goes through JournaledStore, or is noted with `JournaledStore.note` before the store changes
+  (Faust's changelog restore: streams/worker/recovery.journal_restored). A crash between the
+  journal write and the record write leaves old == current: a no-op fix-up.
 - A checkpoint is written in one atomic store batch that also drops the journal (`write_batch`);
   it is taken between batches, when the tables equal what the records derive to.
 - A checkpoint from other code (its fingerprint differs) or of another format is ignored: the worker
@@ -29,7 +29,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import fields
-from typing import Any, Protocol
+from typing import Any
 
 from streams.core.agent_tables import PartitionTables, ShopTables
 from streams.core.buyer_state import BuyerRecord
@@ -45,10 +45,6 @@ CHECKPOINT_FORMAT = 1
 SHOP_TABLE_FIELDS = tuple(f.name for f in fields(ShopTables))
 
 SettingsFor = Callable[[str], Callable[[int], ShopSettings]]  # shop → (version → settings)
-
-
-class BatchStore(Protocol):
-    def write_batch(self, puts: dict[str, bytes], deletes: list[str]) -> None: ...
 
 
 def scan_prefix(store: MutableMapping[str, bytes], prefix: str) -> Iterator[tuple[str, bytes]]:
@@ -143,14 +139,6 @@ class JournaledStore(MutableMapping[str, bytes]):
                 self.store.pop(key, None)
         self.journaled.clear()
         self.active = False
-
-
-def journal_before(store: MutableMapping[str, bytes], journaled: set[str], key: str) -> None:
-    """`JournaledStore.note` for writes that bypass the wrapper (Faust's changelog restore)."""
-    if key not in journaled and contributes(key) and store.get(CHECKPOINT_KEY) is not None:
-        old = store.get(key)
-        store[JOURNAL_PREFIX + key] = ABSENT if old is None else old
-        journaled.add(key)
 
 
 # ---- contributions: what one stored key adds to the tables ----------------------------------------
