@@ -109,6 +109,19 @@ class ShopTables:
 
         The same sums as taking the buyer's old facts out in full and putting the new ones in; a counter
         that comes back to zero is dropped, as if it had never been added."""
+        self.add(buyer, deltas)
+        entry = live_entry(live)
+        if entry is None:
+            self.live.pop(buyer, None)
+        else:
+            self.live[buyer] = entry
+        self.agents |= live.agents
+        if max_ts > self.watermark:
+            self.watermark = max_ts
+        self.dirty_live = True
+
+    def add(self, buyer: str, deltas: list[Delta]) -> None:
+        """Only the counter changes of apply() (also the final records of streams/core/retention.py)."""
         counters_of = self._counters_of
         for scope, name, change in deltas:
             if scope[0] == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
@@ -123,15 +136,6 @@ class ShopTables:
                 counters[name] = value
             else:
                 counters.pop(name, None)
-        entry = live_entry(live)
-        if entry is None:
-            self.live.pop(buyer, None)
-        else:
-            self.live[buyer] = entry
-        self.agents |= live.agents
-        if max_ts > self.watermark:
-            self.watermark = max_ts
-        self.dirty_live = True
 
     def prune_minutes(self, oldest_kept: int) -> list[int]:
         """Forget minute buckets older than `oldest_kept` (the series keeps the last 24 h)."""

@@ -27,9 +27,10 @@ from streams.core.buyer_state import (
     apply,
     right_sized,
 )
-from streams.core.cursors import is_cursor_key
+from streams.core.checkpoint import FINAL_PREFIX
 from streams.core.events import InvalidEvent, parse_event
 from streams.core.facts import Derivation, advance
+from streams.core.retention import apply_final
 from streams.core.shop_settings import ShopSettings
 from streams.core.topics import partition_for, topic_for_type
 
@@ -279,13 +280,35 @@ class PartitionProcessor:
             self._keep(key, buyer)
         return result
 
+    def cached(self, key: str) -> tuple[BuyerRecord, Derivation | None] | None:
+        """The buyer's decoded record and derivation if the processor keeps them (for retention's sweep)."""
+        buyer = self._buyers.get(key)
+        return None if buyer is None else (buyer.record, buyer.derivation)
+
+    def evict(self, key: str) -> None:
+        """Forget a buyer whose record was deleted (expired: streams/core/retention.py)."""
+        self._buyers.pop(key, None)
+
+    def belongs(self, key: str) -> bool:
+        """A buyer key of this partition (not bookkeeping, not another partition's)."""
+        return not key.startswith("\x00") and partition_of(key, self.partitions) == self.partition
+
+    def restored(self, tables: PartitionTables) -> None:
+        """Take tables restored from a checkpoint (streams/core/checkpoint.py) instead of rebuilding."""
+        self.tables = tables
+        self._buyers.clear()
+
     def rebuild(self) -> None:
-        """Rebuild the agent tables from the buyer records (after recovery or a rebalance)."""
+        """Rebuild the agent tables from the buyer records and the final records of expired buyers
+        (streams/core/retention.py), after recovery or a rebalance."""
         self.tables = PartitionTables()
         self._buyers.clear()
         for key, raw in list(self.store.items()):
-            if is_cursor_key(key) or partition_of(key, self.partitions) != self.partition:
-                continue  # bookkeeping (offset cursors), not a buyer
+            if key.startswith(FINAL_PREFIX):
+                apply_final(self.tables, key, raw, +1)
+                continue
+            if not self.belongs(key):
+                continue  # bookkeeping (offset cursors, checkpoint), not a buyer
             shop_id, _, buyer_id = key.partition("|")
             record = BuyerRecord.from_bytes(raw)
             derivation, deltas = advance(None, record.timeline, self._settings_for(shop_id))

@@ -71,12 +71,16 @@ def compute_batch(events: list[dict[str, Any]], settings: dict[str, Any] | None 
             result = processors[partition].process([record])
             if result.dead_letters:
                 raise ValueError(f"invalid event: {result.dead_letters[0].reason}")
+    watermark = max([e["ts"] for e in events], default=0)
+    return figures_of(processors, agent_store, shop_id, shop_settings, watermark if now_ms is None else now_ms)
+
+
+def figures_of(processors: list[PartitionProcessor], agent_store: dict[str, bytes], shop_id: str,
+               shop_settings: ShopSettings, now: int) -> dict[str, Any]:
+    """Every figure of one shop from its partitions' processors and agent records, at `now`."""
     agent_states = {key.partition("|")[2]: agent_state(raw) for key, raw in agent_store.items()}
     statuses = {agent: {"status": s["status"], "ts": s["ts"], "history": s[KEY_STATUS_HISTORY]}
                 for agent, s in agent_states.items()}
-
-    watermark = max([e["ts"] for e in events], default=0)
-    now = watermark if now_ms is None else now_ms
     exports = [export_shop(p.tables.shop(shop_id), now, shop_settings.active_window_s, 2 * DAY_MS)
                for p in processors]
     live = merge_live([e.live for e in exports if e.live is not None])

@@ -26,6 +26,7 @@ from faust.types import TP
 from redis.exceptions import RedisError
 
 from streams.config import get_config
+from streams.core.checkpoint import JournaledStore
 from streams.core.cursors import Split, cursor_key, is_cursor_key, split_at_gaps
 from streams.core.processor import DeadLetter, PartitionProcessor, SourceRecord, process_agent_events
 from streams.core.topics import (
@@ -41,6 +42,7 @@ from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.exporter import AgentPartition, Exporter
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
+from streams.worker.recovery import PartitionUpkeep, journal_restored, recover, upkeep
 from streams.worker.state_store import ROCKSDB_OPTIONS, EstimatedKeys, PartitionStore
 
 log = logging.getLogger("kefu.worker")
@@ -90,6 +92,7 @@ settings_cache = SettingsCache(config.redis_dsn)
 redis_client = aioredis.Redis.from_url(config.redis_dsn)
 exporter = Exporter(redis_client, config, settings_cache)
 processors: dict[int, PartitionProcessor] = {}
+upkeeps: dict[int, PartitionUpkeep] = {}  # checkpoint and retention per buyer partition (worker/recovery.py)
 agent_partitions: dict[int, AgentPartition] = {}
 # ---- worker metrics (streams/worker/prometheus.py; served only when KEFU_WORKER_METRICS_PORT is set) ----
 metrics = WorkerMetrics(config.worker_name or f"worker-{config.worker_index}")
@@ -108,22 +111,59 @@ def processor_for(partition: int) -> PartitionProcessor:
     if processor is None:
         # The worker's cache budget, shared by the partitions it owns (at least 1,000 buyers each).
         share = config.buyer_cache_size // max(1, len(assigned_partitions(CHAT_EVENTS)))
+        store = upkeep_for(partition).store
         processor = processors[partition] = PartitionProcessor(
-            partition, config.partitions, PartitionStore(buyers, partition), settings_cache,
+            partition, config.partitions, store, settings_cache,
             cache_size=max(1_000, share), clock=validation_clock)
-        processor.rebuild()
+        log.info("buyer partition %d: %s", partition, recover(processor, store))
     return processor
 
 
-async def write_changelog(table: faust.Table, partition: int, changed: dict[str, bytes]) -> None:
+def upkeep_for(partition: int) -> PartitionUpkeep:
+    state = upkeeps.get(partition)
+    if state is None:
+        state = upkeeps[partition] = PartitionUpkeep(JournaledStore(PartitionStore(buyers, partition)))
+    return state
+
+
+# Faust's changelog recovery writes records straight into the DBs: journal what they change first.
+_apply_changelog_batch = buyers.apply_changelog_batch
+
+
+def apply_changelog_batch(batch: list[faust.EventT]) -> None:
+    batch = list(batch)
+    journal_restored(lambda partition: upkeep_for(partition).store, batch)
+    _apply_changelog_batch(batch)
+
+
+buyers.apply_changelog_batch = apply_changelog_batch  # type: ignore[method-assign]
+
+
+async def write_changelog(table: faust.Table, partition: int, changed: dict[str, bytes | None]) -> None:
     """Changed keys to the table's changelog, straight through the producer: what send_changelog does
     minus its per-message future, queue hop and callback (~150 µs a key here; the callback only records
     offsets for RocksDB stores, not the memory store). Faust flushes the producer before it commits
     offsets, so at-least-once is unchanged. Waits only when the producer's buffer is full."""
     topic = table.changelog_topic.get_topic_name()
     send = app.producer.send
+    sent = None
     for key, value in changed.items():
-        await send(topic, key.encode(), value, partition, None, None)
+        sent = await send(topic, key.encode(), value, partition, None, None)
+    if sent is not None:
+        sent.add_done_callback(lambda done: persist_offset(table, partition, done))
+
+
+def persist_offset(table: faust.Table, partition: int, done: asyncio.Future) -> None:
+    """The changelog's offset of an acknowledged write, as Faust's persisted offset of the partition's DB:
+    every record up to it is in the DB (written locally before it was sent), so Faust's recovery
+    after a restart re-reads only what follows (streams/worker/recovery.py)."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    offset = done.result().offset
+    tp = TP(table.changelog_topic.get_topic_name(), partition)
+    store = table.data
+    if offset > (store.persisted_offset(tp) or -1):
+        store.set_persisted_offset(tp, offset)
 
 
 _last_seek: dict[tuple[str, int], tuple[int, float]] = {}
@@ -171,7 +211,7 @@ async def send_dead_letters(dead_letters: list[DeadLetter]) -> None:
 class Applied(NamedTuple):
     """What one partition's batch changed, handed back to the batch loop (apply_in_partition_batches)."""
 
-    changed: dict[str, bytes]  # table key → new record: to the table's changelog
+    changed: dict[str, bytes | None]  # table key → new record (None: deleted): to the table's changelog
     dead_letters: list[DeadLetter]
     after_changelog: Callable[[], None] | None = None  # in-memory follow-up, once the changelog writes are sent
 
@@ -218,7 +258,8 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             log.warning("settings unavailable (%s); retrying batch", exc)
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
-    return Applied(result.changed, result.dead_letters)
+    expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock)  # checkpoint, retention
+    return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
 
 async def apply_agent_batch(partition: int, store: PartitionStore, records: list[SourceRecord],

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
+from rocksdict import WriteBatch
+
 MIB = 1024 * 1024
 # Per DB (each table partition): two small memtables and a small block cache. The defaults (3 × 64 MiB
 # memtables, a 2 GiB cache per DB) would let 16 DBs take gigabytes.
@@ -52,6 +54,27 @@ class PartitionStore(MutableMapping[str, bytes]):
 
     def __delitem__(self, key: str) -> None:
         self._db.delete(key.encode())
+
+    def items_from(self, start: str) -> Iterator[tuple[str, bytes]]:
+        """Items in key order from `start` (a seek, not a scan from the first key)."""
+        for key, value in self._db.items(from_key=start.encode()):
+            if key != FAUST_OFFSET_KEY:
+                yield key.decode(), value
+
+    def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for key, value in self.items_from(prefix):
+            if not key.startswith(prefix):
+                return
+            yield key, value
+
+    def write_batch(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        """Puts and deletes in one atomic RocksDB write (streams/core/checkpoint.py)."""
+        batch = WriteBatch(raw_mode=True)
+        for key in deletes:
+            batch.delete(key.encode())
+        for key, value in puts.items():
+            batch.put(key.encode(), value)
+        self._db.write(batch)
 
     def items(self) -> Iterator[tuple[str, bytes]]:  # type: ignore[override]
         for key, value in self._db.items():

@@ -54,3 +54,20 @@ def test_an_agent_record_stored_before_the_history_starts_it_with_its_last_statu
 def test_scope_tags() -> None:
     assert (facts.SCOPE_AGENT_DAY, facts.SCOPE_GROUP_DAY, facts.SCOPE_TEAM_DAY, facts.SCOPE_AGENT_MINUTE,
             facts.SCOPE_TEAM_MINUTE) == ("a", "g", "t", "am", "tm")
+
+
+def test_final_records_of_expired_buyers_read_as_stored() -> None:
+    """streams/core/retention.py: the keys and members of the final records are on the changelog."""
+    from streams.core.agent_tables import PartitionTables
+    from streams.core.retention import apply_final, final_day_key, final_shop_key
+
+    assert final_day_key("shop", "2026-11-11") == "\x00final|shop|2026-11-11"
+    assert final_shop_key("shop") == "\x00final|shop|"
+    tables = PartitionTables()
+    apply_final(tables, "\x00final|shop|2026-11-11",
+                b'{"c":[[["a","2026-11-11","A"],{"received":2}],[["t","2026-11-11"],{"received":2}]]}', +1)
+    apply_final(tables, "\x00final|shop|", b'{"n":7,"w":1794362400000,"agents":["A","B"]}', +1)
+    shop = tables.shop("shop")
+    assert shop.days["2026-11-11"]["agents"]["A"] == {"received": 2}
+    assert shop.days["2026-11-11"]["team"] == {"received": 2}
+    assert (shop.processed, shop.watermark, shop.agents) == (7, 1794362400000, {"A", "B"})
