@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.state import ApiCounters
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
@@ -71,12 +71,24 @@ class Client:
             await self.websocket.send_text(frame if isinstance(frame, str) else frame.decode())
 
 
+async def drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what a client sends, so a disconnect is noticed at once."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
 class Hub:
     def __init__(self, redis: Any, readmodel: ReadModel, counters: ApiCounters) -> None:
         self.redis = redis
         self.readmodel = readmodel
         self.counters = counters
         self.clients: dict[str, set[Client]] = {}
+        self.latest: dict[str, dict[str, Any]] = {}  # shop → its newest snapshot, while it has clients
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
         self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
         self._last_built: dict[str, float] = {}
@@ -104,9 +116,12 @@ class Hub:
             clients.discard(client)
             if not clients:
                 del self.clients[shop]
+                self.latest.pop(shop, None)
 
-    async def frame(self, shop: str, kind: str) -> bytes:
-        """The shop's frame now; also schedules the update for when the clock alone changes it."""
+    async def snapshot(self, shop: str) -> dict[str, Any]:
+        """The shop's snapshot now (its frame's figures), kept in `latest` for the multi-shop sets
+        (api/shop_sets.py) while the shop has clients; also schedules the update for when the clock
+        alone changes it."""
         snapshot, until_ms = await self.readmodel.snapshot_until(shop)
         if until_ms is None:
             self._clock_due.pop(shop, None)
@@ -114,7 +129,13 @@ class Hub:
             delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
             self._clock_due[shop] = time.monotonic() + delay_s
             self._wake.set()
-        return orjson.dumps({"type": kind, **snapshot})
+        if shop in self.clients:
+            self.latest[shop] = snapshot
+        return snapshot
+
+    async def frame(self, shop: str, kind: str) -> bytes:
+        """The shop's frame now (see snapshot)."""
+        return orjson.dumps({"type": kind, **await self.snapshot(shop)})
 
     async def _listen(self) -> None:
         while True:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.auth import VIEW_ROLES, authorize, token_of
 from api.errors import ApiError
-from api.hub import Client
+from api.hub import Client, drain
 from api.state import AppState
 from streams.core.events import SHOP_ID_RE
 
@@ -37,7 +37,7 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
     sender = asyncio.create_task(client.send_loop(state.counters))
     try:
         await websocket.send_text((await state.hub.frame(shop_id, "snapshot")).decode())
-        receiver = asyncio.create_task(_drain(websocket))
+        receiver = asyncio.create_task(drain(websocket))
         done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is sender and task.exception() is not None:
@@ -51,13 +51,3 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.close()
 
-
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-    except (WebSocketDisconnect, RuntimeError):
-        return
