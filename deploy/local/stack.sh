@@ -24,6 +24,8 @@
 #   KEFU_INGEST_TOKEN / KEFU_VIEWER_TOKEN / KEFU_ADMIN_TOKEN [generated once, kept in $KEFU_DATA_DIR/tokens.env]
 #   KEFU_DATA_DIR [<repo>/.run]: pid files, logs/, kafka/, redis/, tokens.env
 #   KEFU_READY_TIMEOUT [90]: seconds `up` waits for /readyz?processing=true
+#   KEFU_DEMO_SHOPS [demo-shop,demo-shop-2,demo-shop-3]: the shops `run` simulates, comma-separated (the
+#     first one's wall and console, and all of them on the multi-shop wall, are the printed URLs)
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
 set -euo pipefail
 
@@ -41,6 +43,9 @@ export KEFU_CLOCK="${KEFU_CLOCK:-wall}"
 LOG_TAG=stack
 # shellcheck source-path=SCRIPTDIR/../.. source=deploy/lib/process.sh
 source "$REPO/deploy/lib/process.sh"
+DEMO_SHOPS="${KEFU_DEMO_SHOPS:-demo-shop,demo-shop-2,demo-shop-3}"
+[[ "$DEMO_SHOPS" =~ ^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64})*$ ]] || die "KEFU_DEMO_SHOPS must be shop ids separated by commas"
+IFS=, read -r -a DEMO_SHOP_LIST <<<"$DEMO_SHOPS"
 DATA_DIR="$(resolve_data_dir "$REPO")"
 export KEFU_DATA_DIR="$DATA_DIR"
 READY_TIMEOUT="${KEFU_READY_TIMEOUT:-90}"
@@ -534,8 +539,9 @@ cmd_info() {
   load_tokens
   local base="http://127.0.0.1:$KEFU_API_PORT"
   echo
-  echo "  Wall:     $base/wall?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
-  echo "  Console:  $base/console?shop=demo-shop&token=$KEFU_VIEWER_TOKEN"
+  echo "  Wall:     $base/wall?shop=${DEMO_SHOP_LIST[0]}&token=$KEFU_VIEWER_TOKEN"
+  echo "  Console:  $base/console?shop=${DEMO_SHOP_LIST[0]}&token=$KEFU_VIEWER_TOKEN"
+  echo "  Multi-shop (多店作战大屏): $base/multishop?shops=$DEMO_SHOPS&token=$KEFU_VIEWER_TOKEN"
   echo
   echo "  Tokens (valid for every shop; kept in $DATA_DIR/tokens.env):"
   echo "    KEFU_INGEST_TOKEN=$KEFU_INGEST_TOKEN"
@@ -548,24 +554,33 @@ cmd_run() {
   cmd_up
   cmd_info
   need_module streams.tools.simulator "the simulator"
-  # The demo shop's settings match the simulator's agents (groups), filter phrases and test accounts.
-  "$PY" -m streams.tools.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
-    -H "Content-Type: application/json" --data-binary @- "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/demo-shop/settings" \
-    || die "could not store the demo shop's settings"
-  say "simulator: demo-shop at 200 events/s into $KEFU_API_PORT (Ctrl-C stops the simulator and the stack)"
-  local sim
-  # Background + wait, so that a signal reaches the trap at once; the trap stops the simulator.
-  "$PY" -m streams.tools.simulator --sink http --url "http://127.0.0.1:$KEFU_API_PORT" --token "$KEFU_INGEST_TOKEN" \
-    --shop demo-shop --rate 200 </dev/null &
-  sim=$!
-  trap 'kill -TERM "$sim" 2>/dev/null || true' INT TERM HUP
-  local rc=0
-  while proc_alive "$sim"; do
-    wait "$sim" 2>/dev/null && rc=0 || rc=$?
+  local shop sims=() i=0 quiet=()
+  for shop in "${DEMO_SHOP_LIST[@]}"; do
+    # The demo shops' settings match the simulator's agents (groups), filter phrases and test accounts.
+    "$PY" -m streams.tools.cli demo-settings | curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $KEFU_ADMIN_TOKEN" \
+      -H "Content-Type: application/json" --data-binary @- "http://127.0.0.1:$KEFU_API_PORT/api/v1/shops/$shop/settings" \
+      || die "could not store the settings of $shop"
+  done
+  say "simulator: $DEMO_SHOPS at 200 events/s each into $KEFU_API_PORT (Ctrl-C stops the simulators and the stack)"
+  # Background + wait, so that a signal reaches the trap at once; the trap stops the simulators.
+  for shop in "${DEMO_SHOP_LIST[@]}"; do
+    i=$((i + 1))  # one seed per shop: each shop its own traffic; one progress line (the first shop's)
+    quiet=()
+    ((i == 1)) || quiet=(--quiet)
+    "$PY" -m streams.tools.simulator --sink http --url "http://127.0.0.1:$KEFU_API_PORT" --token "$KEFU_INGEST_TOKEN" \
+      --shop "$shop" --seed "$i" --rate 200 "${quiet[@]}" </dev/null &
+    sims+=($!)
+  done
+  trap 'kill -TERM "${sims[@]}" 2>/dev/null || true' INT TERM HUP
+  local rc=0 sim
+  for sim in "${sims[@]}"; do
+    while proc_alive "$sim"; do
+      wait "$sim" 2>/dev/null && rc=0 || rc=$?
+    done
   done
   trap 'say "stopping, please wait"' INT TERM HUP
   echo
-  say "simulator ended (exit $rc); stopping the stack"
+  say "simulator(s) ended (exit $rc); stopping the stack"
   cmd_down
   trap - INT TERM HUP
 }
