@@ -316,5 +316,5 @@ function renderTicker() {
 
 function fitAll() {
   for (const el of document.querySelectorAll(".fit, .kpi-label")) fit(el);
-  for (const table of document.querySelectorAll(".ms-table")) fitTable(table, ".board-row > span");
+  for (const table of document.querySelectorAll(".ms-table")) fitTable(table, ".board-row > span, button.sort");
 }
