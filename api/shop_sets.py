@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -51,6 +52,21 @@ def authorized_shop_set(tokens: Tokens, token: str | None, raw: str | None) -> t
     for shop in shops:  # every shop, or nothing: never a silently smaller set
         authorize(tokens, token, shop, VIEW_ROLES)
     return shops
+
+
+SNAPSHOT_CONCURRENCY = 8  # shop snapshots read at once: a 100-shop set must not take the whole Redis pool
+
+
+async def snapshots_of(build: Callable[[str], Awaitable[dict[str, Any]]], shops: list[str] | tuple[str, ...]
+                       ) -> dict[str, dict[str, Any]]:
+    """`build(shop)` for each shop, at most SNAPSHOT_CONCURRENCY at a time."""
+    limit = asyncio.Semaphore(SNAPSHOT_CONCURRENCY)
+
+    async def one(shop: str) -> dict[str, Any]:
+        async with limit:
+            return await build(shop)
+
+    return dict(zip(shops, await asyncio.gather(*(one(shop) for shop in shops)), strict=True))
 
 
 async def alerts_firing(redis: Any, shops: tuple[str, ...]) -> dict[str, int]:
@@ -105,8 +121,7 @@ class ShopSetStream:
     async def frame(self, kind: str) -> bytes:
         """The set's frame now: the shops' newest snapshots, built for the shops that have none yet."""
         missing = [shop for shop in self.shops if shop not in self.hub.latest]
-        built = await asyncio.gather(*(self.hub.snapshot(shop) for shop in missing))
-        snapshots = {**dict(zip(missing, built, strict=True)), **self.hub.latest}
+        snapshots = {**await snapshots_of(self.hub.snapshot, missing), **self.hub.latest}
         return orjson.dumps({"type": kind, **await set_payload(self.hub.redis, self.shops, snapshots)})
 
     async def update_loop(self) -> None:

@@ -21,7 +21,7 @@ from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.figure_models import documented
 from api.hub import Client, drain
 from api.responses import JsonResponse
-from api.shop_sets import ShopSetStream, authorized_shop_set, set_payload
+from api.shop_sets import ShopSetStream, authorized_shop_set, set_payload, snapshots_of
 from api.state import AppState
 from streams.core.catalogue import BY_KEY
 from streams.core.shop_sets import ALERTS_FIRING, MAX_SHOPS, ROW_KEYS
@@ -66,8 +66,7 @@ class ShopSetResponse(BaseModel):
             responses=documented(ShopSetResponse))
 async def shop_set(request: Request, state: StateDep, shops: str | None = SHOPS_QUERY):
     chosen = authorized_shop_set(state.tokens, request_token(request), shops)
-    snapshots = await asyncio.gather(*(state.readmodel.snapshot(shop) for shop in chosen))
-    return await set_payload(state.redis, chosen, dict(zip(chosen, snapshots, strict=True)))
+    return await set_payload(state.redis, chosen, await snapshots_of(state.readmodel.snapshot, chosen))
 
 
 @router.websocket("/stream")

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from api.hub import Client, Hub
-from api.shop_sets import ShopSetStream, alerts_firing
+from api.shop_sets import SNAPSHOT_CONCURRENCY, ShopSetStream, alerts_firing, snapshots_of
 from api.state import ApiCounters
 from streams.config import Config
 from streams.core.catalogue import BY_KEY
@@ -202,3 +202,21 @@ async def test_the_set_stream_reuses_the_shops_snapshots_and_ages_with_them() ->
     assert [f for f in socket.frames if f["type"] == "alert"] == [
         {"type": "alert", "shop_id": OTHER, "kind": "buyer_waiting"}]
     assert hub.clients == {} and hub.latest == {}
+
+
+async def test_a_big_set_reads_its_shops_a_few_at_a_time() -> None:
+    """100 shops at once would take more connections than the Redis pool has (MaxConnectionsError)."""
+    in_flight, most = 0, 0
+
+    async def build(shop: str) -> dict[str, Any]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.001)
+        in_flight -= 1
+        return {"shop_id": shop}
+
+    shops = tuple(f"s{i}" for i in range(100))
+    got = await snapshots_of(build, shops)
+    assert list(got) == list(shops) and got["s7"] == {"shop_id": "s7"}
+    assert most == SNAPSHOT_CONCURRENCY
