@@ -134,6 +134,7 @@ def test_the_set_wall_fits_at_1080p_and_4k(browser, stack, shops: list[str], siz
             expect(page.locator("a.ms-row")).to_have_count(len(members), **FRESH)
             expect(page.locator("#kpi-sales")).to_have_text("¥420.50", **FRESH)
             page.wait_for_timeout(300)  # the count-up and the fitting settle
+            screenshot(page, f"multishop-{name}-{size[0]}x{size[1]}-{lang}")
             assert_fits(page, f"multishop {name} shops {size} {lang}")
             assert page.evaluate(SORT_BUTTONS_CLIPPED_JS) == [], f"clipped column heads ({name}, {size}, {lang})"
             # every row inside the board (no row hidden below its panel)
@@ -142,7 +143,6 @@ def test_the_set_wall_fits_at_1080p_and_4k(browser, stack, shops: list[str], siz
                 const x = r.getBoundingClientRect(); return x.bottom > b.bottom + 1 || x.right > b.right + 1;
               }).length; }""")
             assert hidden == 0, f"{hidden} rows outside the board ({name}, {size}, {lang})"
-            screenshot(page, f"multishop-{name}-{size[0]}x{size[1]}-{lang}")
             problems.assert_none()
         finally:
             context.close()

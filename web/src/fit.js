@@ -14,7 +14,8 @@ export function fit(el) {
 
 /**
  * Shrink a whole table's font (one size for all its cells, so columns stay aligned) until no cell
- * overflows: one layout per step, not one per cell (a 100-shop board has 900 cells).
+ * overflows, at most to `minScale`: one layout per step, not one per cell (a 100-shop board has 900
+ * cells). Cells must size their text relative to the table (em, not rem).
  */
 export function fitTable(table, cellSelector, minScale = 0.6) {
   table.style.fontSize = "";

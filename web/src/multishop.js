@@ -30,7 +30,7 @@ import {
 
 const TIME_ZONE = "Asia/Shanghai";
 const MAX_ALERTS = 30;
-const MIN_ROW_REM = 1.45; // a board row is never lower than this: more shops → more columns
+const MIN_ROW_REM = 1.2; // a board row is never lower than this: more shops → more columns (100: 3 at 16:9)
 
 const SET_TEXT = {
   missing: {
@@ -316,5 +316,6 @@ function renderTicker() {
 
 function fitAll() {
   for (const el of document.querySelectorAll(".fit, .kpi-label")) fit(el);
-  for (const table of document.querySelectorAll(".ms-table")) fitTable(table, ".board-row > span, button.sort");
+  // one font size for every column of the board, so they line up
+  fitTable($("board"), ".board-row > span, button.sort");
 }
