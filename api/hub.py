@@ -22,6 +22,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from api.errors import ApiError
 from api.state import ApiCounters
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
@@ -69,6 +70,13 @@ class Client:
         # A client that cannot take a frame within SEND_TIMEOUT_S is gone for our purposes.
         async with asyncio.timeout(SEND_TIMEOUT_S):
             await self.websocket.send_text(frame if isinstance(frame, str) else frame.decode())
+
+
+async def refuse(websocket: WebSocket, exc: ApiError) -> None:
+    """Close a stream that may not be served with 4400 + the HTTP status's last two digits (4401, 4403…)."""
+    # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
+    await websocket.accept()
+    await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
 
 
 async def drain(websocket: WebSocket) -> None:

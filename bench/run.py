@@ -256,18 +256,13 @@ def main() -> None:
         with contextlib.suppress(Exception):
             say("stopping the bench stack")
             stack.stop()
-    if failed is None and "scale" in parts:
-        try:
-            scale_part(plan, out)
-        except BaseException as exc:  # noqa: BLE001
-            failed = exc
-            traceback.print_exc()
-    if failed is None and "multishop" in parts:
-        try:
-            multishop_part(plan, out)
-        except BaseException as exc:  # noqa: BLE001
-            failed = exc
-            traceback.print_exc()
+    for part, run_part in (("scale", scale_part), ("multishop", multishop_part)):  # in-process, no stack
+        if failed is None and part in parts:
+            try:
+                run_part(plan, out)
+            except BaseException as exc:  # noqa: BLE001
+                failed = exc
+                traceback.print_exc()
     out["machine"]["load_after"] = loadavg()
     out["seconds"] = round(time.monotonic() - started, 1)
     if failed is not None:

@@ -19,7 +19,7 @@ from api.auth import request_token, token_of
 from api.deps import StateDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.figure_models import documented
-from api.hub import Client, drain
+from api.hub import Client, drain, refuse
 from api.responses import JsonResponse
 from api.shop_sets import ShopSetStream, authorized_shop_set, set_payload, snapshots_of
 from api.state import AppState
@@ -76,9 +76,7 @@ async def shop_set_stream(websocket: WebSocket) -> None:
     try:
         shops = authorized_shop_set(state.tokens, token, websocket.query_params.get("shops"))
     except ApiError as exc:
-        # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
-        await websocket.accept()
-        await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     client = Client(websocket)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.auth import VIEW_ROLES, authorize, token_of
 from api.errors import ApiError
-from api.hub import Client, drain
+from api.hub import Client, drain, refuse
 from api.state import AppState
 from streams.core.events import SHOP_ID_RE
 
@@ -27,9 +27,7 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
             raise ApiError(404, "unknown shop id")
         authorize(state.tokens, token, shop_id, VIEW_ROLES)
     except ApiError as exc:
-        # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
-        await websocket.accept()
-        await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     client = Client(websocket)

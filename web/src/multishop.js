@@ -30,7 +30,7 @@ import {
 
 const TIME_ZONE = "Asia/Shanghai";
 const MAX_ALERTS = 30;
-const MIN_ROW_REM = 1.2; // a board row is never lower than this: more shops → more columns (100: 3 at 16:9)
+const MIN_ROW_REM = 1.1; // a board row is never lower than this: more shops → more columns (100: 3 at 16:9)
 
 const SET_TEXT = {
   missing: {
