@@ -69,13 +69,19 @@ def token_of(request_headers: dict[str, str] | object, query_token: str | None) 
     return query_token
 
 
-def authorize(tokens: Tokens, token: str | None, shop_id: str, roles: tuple[str, ...]) -> None:
-    """401 when the token is missing or unknown; 403 when it does not give one of `roles` on the shop."""
+def grants_of(tokens: Tokens, token: str | None) -> list[Grant]:
+    """The token's grants; 401 when the token is missing or unknown."""
     if not token:
         raise ApiError(401, "missing token: send Authorization: Bearer <token> (or ?token= on pages)")
     grants = tokens.lookup(token)
     if not grants:
         raise ApiError(401, "invalid token")
+    return grants
+
+
+def authorize(tokens: Tokens, token: str | None, shop_id: str, roles: tuple[str, ...]) -> None:
+    """401 when the token is missing or unknown; 403 when it does not give one of `roles` on the shop."""
+    grants = grants_of(tokens, token)
     if not any(g.role in roles and g.allows(shop_id) for g in grants):
         raise ApiError(
             403, f"this token may not {'read' if 'viewer' in roles else 'do this for'} shop {shop_id!r}"

@@ -23,12 +23,14 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from api.errors import ApiError
 from api.state import ApiCounters
 from streams.core.frame_delta import ShopFrames
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
@@ -106,12 +108,43 @@ class Client:
             await self.websocket.send_text(frame if isinstance(frame, str) else frame.decode())
 
 
+async def refuse(websocket: WebSocket, exc: ApiError) -> None:
+    """Close a stream that may not be served with 4400 + the HTTP status's last two digits (4401, 4403…)."""
+    # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
+    await websocket.accept()
+    await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
+
+
+async def drain(websocket: WebSocket, resync: Callable[[], None] | None = None) -> None:
+    """Read what a client sends, so a disconnect is noticed at once; `{"type": "resync"}` asks for a
+    snapshot (when the stream has `resync`), anything else is ignored."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if resync is not None and _is_resync(message.get("text")):
+                resync()
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+def _is_resync(text: str | None) -> bool:
+    if not text or len(text) > 100:
+        return False
+    try:
+        return orjson.loads(text) == {"type": "resync"}
+    except orjson.JSONDecodeError:
+        return False
+
+
 class Hub:
     def __init__(self, redis: Any, readmodel: ReadModel, counters: ApiCounters) -> None:
         self.redis = redis
         self.readmodel = readmodel
         self.counters = counters
         self.clients: dict[str, set[Client]] = {}
+        self.latest: dict[str, dict[str, Any]] = {}  # shop → its newest snapshot, while it has clients
         self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
         self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
         self._last_built: dict[str, float] = {}  # shop → when its last frame was built (monotonic)
@@ -145,12 +178,16 @@ class Hub:
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
                 self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
+                self.latest.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
-        """The shop's frame now (not numbered); also schedules the update for when the clock alone changes it."""
-        return orjson.dumps({"type": kind, **await self._build(shop)})
+        """The shop's frame now (not numbered; see snapshot)."""
+        return orjson.dumps({"type": kind, **await self.snapshot(shop)})
 
-    async def _build(self, shop: str) -> dict[str, Any]:
+    async def snapshot(self, shop: str) -> dict[str, Any]:
+        """The shop's snapshot now (its frame's figures), kept in `latest` for the multi-shop sets
+        (api/shop_sets.py) while the shop has clients; also schedules the update for when the clock
+        alone changes it."""
         snapshot, until_ms = await self.readmodel.snapshot_until(shop)
         if until_ms is None:
             self._clock_due.pop(shop, None)
@@ -158,6 +195,8 @@ class Hub:
             delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
             self._clock_due[shop] = time.monotonic() + delay_s
             self._wake.set()
+        if shop in self.clients:
+            self.latest[shop] = snapshot
         return snapshot
 
     async def advance(self, shop: str) -> ShopFrames:
@@ -166,7 +205,7 @@ class Hub:
             return await self._advance_locked(shop)
 
     async def _advance_locked(self, shop: str) -> ShopFrames:
-        frames = ShopFrames.next(self.frames.get(shop), await self._build(shop))
+        frames = ShopFrames.next(self.frames.get(shop), await self.snapshot(shop))
         if shop in self.clients:
             self.frames[shop] = frames
             self._frames_at[shop] = time.monotonic()

@@ -13,6 +13,8 @@ prints a table and writes bench/results/<timestamp>.json. Method: docs/performan
      30-agent and 1,200-agent shops (delta_frame_bytes)                          (bench/fanout.py)
   6. cost growth: bytes per buyer, 1×/10×/100× buyers and agents                  (bench/scaling.py)
   7. recovery: restart with 1,000,000 buyer records (`recovery_1m_s`)             (bench/recovery.py)
+  8. multi-shop: one 作战大屏 frame of 100 shops (build + encode, bytes) vs the 0.5 s cadence
+                                                                                  (bench/multishop.py)
 
 Full run ≈ 12–15 minutes; --quick ≈ 3–4 minutes (fewer events, shorter phases, no 100× scale).
 """
@@ -40,11 +42,13 @@ RESULTS = REPO / "bench" / "results"
 
 FULL = {"events": 300_000, "shops": 4, "agents": 12, "pipeline_runs": 2, "ceiling_runs": 3,
         "peer_processes": [1, 2], "saturation_s": 8.0, "step_s": 4.0, "levels": [25, 50, 80, 100],
-        "level_s": 30.0, "ws_clients": 1000, "ws_s": 20.0, "scales": [1, 10, 100], "scale_base_events": 10_000}
+        "level_s": 30.0, "ws_clients": 1000, "ws_s": 20.0, "scales": [1, 10, 100], "scale_base_events": 10_000,
+        "multishop_shops": 100, "multishop_events_per_shop": 400}
 QUICK = {"events": 100_000, "shops": 4, "agents": 12, "pipeline_runs": 1, "ceiling_runs": 2,
          "peer_processes": [1], "saturation_s": 5.0, "step_s": 2.5, "levels": [25, 80, 100],
-         "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000}
-PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "recovery")
+         "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000,
+         "multishop_shops": 100, "multishop_events_per_shop": 150}
+PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "recovery", "multishop")
 
 
 def median_by(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -154,6 +158,23 @@ def scale_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
     out["bytes_per_active_buyer"] = rows[0]["bytes_per_active_buyer"]
 
 
+def recovery_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
+    from bench.recovery import run_recovery
+
+    say("recovery: 1,000,000 buyer records in one RocksDB partition, kill -9, restart (bench/recovery.py)")
+    out["recovery"] = run_recovery(1_000_000)
+    out["recovery_1m_s"] = out["recovery"]["recovery_1m_s"]
+
+
+def multishop_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
+    from bench.multishop import run_multishop
+
+    say(f"multi-shop: a set frame of {plan['multishop_shops']} shops (in-process)")
+    row = run_multishop(plan["multishop_shops"], plan["agents"], plan["multishop_events_per_shop"])
+    out["multishop"] = row
+    out["multishop_frame_ms"], out["multishop_frame_bytes"] = row["multishop_frame_ms"], row["multishop_frame_bytes"]
+
+
 def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
 
@@ -210,6 +231,12 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append(("recovery after kill -9, 1,000,000 buyer records", f"{rec['recovery_1m_s']} s "
                      f"({rec['changed_since_checkpoint']:,} changed since the checkpoint; deriving every record "
                      f"would take ~{rec['rebuild_1m_estimate_s']} s)", "≤ 30 s", yes(rec["recovery_1m_s"] <= 30)))
+    if "multishop" in out:
+        ms = out["multishop"]
+        rows.append((f"multi-shop frame, {ms['shops']} shops × {ms['agents_per_shop']} agents",
+                     f"{ms['multishop_frame_ms']} ms build+encode, {ms['multishop_frame_bytes']:,} B "
+                     f"(+ {ms['multishop_snapshots_ms']} ms for the {ms['shops']} shop snapshots)",
+                     "≤ 500 ms (0.5 s cadence)", yes(ms["multishop_frame_ms"] + ms["multishop_snapshots_ms"] <= 500)))
     return rows
 
 
@@ -259,22 +286,14 @@ def main() -> None:
         with contextlib.suppress(Exception):
             say("stopping the bench stack")
             stack.stop()
-    if failed is None and "scale" in parts:
-        try:
-            scale_part(plan, out)
-        except BaseException as exc:  # noqa: BLE001
-            failed = exc
-            traceback.print_exc()
-    if failed is None and "recovery" in parts:
-        try:
-            from bench.recovery import run_recovery
-
-            say("recovery: 1,000,000 buyer records in one RocksDB partition, kill -9, restart (bench/recovery.py)")
-            out["recovery"] = run_recovery(1_000_000)
-            out["recovery_1m_s"] = out["recovery"]["recovery_1m_s"]
-        except BaseException as exc:  # noqa: BLE001
-            failed = exc
-            traceback.print_exc()
+    for part, run_part in (("scale", scale_part), ("recovery", recovery_part),
+                           ("multishop", multishop_part)):  # in-process, no stack
+        if failed is None and part in parts:
+            try:
+                run_part(plan, out)
+            except BaseException as exc:  # noqa: BLE001
+                failed = exc
+                traceback.print_exc()
     out["machine"]["load_after"] = loadavg()
     out["seconds"] = round(time.monotonic() - started, 1)
     if failed is not None:

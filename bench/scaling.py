@@ -34,15 +34,25 @@ PARTITIONS = 8
 
 def frame_cost(result: Any, shop: str) -> tuple[int, float]:
     """Size (bytes) and build time (ms) of the snapshot frame the hub would send for the shop."""
+    docs = shop_documents(result, shop)
+    t0 = time.perf_counter()
+    frame = orjson.dumps({"type": "update", **shop_snapshot(docs, shop)})
+    return len(frame), (time.perf_counter() - t0) * 1000
+
+
+def shop_documents(result: Any, shop: str) -> list[bytes]:
+    """The shop's exports as the API reads them back from Redis: one JSON document per partition."""
     exports = []
     for processor in result.processors.values():
         tables = processor.tables.shops.get(shop)
         if tables is not None:
             tables.mark_all_dirty()
             exports.append(export_shop(tables, tables.watermark, DEFAULT_SETTINGS.active_window_s, 2**62))
-    # What the API reads back from Redis: the JSON documents.
-    docs = [orjson.dumps({"days": e.days, "live": e.live, "meta": e.meta}) for e in exports]
-    t0 = time.perf_counter()
+    return [orjson.dumps({"days": e.days, "live": e.live, "meta": e.meta}) for e in exports]
+
+
+def shop_snapshot(docs: list[bytes], shop: str) -> dict[str, Any]:
+    """The shop's snapshot (summary, agents, live) from its documents, built as the API builds it."""
     loaded = [orjson.loads(d) for d in docs]
     meta = merge_meta([d["meta"] for d in loaded])
     now = meta["watermark"]
@@ -50,9 +60,8 @@ def frame_cost(result: Any, shop: str) -> tuple[int, float]:
     bucket = merge_buckets([d["days"][day] for d in loaded if day in d["days"]])
     live = merge_live([d["live"] for d in loaded if d["live"]])
     agents = agents_view(shop, day, bucket, live, meta["agents"], DEFAULT_SETTINGS, now)["agents"]
-    frame = orjson.dumps({"type": "update", **summary_view(shop, day, bucket, live, now), "agents": agents,
-                          "live": live_view(shop, live, {}, meta["agents"], DEFAULT_SETTINGS, now)})
-    return len(frame), (time.perf_counter() - t0) * 1000
+    return {**summary_view(shop, day, bucket, live, now), "agents": agents,
+            "live": live_view(shop, live, {}, meta["agents"], DEFAULT_SETTINGS, now)}
 
 
 def deep_size(obj: Any, seen: set[int]) -> int:

@@ -1,4 +1,4 @@
-// Build: `npm run build` → dist/wall.html, dist/console.html, dist/assets/* (hashed names).
+// Build: `npm run build` → dist/wall.html, dist/console.html, dist/multishop.html, dist/assets/* (hashed names).
 // The API serves these under strict CSP (script-src 'self'; style-src 'self'): no inline scripts or
 // styles are emitted, nothing is fetched from a CDN, and no asset is inlined as a data: URI.
 import { resolve } from "node:path";
@@ -23,6 +23,7 @@ export default defineConfig({
       input: {
         wall: resolve(here, "wall.html"),
         console: resolve(here, "console.html"),
+        multishop: resolve(here, "multishop.html"),
       },
       output: {
         manualChunks(id) {

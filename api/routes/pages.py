@@ -1,4 +1,4 @@
-"""The screens (web/dist, built by `make`): /wall and /console, with their assets."""
+"""The screens (web/dist, built by `make`): /wall, /multishop (a set of shops) and /console, with their assets."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def page(name: str) -> FileResponse:
 @router.get("/wall")
 async def wall() -> FileResponse:
     return page("wall")
+
+
+@router.get("/multishop")
+async def multishop() -> FileResponse:
+    return page("multishop")
 
 
 @router.get("/console")

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 
-import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.auth import VIEW_ROLES, authorize, token_of
 from api.errors import ApiError
-from api.hub import Client
+from api.hub import Client, drain, refuse
 from api.state import AppState
 from streams.core.events import SHOP_ID_RE
 
@@ -32,9 +30,7 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
             raise ApiError(404, "unknown shop id")
         authorize(state.tokens, token, shop_id, VIEW_ROLES)
     except ApiError as exc:
-        # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
-        await websocket.accept()
-        await websocket.close(code=4400 + exc.status % 100, reason=exc.message[:120])
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     client = Client(websocket, deltas=websocket.query_params.get("deltas") in ("1", "true"))
@@ -45,7 +41,7 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
             client.offer(await state.hub.current(shop_id))
         else:
             await websocket.send_text((await state.hub.frame(shop_id, "snapshot")).decode())
-        receiver = asyncio.create_task(_drain(websocket, lambda: client.resync(state.hub.frames.get(shop_id))))
+        receiver = asyncio.create_task(drain(websocket, lambda: client.resync(state.hub.frames.get(shop_id))))
         done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is sender and task.exception() is not None:
@@ -58,26 +54,3 @@ async def stream(websocket: WebSocket, shop_id: str) -> None:
         state.hub.remove(shop_id, client)
         with contextlib.suppress(Exception):
             await websocket.close()
-
-
-async def _drain(websocket: WebSocket, resync: Callable[[], None]) -> None:
-    """Read what the client sends, so a disconnect is noticed at once; `{"type": "resync"}` asks for a
-    snapshot, anything else is ignored."""
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if _is_resync(message.get("text")):
-                resync()
-    except (WebSocketDisconnect, RuntimeError):
-        return
-
-
-def _is_resync(text: str | None) -> bool:
-    if not text or len(text) > 100:
-        return False
-    try:
-        return orjson.loads(text) == {"type": "resync"}
-    except orjson.JSONDecodeError:
-        return False

@@ -537,7 +537,8 @@ cmd_info() {
   load_tokens
   local base="http://127.0.0.1:$KEFU_API_PORT" shops
   # The demo's shops (KEFU_DEMO_SHOPS or the simulator's default list), comma-separated for the 作战大屏.
-  shops="$("$PY" -m streams.tools.simulator --print-demo-settings 2>/dev/null | cut -f1 | paste -sd, -)" || shops=""
+  shops="$("$PY" -m streams.tools.simulator --print-demo-settings | cut -f1 | paste -sd, -)" \
+    || die "bad KEFU_DEMO_SHOPS (shop ids, or shop=agents, separated by commas)"
   local first="${shops%%,*}"
   first="${first:-demo-shop}"
   echo
@@ -577,7 +578,7 @@ cmd_run() {
   done
   trap 'say "stopping, please wait"' INT TERM HUP
   echo
-  say "simulator ended (exit $rc); stopping the stack"
+  say "simulator(s) ended (exit $rc); stopping the stack"
   cmd_down
   trap - INT TERM HUP
 }

@@ -16,7 +16,9 @@ from starlette.websockets import WebSocketDisconnect
 from api.main import create_app
 from streams.config import Config
 
-TOKENS = {"viewer-a": ("viewer", ["shop-a"]), "admin-a": ("admin", ["shop-a"]), "ingest-a": ("ingest", ["shop-a"])}
+TOKENS = {"viewer-a": ("viewer", ["shop-a"]), "admin-a": ("admin", ["shop-a"]), "ingest-a": ("ingest", ["shop-a"]),
+          "viewer-ab": ("viewer", ["shop-a", "shop-b"])}
+SET_PREFIX = "/api/v1/shop-set"  # a set of shops (the multi-shop wall): ?shops=a,b
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +69,54 @@ def test_a_viewer_of_shop_a_gets_403_on_every_route_of_shop_b(client: TestClient
 
 def test_websockets_refuse_other_shops(client: TestClient) -> None:
     ws_routes = websocket_paths(client.app.routes)
-    assert ws_routes == ["/api/v1/shops/{shop_id}/stream"]
-    for path in ws_routes:
+    assert sorted(ws_routes) == [f"{SET_PREFIX}/stream", "/api/v1/shops/{shop_id}/stream"]
+    for path in (p for p in ws_routes if "{shop_id}" in p):
         for token, code in (("viewer-a", 4403), ("nope", 4401)):
             with pytest.raises(WebSocketDisconnect) as closed, \
                     client.websocket_connect(path.replace("{shop_id}", "shop-b") + f"?token={token}") as ws:
                 ws.receive_text()
             assert closed.value.code == code
+
+
+def set_routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every published HTTP route of a set of shops (a `shops` query parameter), from the OpenAPI document."""
+    paths = client.get("/openapi.json").json()["paths"]
+    return [(method.upper(), path) for path, methods in paths.items() for method, op in methods.items()
+            if any(p["name"] == "shops" for p in op.get("parameters", []))]
+
+
+def test_a_set_with_a_shop_the_token_does_not_hold_is_refused_whole(client: TestClient) -> None:
+    routes = set_routes(client)
+    assert ("GET", SET_PREFIX) in routes
+    refused = [("viewer-ab", "shop-a,shop-c"), ("viewer-ab", "shop-c"), ("viewer-a", "shop-a,shop-b"),
+               ("admin-a", "shop-b,shop-a"), ("ingest-a", "shop-a"), ("ingest-a", None)]
+    for method, path in routes:
+        for token, shops in refused:
+            params = {"shops": shops} if shops else {}
+            response = client.request(method, path, params=params, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 403, (method, path, token, shops, response.text)
+            assert response.json()["error"] == "forbidden"
+        assert client.request(method, path, params={"shops": "shop-a"}).status_code == 401
+        assert client.request(method, path, params={"shops": "shop-a", "token": "nope"}).status_code == 401
+        for bad in ("", "shop-a,bad id", ",".join(f"s{i}" for i in range(101))):
+            response = client.request(method, path, params={"shops": bad, "token": "viewer-ab"})
+            assert response.status_code == 422 and response.json()["field"] == "shops", (bad, response.text)
+        # allowed: past auth, the answer needs Redis, which is not there (so never 401/403/422)
+        for token, shops in (("viewer-ab", "shop-b,shop-a"), ("viewer-ab", None), ("admin-a", "shop-a")):
+            params = {"shops": shops} if shops else {}
+            response = client.request(method, path, params={**params, "token": token})
+            assert response.status_code not in (401, 403, 422), (token, shops, response.text)
+
+
+def test_the_set_stream_refuses_a_set_with_a_shop_the_token_does_not_hold(client: TestClient) -> None:
+    for query, code in (("shops=shop-a,shop-c&token=viewer-ab", 4403), ("shops=shop-c&token=viewer-ab", 4403),
+                        ("shops=shop-a,shop-b&token=viewer-a", 4403), ("shops=shop-a&token=ingest-a", 4403),
+                        ("shops=shop-a&token=nope", 4401), ("shops=shop-a", 4401),
+                        ("shops=a,bad%20id&token=viewer-ab", 4422)):
+        with pytest.raises(WebSocketDisconnect) as closed, \
+                client.websocket_connect(f"{SET_PREFIX}/stream?{query}") as ws:
+            ws.receive_text()
+        assert closed.value.code == code, query
 
 
 def test_roles(client: TestClient) -> None:

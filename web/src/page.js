@@ -51,9 +51,9 @@ const AUTH_TEXT = {
   },
 };
 
-/** Replace the whole page with a clear, bilingual access message. */
-export function showAccessDenied(reason, shop) {
-  const text = AUTH_TEXT[reason] || AUTH_TEXT[401];
+/** Replace the whole page with a clear, bilingual access message (`texts` overrides AUTH_TEXT's entries). */
+export function showAccessDenied(reason, shop, texts = {}) {
+  const text = texts[reason] || AUTH_TEXT[reason] || AUTH_TEXT[401];
   const el = (tag, cls, content) => {
     const node = document.createElement(tag);
     if (cls) node.className = cls;

@@ -9,6 +9,7 @@ import { AGING_KINDS, alertKey, describeAlert } from "./alerts.js";
 import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { countUp } from "./countup.js";
+import { fit } from "./fit.js";
 import { count, dateLong, money, percent, seconds } from "./format.js";
 import { applyI18n, groupName, onLangChange, t, tf } from "./i18n.js";
 import {
@@ -465,18 +466,6 @@ function renderTicker() {
 function ageTicker() {
   const now = tickerNow();
   for (const [el, a] of agingTexts) el.textContent = describeAlert(a, state.timeZone, now).text;
-}
-
-/** Shrink the font of a .fit element until its text fits (long numbers, English labels). */
-function fit(el) {
-  el.style.fontSize = "";
-  let size = parseFloat(getComputedStyle(el).fontSize);
-  const min = size * 0.5;
-  // strictly wider: a text a fraction of a pixel too wide already shows an ellipsis
-  while (el.scrollWidth > el.clientWidth && size > min) {
-    size *= 0.92;
-    el.style.fontSize = `${size}px`;
-  }
 }
 
 function fitAll() {
