@@ -66,6 +66,10 @@ class ShopTables:
     dirty_days: set[str] = field(default_factory=set)
     dirty_minutes: set[int] = field(default_factory=set)
     dirty_live: bool = False
+    # scope → its counters dict inside days/minutes/now: apply() looks each scope up once, not per delta.
+    # The dicts stay where they are (a counter back at zero is popped, its dict kept) until
+    # prune_minutes drops their minute, which drops them here too.
+    _scope_counters: dict[tuple, dict[str, int]] = field(default_factory=dict, repr=False)
 
     @property
     def dirty(self) -> bool:
@@ -110,14 +114,23 @@ class ShopTables:
         The same sums as taking the buyer's old facts out in full and putting the new ones in; a counter
         that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
+        cached = self._scope_counters
+        dirty_days, dirty_minutes = self.dirty_days, self.dirty_minutes
         for scope, name, change in deltas:
-            if scope[0] == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
+            kind = scope[0]
+            if kind == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
                 if change > 0:
                     self.unpaid_orders.add((buyer, *scope[1:]))
                 else:
                     self.unpaid_orders.discard((buyer, *scope[1:]))
                 continue
-            counters = counters_of(scope)
+            counters = cached.get(scope)
+            if counters is None:
+                counters = cached[scope] = counters_of(scope)  # marks its day or minute dirty
+            elif kind in DAY_SCOPES:
+                dirty_days.add(scope[1])
+            elif kind not in NOW_SCOPES:
+                dirty_minutes.add(scope[1])
             value = counters.get(name, 0) + change
             if value:
                 counters[name] = value
@@ -139,6 +152,10 @@ class ShopTables:
         for minute in dropped:
             del self.minutes[minute]
             self.dirty_minutes.discard(minute)
+        if dropped:
+            gone = set(dropped)
+            self._scope_counters = {scope: counters for scope, counters in self._scope_counters.items()
+                                    if scope[0] in DAY_SCOPES or scope[0] in NOW_SCOPES or scope[1] not in gone}
         return dropped
 
 
