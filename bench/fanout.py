@@ -30,6 +30,7 @@ import websockets
 
 from bench.common import VIEWER_TOKEN, BenchStack, cpu_seconds, percentile, say
 from streams.readside.keys import SHOPS_KEY, day_key, live_key, meta_key, updates_channel
+from streams.readside.snapshots import day_fields
 
 AGENTS = [f"agent-{i:02d}" for i in range(30)]
 
@@ -50,7 +51,7 @@ async def publish(client: Any, shop: str, seq: int) -> float:
                        for a in AGENTS}, "open_sla": [], "aged_sla": []}
     meta = {"watermark": now_ms, "processed": seq, "agents": AGENTS, "days": [today()]}
     pipe = client.pipeline(transaction=True)
-    pipe.set(day_key(shop, 0, today()), orjson.dumps(bucket))
+    pipe.hset(day_key(shop, 0, today()), mapping=day_fields(bucket))
     pipe.set(live_key(shop, 0), orjson.dumps(live))
     pipe.set(meta_key(shop, 0), orjson.dumps(meta))
     pipe.sadd(SHOPS_KEY, shop)

@@ -11,6 +11,7 @@ prints a table and writes bench/results/<timestamp>.json. Method: docs/performan
      rate                                                                        (bench/latency.py)
   5. fan-out: 1,000 WebSocket clients, 2 updates/s: delivery p99, API CPU          (bench/fanout.py)
   6. cost growth: bytes per buyer, 1×/10×/100× buyers and agents                  (bench/scaling.py)
+  7. large shop: a 1,200-agent shop's events/s ÷ a 12-agent shop's (large_shop_ratio) (bench/scaling.py)
 
 Full run ≈ 12–15 minutes; --quick ≈ 3–4 minutes (fewer events, shorter phases, no 100× scale).
 """
@@ -38,11 +39,13 @@ RESULTS = REPO / "bench" / "results"
 
 FULL = {"events": 300_000, "shops": 4, "agents": 12, "pipeline_runs": 2, "ceiling_runs": 3,
         "peer_processes": [1, 2], "saturation_s": 8.0, "step_s": 4.0, "levels": [25, 50, 80, 100],
-        "level_s": 30.0, "ws_clients": 1000, "ws_s": 20.0, "scales": [1, 10, 100], "scale_base_events": 10_000}
+        "level_s": 30.0, "ws_clients": 1000, "ws_s": 20.0, "scales": [1, 10, 100], "scale_base_events": 10_000,
+        "large_shop_events": 1_000_000}
 QUICK = {"events": 100_000, "shops": 4, "agents": 12, "pipeline_runs": 1, "ceiling_runs": 2,
          "peer_processes": [1], "saturation_s": 5.0, "step_s": 2.5, "levels": [25, 80, 100],
-         "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000}
-PARTS = ("pipeline", "peer", "e2e", "fanout", "scale")
+         "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000,
+         "large_shop_events": 300_000}
+PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "large")
 
 
 def median_by(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -150,6 +153,15 @@ def scale_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
     out["bytes_per_active_buyer"] = rows[0]["bytes_per_active_buyer"]
 
 
+def large_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
+    from bench.scaling import large_shop_ratio
+
+    say(f"large shop: 1,200 agents, {plan['large_shop_events']:,} events, against a 12-agent shop, side by side "
+        "(worker code path in-process)")
+    out["large_shop"] = large_shop_ratio(plan["large_shop_events"])
+    out["large_shop_ratio"] = out["large_shop"]["large_shop_ratio"]
+
+
 def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
 
@@ -188,6 +200,12 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                          f"{row['eps']:,} ev/s in-process, {row['bytes_per_active_buyer']} B/buyer serialised, "
                          f"{row['memory_bytes_per_buyer']:,} B/buyer in memory, frame {row['frame_bytes']:,} B",
                          "", ""))
+    if "large_shop" in out:
+        large = out["large_shop"]
+        rows.append((f"large shop ({large['large_agents']:,} agents, {large['large_buyers']:,} buyers) ÷ "
+                     f"{large['small_agents']}-agent shop", f"{large['large_shop_ratio']:.2f} "
+                     f"({large['large_eps']:,} / {large['small_eps']:,} ev/s in-process)", "≥ 0.60",
+                     yes(large["large_shop_ratio"] >= 0.6)))
     return rows
 
 
@@ -237,12 +255,13 @@ def main() -> None:
         with contextlib.suppress(Exception):
             say("stopping the bench stack")
             stack.stop()
-    if failed is None and "scale" in parts:
-        try:
-            scale_part(plan, out)
-        except BaseException as exc:  # noqa: BLE001
-            failed = exc
-            traceback.print_exc()
+    for part, run_part in (("scale", scale_part), ("large", large_part)):
+        if failed is None and part in parts:
+            try:
+                run_part(plan, out)
+            except BaseException as exc:  # noqa: BLE001
+                failed = exc
+                traceback.print_exc()
     out["machine"]["load_after"] = loadavg()
     out["seconds"] = round(time.monotonic() - started, 1)
     if failed is not None:

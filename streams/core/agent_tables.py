@@ -64,6 +64,10 @@ class ShopTables:
     exported_processed: int = 0
     exported_watermark: int = 0
     dirty_days: set[str] = field(default_factory=set)
+    # Per dirty day, the rows of its bucket that changed: (table, name) with table "agents" or "groups",
+    # or ("team", "") — the export sends only these (a 1,200-agent day bucket is ~400 KB; one buyer's
+    # events change a few rows). A day in dirty_days without an entry here is exported whole.
+    dirty_rows: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     dirty_minutes: set[int] = field(default_factory=set)
     dirty_live: bool = False
     # scope → its counters dict inside days/minutes/now: apply() looks each scope up once, not per delta.
@@ -77,8 +81,30 @@ class ShopTables:
 
     def mark_all_dirty(self) -> None:
         self.dirty_days = set(self.days)
+        self.dirty_rows = {}  # whole buckets
         self.dirty_minutes = set(self.minutes)
         self.dirty_live = True
+
+    def take_dirty_days(self) -> dict[str, Bucket]:
+        """The changed part of each dirty day bucket (its changed rows; whole after mark_all_dirty), and
+        every day clean again."""
+        out: dict[str, Bucket] = {}
+        rows_of = self.dirty_rows
+        for day in self.dirty_days:
+            bucket = self.days[day]
+            rows = rows_of.get(day)
+            if rows is None:
+                out[day] = bucket
+                continue
+            part: Bucket = {"agents": {}, "groups": {}}
+            for table, name in rows:
+                if table == "team":
+                    part["team"] = bucket["team"]
+                else:
+                    part[table][name] = bucket[table][name]
+            out[day] = part
+        self.dirty_days, self.dirty_rows = set(), {}
+        return out
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]
@@ -94,7 +120,7 @@ class ShopTables:
             bucket = self.days.get(scope[1])
             if bucket is None:
                 bucket = self.days[scope[1]] = _empty_bucket()
-            self.dirty_days.add(scope[1])
+            self._mark_row(scope)
         else:
             bucket = self.minutes.get(scope[1])
             if bucket is None:
@@ -108,6 +134,19 @@ class ShopTables:
             counters = table[scope[2]] = {}
         return counters
 
+    def _mark_row(self, scope: tuple) -> None:
+        """A day scope's row changed: its day is dirty, and the row (unless the day goes whole)."""
+        day = scope[1]
+        if day in self.dirty_days and day not in self.dirty_rows:
+            return  # the whole bucket goes (mark_all_dirty)
+        self.dirty_days.add(day)
+        rows = self.dirty_rows.get(day)
+        if rows is None:
+            rows = self.dirty_rows[day] = set()
+        kind = scope[0]
+        rows.add(("team", "") if kind == SCOPE_TEAM_DAY else
+                 ("groups", scope[2]) if kind == SCOPE_GROUP_DAY else ("agents", scope[2]))
+
     def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
         """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
 
@@ -115,7 +154,7 @@ class ShopTables:
         that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
         cached = self._scope_counters
-        dirty_days, dirty_minutes = self.dirty_days, self.dirty_minutes
+        dirty_minutes, mark_row = self.dirty_minutes, self._mark_row
         for scope, name, change in deltas:
             kind = scope[0]
             if kind == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
@@ -128,7 +167,7 @@ class ShopTables:
             if counters is None:
                 counters = cached[scope] = counters_of(scope)  # marks its day or minute dirty
             elif kind in DAY_SCOPES:
-                dirty_days.add(scope[1])
+                mark_row(scope)
             elif kind not in NOW_SCOPES:
                 dirty_minutes.add(scope[1])
             value = counters.get(name, 0) + change
