@@ -44,6 +44,13 @@ def live_entry(live: BuyerLive) -> LiveEntry | None:
     return tuple(live.activity.items()), tuple(live.pending_since.items()), tuple(live.open_sla), live.queue_wait
 
 
+def _row_of(scope: tuple) -> tuple[str, str]:
+    """A day scope's row in its bucket: ("agents", agent), ("groups", group) or ("team", "")."""
+    kind = scope[0]
+    return ("team", "") if kind == SCOPE_TEAM_DAY else ("groups", scope[2]) if kind == SCOPE_GROUP_DAY \
+        else ("agents", scope[2])
+
+
 def _empty_bucket() -> Bucket:
     return {"agents": {}, "groups": {}, "team": {}}
 
@@ -70,10 +77,12 @@ class ShopTables:
     dirty_rows: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     dirty_minutes: set[int] = field(default_factory=set)
     dirty_live: bool = False
-    # scope → its counters dict inside days/minutes/now: apply() looks each scope up once, not per delta.
-    # The dicts stay where they are (a counter back at zero is popped, its dict kept) until
-    # prune_minutes drops their minute, which drops them here too.
-    _scope_counters: dict[tuple, dict[str, int]] = field(default_factory=dict, repr=False)
+    # scope → (its counters dict inside days/minutes/now, its day and row if a day scope, its minute if a
+    # minute scope): apply() resolves each scope once, not per delta. The dicts stay where they are (a
+    # counter back at zero is popped, its dict kept) until prune_minutes drops their minute, which drops
+    # them here too.
+    _scope_counters: dict[tuple, tuple[dict[str, int], str | None, tuple[str, str] | None, int | None]] = \
+        field(default_factory=dict, repr=False)
 
     @property
     def dirty(self) -> bool:
@@ -143,9 +152,7 @@ class ShopTables:
         rows = self.dirty_rows.get(day)
         if rows is None:
             rows = self.dirty_rows[day] = set()
-        kind = scope[0]
-        rows.add(("team", "") if kind == SCOPE_TEAM_DAY else
-                 ("groups", scope[2]) if kind == SCOPE_GROUP_DAY else ("agents", scope[2]))
+        rows.add(_row_of(scope))
 
     def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
         """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
@@ -154,7 +161,7 @@ class ShopTables:
         that comes back to zero is dropped, as if it had never been added."""
         counters_of = self._counters_of
         cached = self._scope_counters
-        dirty_minutes, mark_row = self.dirty_minutes, self._mark_row
+        dirty_minutes, dirty_rows, mark_row = self.dirty_minutes, self.dirty_rows, self._mark_row
         for scope, name, change in deltas:
             kind = scope[0]
             if kind == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
@@ -163,13 +170,22 @@ class ShopTables:
                 else:
                     self.unpaid_orders.discard((buyer, *scope[1:]))
                 continue
-            counters = cached.get(scope)
-            if counters is None:
-                counters = cached[scope] = counters_of(scope)  # marks its day or minute dirty
-            elif kind in DAY_SCOPES:
-                mark_row(scope)
-            elif kind not in NOW_SCOPES:
-                dirty_minutes.add(scope[1])
+            cached_scope = cached.get(scope)
+            if cached_scope is None:
+                counters = counters_of(scope)  # marks its day row or minute dirty
+                is_day = kind in DAY_SCOPES
+                cached[scope] = (counters, scope[1] if is_day else None, _row_of(scope) if is_day else None,
+                                 None if is_day or kind in NOW_SCOPES else scope[1])
+            else:
+                counters, day, row, minute = cached_scope
+                if day is not None:
+                    rows = dirty_rows.get(day)
+                    if rows is not None:
+                        rows.add(row)
+                    else:
+                        mark_row(scope)
+                elif minute is not None:
+                    dirty_minutes.add(minute)
             value = counters.get(name, 0) + change
             if value:
                 counters[name] = value
