@@ -94,16 +94,18 @@ class ShopTables:
         self.dirty_minutes = set(self.minutes)
         self.dirty_live = True
 
-    def take_dirty_days(self) -> dict[str, Bucket]:
-        """The changed part of each dirty day bucket (its changed rows; whole after mark_all_dirty), and
-        every day clean again."""
+    def take_dirty_days(self) -> tuple[dict[str, Bucket], set[str]]:
+        """The changed part of each dirty day bucket (its changed rows; whole after mark_all_dirty), the
+        days that go whole (a reader replaces what it has of them), and every day clean again."""
         out: dict[str, Bucket] = {}
+        whole: set[str] = set()
         rows_of = self.dirty_rows
         for day in self.dirty_days:
             bucket = self.days[day]
             rows = rows_of.get(day)
             if rows is None:
                 out[day] = bucket
+                whole.add(day)
                 continue
             part: Bucket = {"agents": {}, "groups": {}}
             for table, name in rows:
@@ -113,7 +115,7 @@ class ShopTables:
                     part[table][name] = bucket[table][name]
             out[day] = part
         self.dirty_days, self.dirty_rows = set(), {}
-        return out
+        return out, whole
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]

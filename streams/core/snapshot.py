@@ -28,6 +28,9 @@ class ShopExport:
     dropped_minutes: list[int]
     live: dict[str, Any] | None
     meta: dict[str, Any]
+    # Days sent whole (first export, after mark_all_dirty: a rebuild, Redis lost): a reader drops the
+    # rows it has of them first, as a rebuilt bucket may lack a row an earlier owner had sent.
+    whole_days: set[str] = field(default_factory=set)
 
 
 def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_minutes_ms: int,
@@ -37,7 +40,7 @@ def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_mi
     with_live=False leaves the live facts for a later export (they stay dirty): export_live() walks
     every live buyer of the partition, so the exporter sends them less often than the counters."""
     dropped = tables.prune_minutes(now_ms - keep_minutes_ms)
-    days = tables.take_dirty_days()
+    days, whole_days = tables.take_dirty_days()
     minutes = {minute: tables.minutes[minute] for minute in tables.dirty_minutes}
     live = export_live(tables, now_ms, active_window_s) if tables.dirty_live and with_live else None
     tables.dirty_minutes = set()
@@ -47,7 +50,7 @@ def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_mi
         tables.exported_processed, tables.exported_watermark = tables.processed, tables.watermark
     meta = {"watermark": tables.exported_watermark, "processed": tables.exported_processed,
             "agents": sorted(tables.agents), "days": sorted(tables.days)}
-    return ShopExport(days, minutes, dropped, live, meta)
+    return ShopExport(days, minutes, dropped, live, meta, whole_days)
 
 
 def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict[str, Any]:

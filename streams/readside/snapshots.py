@@ -57,9 +57,12 @@ async def write_export(redis: Any, shop: str, partition: int, export: ShopExport
     """One transaction per (shop, partition): readers never see half an export."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
+        key = day_key(shop, partition, day)
+        if day in export.whole_days:
+            pipe.delete(key)
         fields = day_fields(bucket)
         if fields:
-            pipe.hset(day_key(shop, partition, day), mapping=fields)
+            pipe.hset(key, mapping=fields)
     if export.minutes:
         pipe.hset(minutes_key(shop, partition),
                   mapping={str(m): orjson.dumps(b) for m, b in export.minutes.items()})
