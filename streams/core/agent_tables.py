@@ -83,6 +83,7 @@ class ShopTables:
     # them here too.
     _scope_counters: dict[tuple, tuple[dict[str, int], str | None, tuple[str, str] | None, int | None]] = \
         field(default_factory=dict, repr=False)
+    _minute_scopes: dict[int, list[tuple]] = field(default_factory=dict, repr=False)  # minute → its cached scopes
 
     @property
     def dirty(self) -> bool:
@@ -175,9 +176,13 @@ class ShopTables:
             cached_scope = cached.get(scope)
             if cached_scope is None:
                 counters = counters_of(scope)  # marks its day row or minute dirty
-                is_day = kind in DAY_SCOPES
-                cached[scope] = (counters, scope[1] if is_day else None, _row_of(scope) if is_day else None,
-                                 None if is_day or kind in NOW_SCOPES else scope[1])
+                if kind in DAY_SCOPES:
+                    cached[scope] = (counters, scope[1], _row_of(scope), None)
+                elif kind in NOW_SCOPES:
+                    cached[scope] = (counters, None, None, None)
+                else:
+                    cached[scope] = (counters, None, None, scope[1])
+                    self._minute_scopes.setdefault(scope[1], []).append(scope)
             else:
                 counters, day, row, minute = cached_scope
                 if day is not None:
@@ -209,10 +214,9 @@ class ShopTables:
         for minute in dropped:
             del self.minutes[minute]
             self.dirty_minutes.discard(minute)
-        if dropped:
-            gone = set(dropped)
-            self._scope_counters = {scope: counters for scope, counters in self._scope_counters.items()
-                                    if scope[0] in DAY_SCOPES or scope[0] in NOW_SCOPES or scope[1] not in gone}
+        for minute in dropped:
+            for scope in self._minute_scopes.pop(minute, ()):
+                del self._scope_counters[scope]
         return dropped
 
 

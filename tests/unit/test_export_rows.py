@@ -72,3 +72,26 @@ def test_mark_all_dirty_sends_whole_buckets() -> None:
     tables.mark_all_dirty()
     export_shop(tables, tables.watermark, 600, DAY_MS)
     assert not export_shop(tables, tables.watermark, 600, DAY_MS).whole_days
+
+
+def test_a_pruned_minute_comes_back_fresh_and_dirty() -> None:
+    """The tables resolve each scope's counters once; a minute dropped by prune_minutes must not keep
+    its old counters (a late event for it starts a new bucket, and the export sends it)."""
+    from streams.core.agent_tables import ShopTables
+    from streams.core.facts import BuyerLive
+    from streams.core.scopes import SCOPE_AGENT_DAY, SCOPE_AGENT_MINUTE
+
+    tables = ShopTables()
+    minute = 1_795_000_020_000
+    deltas = [((SCOPE_AGENT_MINUTE, minute, "A"), "buyer_messages", 2), ((SCOPE_AGENT_DAY, "2026-11-11", "A"),
+                                                                          "buyer_messages", 2)]
+    tables.apply("b1", deltas, BuyerLive(), minute)
+    export_shop(tables, minute, 600, DAY_MS)
+    assert tables.prune_minutes(minute + 1) == [minute]
+    tables.apply("b1", [((SCOPE_AGENT_MINUTE, minute, "A"), "buyer_messages", 1)], BuyerLive(), minute)
+    assert tables.minutes[minute]["agents"]["A"] == {"buyer_messages": 1}
+    assert minute in tables.dirty_minutes
+    # A day scope resolved before keeps marking its row.
+    tables.apply("b1", [((SCOPE_AGENT_DAY, "2026-11-11", "A"), "buyer_messages", 1)], BuyerLive(), minute)
+    assert export_shop(tables, minute, 600, 10**12).days == {"2026-11-11": {
+        "agents": {"A": {"buyer_messages": 3}}, "groups": {}}}
