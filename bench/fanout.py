@@ -38,6 +38,7 @@ import websockets
 
 from bench.common import VIEWER_TOKEN, BenchStack, cpu_seconds, percentile, say
 from streams.readside.keys import SHOPS_KEY, day_key, live_key, meta_key, updates_channel
+from streams.readside.snapshots import day_fields
 
 AGENTS = [f"agent-{i:02d}" for i in range(30)]
 LARGE_AGENTS = 1200
@@ -56,7 +57,7 @@ async def write_export(client: Any, shop: str, bucket: dict[str, Any], live: dic
                        meta: dict[str, Any]) -> float:
     """One exporter write (day bucket, live facts, meta) and the update notice, in one transaction."""
     pipe = client.pipeline(transaction=True)
-    pipe.set(day_key(shop, 0, today()), orjson.dumps(bucket))
+    pipe.hset(day_key(shop, 0, today()), mapping=day_fields(bucket))
     pipe.set(live_key(shop, 0), orjson.dumps(live))
     pipe.set(meta_key(shop, 0), orjson.dumps(meta))
     pipe.sadd(SHOPS_KEY, shop)

@@ -3,7 +3,8 @@ buyer records → facts → agent tables → snapshot exports (serialised as wri
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
 partition), exports run like the exporter's timer (each shop/partition at most every
-export_interval_s of run time, live facts every 0.5 s). Used for profiling
+export_interval_s of run time, live facts every 0.5 s and at most 10 % of the CPU, as the exporter
+paces them). Used for profiling
 (`python -m bench.offline --profile`) and for the cost-growth table (state size and throughput with
 1×, 10×, 100× buyers and agents).
 """
@@ -25,7 +26,7 @@ from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
-from streams.worker.exporter import LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
+from streams.worker.exporter import LIVE_EXPORT_CPU_SHARE, LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
 from streams.worker.main import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
@@ -97,10 +98,15 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
                         continue
                     t = time.perf_counter()
                     now_ms = tables.watermark if event_clock else int(time.time() * 1000)
+                    cpu = time.thread_time()
                     export = export_shop(tables, now_ms, DEFAULT_SETTINGS.active_window_s, SERIES_KEEP_MS,
                                          with_live=live_due)
                     if export.live is not None:
-                        last_live[(partition, shop)] = now
+                        # As the exporter paces them: live facts at most every LIVE_EXPORT_INTERVAL_S and
+                        # never more than LIVE_EXPORT_CPU_SHARE of the time (streams/worker/exporter.py).
+                        cost = time.thread_time() - cpu
+                        last_live[(partition, shop)] = now + max(0.0, cost / LIVE_EXPORT_CPU_SHARE
+                                                                 - LIVE_EXPORT_INTERVAL_S)
                     size += export_bytes(export)
                     export_s += time.perf_counter() - t
                     exports += 1

@@ -15,6 +15,7 @@ prints a table and writes bench/results/<timestamp>.json. Method: docs/performan
   7. recovery: restart with 1,000,000 buyer records (`recovery_1m_s`)             (bench/recovery.py)
   8. multi-shop: one 作战大屏 frame of 100 shops (build + encode, bytes) vs the 0.5 s cadence
                                                                                   (bench/multishop.py)
+  9. large shop: a 1,200-agent shop's events/s ÷ a 12-agent shop's (large_shop_ratio) (bench/scaling.py)
 
 Full run ≈ 12–15 minutes; --quick ≈ 3–4 minutes (fewer events, shorter phases, no 100× scale).
 """
@@ -43,12 +44,12 @@ RESULTS = REPO / "bench" / "results"
 FULL = {"events": 300_000, "shops": 4, "agents": 12, "pipeline_runs": 2, "ceiling_runs": 3,
         "peer_processes": [1, 2], "saturation_s": 8.0, "step_s": 4.0, "levels": [25, 50, 80, 100],
         "level_s": 30.0, "ws_clients": 1000, "ws_s": 20.0, "scales": [1, 10, 100], "scale_base_events": 10_000,
-        "multishop_shops": 100, "multishop_events_per_shop": 400}
+        "multishop_shops": 100, "multishop_events_per_shop": 400, "large_shop_events": 1_000_000}
 QUICK = {"events": 100_000, "shops": 4, "agents": 12, "pipeline_runs": 1, "ceiling_runs": 2,
          "peer_processes": [1], "saturation_s": 5.0, "step_s": 2.5, "levels": [25, 80, 100],
          "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000,
-         "multishop_shops": 100, "multishop_events_per_shop": 150}
-PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "recovery", "multishop")
+         "multishop_shops": 100, "multishop_events_per_shop": 150, "large_shop_events": 300_000}
+PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "recovery", "multishop", "large")
 
 
 def median_by(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -175,6 +176,15 @@ def multishop_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
     out["multishop_frame_ms"], out["multishop_frame_bytes"] = row["multishop_frame_ms"], row["multishop_frame_bytes"]
 
 
+def large_part(plan: dict[str, Any], out: dict[str, Any]) -> None:
+    from bench.scaling import large_shop_ratio
+
+    say(f"large shop: 1,200 agents, {plan['large_shop_events']:,} events, against a 12-agent shop, side by side "
+        "(worker code path in-process)")
+    out["large_shop"] = large_shop_ratio(plan["large_shop_events"])
+    out["large_shop_ratio"] = out["large_shop"]["large_shop_ratio"]
+
+
 def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
 
@@ -237,6 +247,12 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      f"{ms['multishop_frame_ms']} ms build+encode, {ms['multishop_frame_bytes']:,} B "
                      f"(+ {ms['multishop_snapshots_ms']} ms for the {ms['shops']} shop snapshots)",
                      "≤ 500 ms (0.5 s cadence)", yes(ms["multishop_frame_ms"] + ms["multishop_snapshots_ms"] <= 500)))
+    if "large_shop" in out:
+        large = out["large_shop"]
+        rows.append((f"large shop ({large['large_agents']:,} agents, {large['large_buyers']:,} buyers) ÷ "
+                     f"{large['small_agents']}-agent shop", f"{large['large_shop_ratio']:.2f} "
+                     f"({large['large_eps']:,} / {large['small_eps']:,} ev/s in-process)", "≥ 0.60",
+                     yes(large["large_shop_ratio"] >= 0.6)))
     return rows
 
 
@@ -287,7 +303,7 @@ def main() -> None:
             say("stopping the bench stack")
             stack.stop()
     for part, run_part in (("scale", scale_part), ("recovery", recovery_part),
-                           ("multishop", multishop_part)):  # in-process, no stack
+                           ("multishop", multishop_part), ("large", large_part)):  # in-process, no stack
         if failed is None and part in parts:
             try:
                 run_part(plan, out)

@@ -16,6 +16,7 @@ facts → agent tables → exports every 0.25 s, no Kafka/Faust/Redis), and meas
 from __future__ import annotations
 
 import gc
+import statistics
 import sys
 import time
 from typing import Any
@@ -133,3 +134,37 @@ def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str,
     gc.collect()
     return row
 
+
+
+def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents: int = 1200,
+                     small_agents: int = 12, small_runs: int = 2) -> dict[str, Any]:
+    """`large_shop_ratio`: events/s of one large shop (1,200 agents; 1,000,000 events of its Double-11
+    day ≈ 130,000 buyers) ÷ events/s of one 12-agent shop (the first `small_events` of its day), both
+    through the worker's path in this process (bench.offline, exports at the worker's cadence),
+    measured side by side: `small_runs` small runs, the large run, `small_runs` small runs again, and
+    the small shop's median taken (the large run is long; small runs on each side of it cancel a drift
+    of the machine's speed, the median a run disturbed by other work)."""
+    small = build(1, small_agents, small_events, PARTITIONS, prefix="small")
+    large = build(1, large_agents, large_events, PARTITIONS, prefix="large")
+    gc.collect()
+    small_eps = [run(small.records, small.count, PARTITIONS, batch=256).eps for _ in range(small_runs)]
+    result = run(large.records, large.count, PARTITIONS, batch=256)
+    row: dict[str, Any] = {
+        "large_agents": large_agents, "large_events": large.count,
+        "large_buyers": sum(len(p.store) for p in result.processors.values()),
+        "large_eps": round(result.eps),
+        "large_export_bytes_avg": round(result.export_bytes / max(result.exports, 1)),
+        "large_export_ms_avg": round(result.export_seconds / max(result.exports, 1) * 1000, 2),
+        "large_export_share": round(result.export_seconds / result.seconds, 3),
+        "small_agents": small_agents, "small_events": small.count,
+    }
+    del result
+    gc.collect()
+    small_eps += [run(small.records, small.count, PARTITIONS, batch=256).eps for _ in range(small_runs)]
+    row["small_eps_runs"] = [round(eps) for eps in small_eps]
+    row["small_eps"] = round(statistics.median(small_eps))
+    row["large_shop_ratio"] = round(row["large_eps"] / row["small_eps"], 3)
+    say(f"  large shop: {large_agents} agents, {row['large_buyers']:,} buyers, {large.count:,} events: "
+        f"{row['large_eps']:,} events/s (exports {row['large_export_share']:.0%} of it); {small_agents}-agent "
+        f"shop {row['small_eps']:,} events/s (runs {row['small_eps_runs']}); ratio {row['large_shop_ratio']}")
+    return row

@@ -44,6 +44,13 @@ def live_entry(live: BuyerLive) -> LiveEntry | None:
     return tuple(live.activity.items()), tuple(live.pending_since.items()), tuple(live.open_sla), live.queue_wait
 
 
+def _row_of(scope: tuple) -> tuple[str, str]:
+    """A day scope's row in its bucket: ("agents", agent), ("groups", group) or ("team", "")."""
+    kind = scope[0]
+    return ("team", "") if kind == SCOPE_TEAM_DAY else ("groups", scope[2]) if kind == SCOPE_GROUP_DAY \
+        else ("agents", scope[2])
+
+
 def _empty_bucket() -> Bucket:
     return {"agents": {}, "groups": {}, "team": {}}
 
@@ -64,8 +71,19 @@ class ShopTables:
     exported_processed: int = 0
     exported_watermark: int = 0
     dirty_days: set[str] = field(default_factory=set)
+    # Per dirty day, the rows of its bucket that changed: (table, name) with table "agents" or "groups",
+    # or ("team", "") — the export sends only these (a 1,200-agent day bucket is ~400 KB; one buyer's
+    # events change a few rows). A day in dirty_days without an entry here is exported whole.
+    dirty_rows: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     dirty_minutes: set[int] = field(default_factory=set)
     dirty_live: bool = False
+    # scope → (its counters dict inside days/minutes/now, its day and row if a day scope, its minute if a
+    # minute scope): apply() resolves each scope once, not per delta. The dicts stay where they are (a
+    # counter back at zero is popped, its dict kept) until prune_minutes drops their minute, which drops
+    # them here too.
+    _scope_counters: dict[tuple, tuple[dict[str, int], str | None, tuple[str, str] | None, int | None]] = \
+        field(default_factory=dict, repr=False)
+    _minute_scopes: dict[int, list[tuple]] = field(default_factory=dict, repr=False)  # minute → its cached scopes
 
     @property
     def dirty(self) -> bool:
@@ -73,8 +91,32 @@ class ShopTables:
 
     def mark_all_dirty(self) -> None:
         self.dirty_days = set(self.days)
+        self.dirty_rows = {}  # whole buckets
         self.dirty_minutes = set(self.minutes)
         self.dirty_live = True
+
+    def take_dirty_days(self) -> tuple[dict[str, Bucket], set[str]]:
+        """The changed part of each dirty day bucket (its changed rows; whole after mark_all_dirty), the
+        days that go whole (a reader replaces what it has of them), and every day clean again."""
+        out: dict[str, Bucket] = {}
+        whole: set[str] = set()
+        rows_of = self.dirty_rows
+        for day in self.dirty_days:
+            bucket = self.days[day]
+            rows = rows_of.get(day)
+            if rows is None:
+                out[day] = bucket
+                whole.add(day)
+                continue
+            part: Bucket = {"agents": {}, "groups": {}}
+            for table, name in rows:
+                if table == "team":
+                    part["team"] = bucket["team"]
+                else:
+                    part[table][name] = bucket[table][name]
+            out[day] = part
+        self.dirty_days, self.dirty_rows = set(), {}
+        return out, whole
 
     def _counters_of(self, scope: tuple) -> dict[str, int]:
         kind = scope[0]
@@ -90,7 +132,7 @@ class ShopTables:
             bucket = self.days.get(scope[1])
             if bucket is None:
                 bucket = self.days[scope[1]] = _empty_bucket()
-            self.dirty_days.add(scope[1])
+            self._mark_row(scope)
         else:
             bucket = self.minutes.get(scope[1])
             if bucket is None:
@@ -103,6 +145,17 @@ class ShopTables:
         if counters is None:
             counters = table[scope[2]] = {}
         return counters
+
+    def _mark_row(self, scope: tuple) -> None:
+        """A day scope's row changed: its day is dirty, and the row (unless the day goes whole)."""
+        day = scope[1]
+        if day in self.dirty_days and day not in self.dirty_rows:
+            return  # the whole bucket goes (mark_all_dirty)
+        self.dirty_days.add(day)
+        rows = self.dirty_rows.get(day)
+        if rows is None:
+            rows = self.dirty_rows[day] = set()
+        rows.add(_row_of(scope))
 
     def apply(self, buyer: str, deltas: list[Delta], live: BuyerLive, max_ts: int) -> None:
         """Add a buyer's counter changes (facts.advance: new facts minus old) and take its live facts.
@@ -123,14 +176,36 @@ class ShopTables:
     def add(self, buyer: str, deltas: list[Delta]) -> None:
         """Only the counter changes of apply() (also the final records of streams/core/retention.py)."""
         counters_of = self._counters_of
+        cached = self._scope_counters
+        dirty_minutes, dirty_rows, mark_row = self.dirty_minutes, self.dirty_rows, self._mark_row
         for scope, name, change in deltas:
-            if scope[0] == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
+            kind = scope[0]
+            if kind == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
                 if change > 0:
                     self.unpaid_orders.add((buyer, *scope[1:]))
                 else:
                     self.unpaid_orders.discard((buyer, *scope[1:]))
                 continue
-            counters = counters_of(scope)
+            cached_scope = cached.get(scope)
+            if cached_scope is None:
+                counters = counters_of(scope)  # marks its day row or minute dirty
+                if kind in DAY_SCOPES:
+                    cached[scope] = (counters, scope[1], _row_of(scope), None)
+                elif kind in NOW_SCOPES:
+                    cached[scope] = (counters, None, None, None)
+                else:
+                    cached[scope] = (counters, None, None, scope[1])
+                    self._minute_scopes.setdefault(scope[1], []).append(scope)
+            else:
+                counters, day, row, minute = cached_scope
+                if day is not None:
+                    rows = dirty_rows.get(day)
+                    if rows is not None:
+                        rows.add(row)
+                    else:
+                        mark_row(scope)
+                elif minute is not None:
+                    dirty_minutes.add(minute)
             value = counters.get(name, 0) + change
             if value:
                 counters[name] = value
@@ -143,6 +218,9 @@ class ShopTables:
         for minute in dropped:
             del self.minutes[minute]
             self.dirty_minutes.discard(minute)
+        for minute in dropped:
+            for scope in self._minute_scopes.pop(minute, ()):
+                del self._scope_counters[scope]
         return dropped
 
 

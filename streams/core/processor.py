@@ -8,6 +8,7 @@ buyers touched recently stay decoded with their derivation, so a batch resumes i
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -28,12 +29,13 @@ from streams.core.buyer_state import (
     right_sized,
 )
 from streams.core.checkpoint import FINAL_PREFIX
-from streams.core.events import InvalidEvent, parse_event
+from streams.core.events import AGENT_TYPES, EVENT_TYPES, Event, InvalidEvent, parse_event
 from streams.core.facts import Derivation, advance
 from streams.core.retention import apply_final
 from streams.core.shop_settings import ShopSettings
 from streams.core.topics import partition_for, topic_for_type
 
+_TOPIC_OF_TYPE = {kind: topic_for_type(kind) for kind in EVENT_TYPES}
 # The key → partition rule (murmur2 in pure Python, ~8 µs) for keys seen again and again.
 partition_of = lru_cache(maxsize=1 << 18)(partition_for)
 
@@ -132,6 +134,13 @@ class BatchResult:
 def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = None,
                   ) -> tuple[list[tuple[int, Any]], list[DeadLetter]]:
     """The valid events of a record (single event or envelope) with their index, and the bad ones."""
+    events, bad = decode_keyed(record, partitions, now_ms)
+    return [(index, event) for index, event, _ in events], bad
+
+
+def decode_keyed(record: SourceRecord, partitions: int, now_ms: int | None = None,
+                 ) -> tuple[list[tuple[int, Event, str]], list[DeadLetter]]:
+    """decode_record() with each valid event's Kafka key (computed once: the processor needs it too)."""
     kept: list[bytes | None] = []  # the record's redacted bytes, computed once for all its dead letters
 
     def dead(index: int | None, reason: str) -> DeadLetter:
@@ -147,22 +156,27 @@ def decode_record(record: SourceRecord, partitions: int, now_ms: int | None = No
     items = decoded if isinstance(decoded, list) else [decoded]
     if not items:
         return [], [dead(None, "empty envelope")]
-    events, bad = [], []
+    events: list[tuple[int, Event, str]] = []
+    bad: list[DeadLetter] = []
+    if now_ms is None:  # one wall-clock reading for the record, not one per event
+        now_ms = int(time.time() * 1000)
+    topic, partition = record.topic, record.partition
     for index, item in enumerate(items):
         try:
             event = parse_event(item, now_ms)
         except InvalidEvent as exc:
             bad.append(dead(index, f"{exc.field}: {exc.error}"))
             continue
-        if topic_for_type(event.type) != record.topic:
-            bad.append(dead(index, f"type: {event.type} does not belong on topic {record.topic}"))
+        kind = event.type
+        if _TOPIC_OF_TYPE[kind] != topic:
+            bad.append(dead(index, f"type: {kind} does not belong on topic {topic}"))
             continue
-        expected = partition_of(event.key, partitions)
-        if expected != record.partition:
-            bad.append(dead(index, f"key {event.key!r} belongs to partition {expected}, "
-                                   f"not {record.partition}"))
+        key = f"{event.shop_id}|{event.agent_id if kind in AGENT_TYPES else event.buyer_id}"
+        expected = partition_of(key, partitions)
+        if expected != partition:
+            bad.append(dead(index, f"key {key!r} belongs to partition {expected}, not {partition}"))
             continue
-        events.append((index, event))
+        events.append((index, event, key))
     return events, bad
 
 
@@ -179,6 +193,9 @@ class _Buyer:
     applied_before: dict[str, tuple[int, int]] = field(default_factory=dict)
     ingest_before: int = 0
     length_before: int = 0
+
+
+_APPLIED, _DUPLICATE = Outcome.APPLIED, Outcome.DUPLICATE
 
 
 class PartitionProcessor:
@@ -235,12 +252,13 @@ class PartitionProcessor:
         touched: dict[str, _Buyer] = {}
         now_ms = self.clock()
         settings = self.settings
+        applied = duplicates = replayed = 0
         for source in records:
-            events, bad = decode_record(source, self.partitions, now_ms)
+            events, bad = decode_keyed(source, self.partitions, now_ms)
             if bad:
                 result.dead_letters.extend(bad)
-            for index, event in events:
-                key = event.key
+            topic, offset = source.topic, source.offset
+            for index, event, key in events:
                 buyer = touched.get(key)
                 if buyer is None:
                     buyer = touched[key] = self._take(key, event.shop_id, event.buyer_id or "")
@@ -248,13 +266,14 @@ class PartitionProcessor:
                 if version is None:  # straight to Kafka, not through ingest: the newest settings known
                     version = settings.latest_version(event.shop_id)
                 outcome = apply(buyer.record, event, version, settings.get(event.shop_id, version),
-                                source.topic, (source.offset, index))
-                if outcome is Outcome.APPLIED:
-                    result.applied += 1
-                elif outcome is Outcome.DUPLICATE:
-                    result.duplicates += 1
+                                topic, (offset, index))
+                if outcome is _APPLIED:
+                    applied += 1
+                elif outcome is _DUPLICATE:
+                    duplicates += 1
                 else:
-                    result.replayed += 1
+                    replayed += 1
+        result.applied, result.duplicates, result.replayed = applied, duplicates, replayed
         # Every settings version the buyers' timelines use has been read by now (a settings read that
         # fails, fails before any change): the new events' versions by apply(), the older events' when
         # their facts were derived (here, or in an earlier batch: versions are cached for good).
@@ -347,10 +366,9 @@ def process_agent_events(records: list[SourceRecord], partitions: int, store: Mu
     """agent.status events: the agent's status history and last status by ts, deduplicated by event id."""
     result = AgentStatusResult()
     for source in records:
-        events, bad = decode_record(source, partitions, now_ms)
+        events, bad = decode_keyed(source, partitions, now_ms)
         result.dead_letters.extend(bad)
-        for index, event in events:
-            key = event.key
+        for index, event, key in events:
             raw = result.changed.get(key) or store.get(key)
             state = agent_state(raw)
             position = [source.offset, index]

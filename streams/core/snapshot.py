@@ -1,9 +1,9 @@
 """Snapshots: what a worker exports of its partitions' tables, and how readers merge partitions.
 
 Pure (the Redis I/O is streams/readside/snapshots.py). A worker exports, per (shop, partition), only
-what changed: day buckets, minute buckets, the live facts and a meta document (watermark, processed
-count, agents). Readers merge the partitions: counters add up exactly because a buyer lives in exactly
-one partition.
+what changed: the changed rows (agent, group, team) of day buckets, minute buckets, the live facts and
+a meta document (watermark, processed count, agents). Readers merge the partitions: counters add up
+exactly because a buyer lives in exactly one partition.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ AGED_MINUTES_KEEP_MS = 2 * 3600 * 1000  # alert windows are at most an hour (str
 
 @dataclass(slots=True)
 class ShopExport:
+    # Per day the rows of its bucket that changed since the last export (all of them in the first
+    # export and after mark_all_dirty): a reader keeps each partition's rows and replaces those sent.
     days: dict[str, Bucket]
     minutes: dict[int, Bucket]
     dropped_minutes: list[int]
     live: dict[str, Any] | None
     meta: dict[str, Any]
+    # Days sent whole (first export, after mark_all_dirty: a rebuild, Redis lost): a reader drops the
+    # rows it has of them first, as a rebuilt bucket may lack a row an earlier owner had sent.
+    whole_days: set[str] = field(default_factory=set)
 
 
 def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_minutes_ms: int,
@@ -35,17 +40,17 @@ def export_shop(tables: ShopTables, now_ms: int, active_window_s: float, keep_mi
     with_live=False leaves the live facts for a later export (they stay dirty): export_live() walks
     every live buyer of the partition, so the exporter sends them less often than the counters."""
     dropped = tables.prune_minutes(now_ms - keep_minutes_ms)
-    days = {day: tables.days[day] for day in tables.dirty_days}
+    days, whole_days = tables.take_dirty_days()
     minutes = {minute: tables.minutes[minute] for minute in tables.dirty_minutes}
     live = export_live(tables, now_ms, active_window_s) if tables.dirty_live and with_live else None
-    tables.dirty_days, tables.dirty_minutes = set(), set()
+    tables.dirty_minutes = set()
     if live is not None:
         tables.dirty_live = False
     if not tables.dirty_live:  # everything is in this export or an earlier one
         tables.exported_processed, tables.exported_watermark = tables.processed, tables.watermark
     meta = {"watermark": tables.exported_watermark, "processed": tables.exported_processed,
             "agents": sorted(tables.agents), "days": sorted(tables.days)}
-    return ShopExport(days, minutes, dropped, live, meta)
+    return ShopExport(days, minutes, dropped, live, meta, whole_days)
 
 
 def export_live(tables: ShopTables, now_ms: int, active_window_s: float) -> dict[str, Any]:

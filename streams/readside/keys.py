@@ -1,7 +1,9 @@
 """Every Redis key and pub/sub channel of Kefu Pulse, built (and, for channels, parsed) here only.
 
 Per shop (`{shop}` is the shop id; `{p}` a partition of chat-events/order-events, `ap{p}` of agent-events):
-  kefu:{shop}:p{p}:day:{day}     JSON day bucket            kefu:{shop}:p{p}:min    hash minute → bucket
+  kefu:{shop}:p{p}:days:{day}    hash row → JSON counters of the day bucket ("t" team, "a:{agent}",
+                                 "g:{group}"; rows written as they change)
+  kefu:{shop}:p{p}:min           hash minute → bucket
   kefu:{shop}:p{p}:live          JSON live facts            kefu:{shop}:p{p}:meta   JSON meta
   kefu:{shop}:ap{p}:meta         JSON meta of agent-events  kefu:{shop}:status      hash agent → {status, ts}
   kefu:{shop}:accepted           events accepted by ingest (for /lag)
@@ -36,7 +38,8 @@ def shop_key(shop: str, name: str) -> str:
 
 
 def day_key(shop: str, partition: int, day: str) -> str:
-    return shop_key(shop, f"p{partition}:day:{day}")
+    """A hash (streams/readside/snapshots.py day_fields); `day:` held the whole bucket as one JSON string."""
+    return shop_key(shop, f"p{partition}:days:{day}")
 
 
 def minutes_key(shop: str, partition: int) -> str:

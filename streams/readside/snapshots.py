@@ -26,12 +26,43 @@ from streams.readside.keys import (
     updates_channel,
 )
 
+TEAM_FIELD = "t"
+_TABLE_PREFIX = {"agents": "a:", "groups": "g:"}
+_TABLE_OF_PREFIX = {"a": "agents", "g": "groups"}
+
+
+def day_fields(bucket: Bucket) -> dict[str, bytes]:
+    """A day bucket (or the changed rows of one) as fields of the day's hash: one per row, so an export
+    writes only the rows that changed, whatever the number of agents."""
+    fields = {f"{_TABLE_PREFIX[table]}{name}": orjson.dumps(counters)
+              for table in ("agents", "groups") for name, counters in bucket.get(table, {}).items()}
+    if "team" in bucket:
+        fields[TEAM_FIELD] = orjson.dumps(bucket["team"])
+    return fields
+
+
+def bucket_from_fields(fields: dict[Any, bytes]) -> Bucket:
+    bucket: Bucket = {"agents": {}, "groups": {}, "team": {}}
+    for field, raw in fields.items():
+        name = field.decode() if isinstance(field, bytes) else field
+        if name == TEAM_FIELD:
+            bucket["team"] = orjson.loads(raw)
+        else:
+            prefix, _, row = name.partition(":")
+            bucket[_TABLE_OF_PREFIX[prefix]][row] = orjson.loads(raw)
+    return bucket
+
 
 async def write_export(redis: Any, shop: str, partition: int, export: ShopExport) -> None:
     """One transaction per (shop, partition): readers never see half an export."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
-        pipe.set(day_key(shop, partition, day), orjson.dumps(bucket))
+        key = day_key(shop, partition, day)
+        if day in export.whole_days:
+            pipe.delete(key)
+        fields = day_fields(bucket)
+        if fields:
+            pipe.hset(key, mapping=fields)
     if export.minutes:
         pipe.hset(minutes_key(shop, partition),
                   mapping={str(m): orjson.dumps(b) for m, b in export.minutes.items()})
@@ -50,7 +81,10 @@ def _loads_all(values: list[bytes | None]) -> list[Any]:
 
 
 async def read_day(redis: Any, shop: str, partitions: int, day: str) -> Bucket:
-    return merge_buckets(_loads_all(await redis.mget([day_key(shop, p, day) for p in range(partitions)])))
+    pipe = redis.pipeline(transaction=False)
+    for p in range(partitions):
+        pipe.hgetall(day_key(shop, p, day))
+    return merge_buckets([bucket_from_fields(fields) for fields in await pipe.execute() if fields])
 
 
 async def read_live(redis: Any, shop: str, partitions: int) -> MergedLive:

@@ -95,7 +95,8 @@ class MemoryRedis:
 
 
 class MemoryPipeline:
-    """mget over the dict; hmget of minute buckets (the staffing now-cast's arrivals): none are stored here."""
+    """mget over the dict; hmget of minute buckets (the staffing now-cast's arrivals) and hgetall of day
+    buckets: none are stored here."""
 
     def __init__(self, values: dict[str, bytes]) -> None:
         self.values = values
@@ -106,6 +107,9 @@ class MemoryPipeline:
 
     def hmget(self, key: str, fields: list[str]) -> None:
         self.results.append([None] * len(fields))
+
+    def hgetall(self, key: str) -> None:  # day buckets (hashes of rows): none are stored here
+        self.results.append({})
 
     async def execute(self) -> list[list[bytes | None]]:
         return self.results
