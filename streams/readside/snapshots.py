@@ -75,12 +75,12 @@ async def read_meta(redis: Any, shop: str, partitions: int) -> dict[str, Any]:
 
 
 async def read_live_and_meta(redis: Any, shop: str, partitions: int) -> tuple[MergedLive, dict[str, Any]]:
-    """The merged live facts and meta in one round trip."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.mget([live_key(shop, p) for p in range(partitions)])
-    pipe.mget([meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)])
-    lives, metas = await pipe.execute()
-    return merge_live(_loads_all(lives)), merge_meta(_loads_all(metas))
+    """The merged live facts and meta in one round trip: one MGET (the shop's keys share a cluster slot;
+    a cluster pipeline refuses MGET)."""
+    keys = [live_key(shop, p) for p in range(partitions)]
+    keys += [meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)]
+    values = await redis.mget(keys)
+    return merge_live(_loads_all(values[:partitions])), merge_meta(_loads_all(values[partitions:]))
 
 
 async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[int]) -> dict[int, Bucket]:
