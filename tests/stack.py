@@ -118,7 +118,9 @@ class LocalStack:
         api = free_port_block(api_replicas, taken=taken)
         cluster_env = ({"KEFU_REDIS_CLUSTER": "1", "KEFU_REDIS_CLUSTER_BUS_PORT": str(redis + 3)}
                        if redis_cluster else {})
-        brokers_env = {"KEFU_KAFKA_BROKERS": str(kafka_brokers)} if kafka_brokers != 1 else {}
+        brokers_env = ({"KEFU_KAFKA_BROKERS": str(kafka_brokers),
+                        "KEFU_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{kafka + 2 * i}" for i in range(kafka_brokers))}
+                       if kafka_brokers != 1 else {})
         self.env: dict[str, str] = {
             **cluster_env,
             **brokers_env,
@@ -327,6 +329,14 @@ class LocalStack:
 
     def start_kafka(self) -> None:
         self._stack("start-kafka")
+
+    def kill_broker(self, i: int) -> None:
+        """SIGKILL Kafka broker i of a KEFU_KAFKA_BROKERS=3 stack."""
+        self._stack("kill-broker", str(i))
+
+    def start_broker(self, i: int) -> None:
+        """Start broker i again; returns when all brokers are in the metadata."""
+        self._stack("start-broker", str(i))
 
     def stop_redis(self) -> None:
         self._stack("stop-redis")

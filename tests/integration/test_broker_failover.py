@@ -1,0 +1,158 @@
+"""kill -9 one of three Kafka brokers in the middle of ingest, restart it later (KEFU_KAFKA_BROKERS=3:
+replication factor 3, min.insync.replicas 2, every producer acks=all).
+
+What must hold: no event lost and none counted twice (figures equal the oracle, /lag's counts equal
+the events sent); ingest answers only 202 (acknowledged by two brokers at least) or 503 (retry), never
+another 5xx and never a silent loss; and ingest is unavailable — a 5xx, no answer, or an answer that
+waits — for no longer than the leader election takes.
+
+The bound: the controller fences a broker that stopped heartbeating after broker.session.timeout.ms
+(4 s, deploy/kafka/kafka.sh) and moves the leadership of its partitions to an in-sync replica at
+once; a producer then needs a metadata refresh (retry backoff 100 ms) to find the new leader. A
+request that arrives during that window waits for it inside ingest's send (10 s timeout) or gets a
+503. So the longest stretch without a 202 answer is about 4 s plus one request; UNAVAILABLE_BOUND_S
+allows 4 s + 4 s for the start of a fresh producer after a 503 and a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient
+from aiokafka.structs import TopicPartition
+
+from streams.core.topics import CHAT_EVENTS
+from tests.client import Api, assert_same_figures
+from tests.integration.test_worker_crash import simulated_day
+from tests.stack import LocalStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+
+SESSION_TIMEOUT_S = 4.0  # broker.session.timeout.ms in deploy/kafka/kafka.sh
+UNAVAILABLE_BOUND_S = SESSION_TIMEOUT_S + 4.0
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """This module's own stack with three brokers (overrides the session's one-broker stack)."""
+    with LocalStack(kafka_brokers=3) as s:
+        yield s
+
+
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    """partition → node id of its leader, as the brokers report it now."""
+    async def read() -> dict[int, int]:
+        client = AIOKafkaClient(bootstrap_servers=bootstrap)
+        await client.bootstrap()
+        try:
+            await client.force_metadata_update()
+            return {p: client.cluster.leader_for_partition(TopicPartition(topic, p))
+                    for p in client.cluster.partitions_for_topic(topic) or ()}
+        finally:
+            await client.close()
+    return asyncio.run(read())
+
+
+def test_a_broker_killed_mid_ingest_loses_and_doubles_nothing(stack: LocalStack, tmp_path: Path) -> None:
+    api = Api(stack)
+    shop = f"failover-{uuid.uuid4().hex[:8]}"
+    events = simulated_day(shop, 6000, tmp_path / "day.ndjson")
+    shop_settings = {"filter_phrases": ["在吗", "你好"], "filter_buyers": ["test-buyer-1"]}
+    api.put_settings(shop, shop_settings)
+    # Every topic is replicated thrice, and the broker leading chat-events' partition 0 is the victim:
+    # some of the shop's partitions must change leader.
+    before = leaders(stack.bootstrap, CHAT_EVENTS)
+    victim = before[0]
+    assert set(before) == set(range(4)) and victim in (1, 2, 3)
+
+    answers: list[tuple[float, float, int]] = []  # (sent at, answered at, status) on the monotonic clock
+    sent = threading.Event()
+    third = len(events) // 3
+
+    def send() -> None:
+        for start in range(0, len(events), 50):
+            while True:  # a 503 means "nothing accepted, retry": the client's side of the contract
+                t0 = time.monotonic()
+                try:
+                    status = api.ingest(events[start:start + 50]).status_code
+                except Exception:  # no answer at all counts as unavailable too
+                    status = 0
+                answers.append((t0, time.monotonic(), status))
+                if status == 202:
+                    break
+                time.sleep(0.05)
+            if start >= third:
+                time.sleep(0.02)  # keep ingest flowing while the broker dies and comes back
+        sent.set()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    stack.wait_for(lambda: api.get(shop, "lag")["accepted_events"] > third, timeout=120, what="ingest under way")
+    killed_at = time.monotonic()
+    stack.kill_broker(victim)
+    stack.wait_for(lambda: victim not in leaders(_alive_bootstrap(stack, victim), CHAT_EVENTS).values(),
+                   timeout=30, what="leaders moved off the killed broker")
+    election_s = time.monotonic() - killed_at
+    time.sleep(3)  # ingest goes on with two brokers (min.insync.replicas 2 still met)
+    stack.start_broker(victim)
+    sender.join(timeout=600)
+    assert sent.is_set()
+
+    statuses = {status for _, _, status in answers}
+    assert statuses <= {202, 503}, sorted(statuses)
+    longest = longest_without_202_s(answers)
+    failing = longest_failing_s(answers)
+    print(f"leaders moved {election_s:.1f} s after the kill; longest stretch without a 202: {longest:.1f} s, "
+          f"of answering 5xx: {failing:.1f} s; {sum(s == 503 for _, _, s in answers)} answers 503 of "
+          f"{len(answers)} requests")
+    assert failing <= longest <= UNAVAILABLE_BOUND_S, (longest, failing, election_s)
+
+    api.wait_processed(shop, timeout=300)
+    lag = api.get(shop, "lag")
+    assert lag["processed_events"] == lag["accepted_events"] == len(events)
+    assert_same_figures(api, shop, events, shop_settings)
+    # The restarted broker caught up: it is in sync for every partition again (replication restored).
+    assert stack.wait_for(lambda: all_in_sync(stack), timeout=60, what="ISR back to 3 everywhere")
+
+
+def _alive_bootstrap(stack: LocalStack, dead: int) -> str:
+    return ",".join(a for i, a in enumerate(stack.bootstrap.split(","), start=1) if i != dead)
+
+
+def all_in_sync(stack: LocalStack) -> bool:
+    async def read() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([CHAT_EVENTS])
+            return all(len(p["isr"]) == 3 for t in described for p in t["partitions"])
+        finally:
+            await admin.close()
+    return asyncio.run(read())
+
+
+def longest_without_202_s(answers: list[tuple[float, float, int]]) -> float:
+    """The longest time between two consecutive 202 answers (requests are sent one after the other)."""
+    times = [answered for _, answered, status in answers if status == 202]
+    return max((b - a for a, b in pairwise(times)), default=0.0)
+
+
+def longest_failing_s(answers: list[tuple[float, float, int]]) -> float:
+    """The longest stretch from a failed request's start (5xx or no answer) to the next 202 answer."""
+    longest, first_failure = 0.0, None
+    for sent, answered, status in answers:
+        if status == 202:
+            if first_failure is not None:
+                longest = max(longest, answered - first_failure)
+            first_failure = None
+        elif first_failure is None:
+            first_failure = sent
+    return longest
