@@ -68,7 +68,7 @@ def test_the_stack_runs_on_three_nodes_and_a_shop_lives_on_one(api: Api, stack: 
     response = api.ingest([{"event_id": "m1", "shop_id": shop, "type": "chat.message", "ts": T0,
                             "buyer_id": "b1", "agent_id": "A", "sender": "buyer"} for shop in by_node.values()])
     assert response.status_code == 202 and response.json()["accepted"] == 3, response.text
-    assert api.put_settings(next(iter(by_node.values())), {"sla_seconds": 30})
+    assert api.put_settings(next(iter(by_node.values())), {"filter_phrases": ["你好"]})
     client = stack.redis_client()
     try:
         for node, shop in by_node.items():
