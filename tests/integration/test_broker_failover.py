@@ -6,12 +6,16 @@ the events sent); ingest answers only 202 (acknowledged by two brokers at least)
 another 5xx and never a silent loss; and ingest is unavailable — a 5xx, no answer, or an answer that
 waits — for no longer than the leader election takes.
 
-The bound: the controller fences a broker that stopped heartbeating after broker.session.timeout.ms
-(4 s, deploy/kafka/kafka.sh) and moves the leadership of its partitions to an in-sync replica at
-once; a producer then needs a metadata refresh (retry backoff 100 ms) to find the new leader. A
-request that arrives during that window waits for it inside ingest's send (10 s timeout) or gets a
-503. So the longest stretch without a 202 answer is about 4 s plus one request; UNAVAILABLE_BOUND_S
-allows 4 s + 4 s for the start of a fresh producer after a 503 and a loaded 2-core machine.
+The bound: a broker that stopped heartbeating is fenced by the active controller after
+broker.session.timeout.ms (4 s, deploy/kafka/kafka.sh), which moves its partitions' leadership to an
+in-sync replica at once. When the killed node was also the active controller (each node is broker
+and controller), the two others first elect a new one: up to controller.quorum.fetch.timeout.ms (2 s)
+to notice, up to twice controller.quorum.election.timeout.ms (1 s) to elect, and the new controller
+starts every broker's session afresh, so 2 + 2 + 4 = 8 s in the worst case (measured here: 7.6 s).
+A producer then needs one metadata refresh (100 ms backoff) to find the new leader; requests that
+arrive meanwhile wait inside ingest's send (10 s timeout) or get a 503. UNAVAILABLE_BOUND_S = 8 s +
+2 s for that refresh, the retried request and a loaded 2-core machine. And a 5xx stretch, if any, is
+no longer than the election measured in the same run (plus 2 s: the measurement polls fresh clients).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from tests.stack import LocalStack
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 SESSION_TIMEOUT_S = 4.0  # broker.session.timeout.ms in deploy/kafka/kafka.sh
-UNAVAILABLE_BOUND_S = SESSION_TIMEOUT_S + 4.0
+CONTROLLER_FAILOVER_S = 2.0 + 2 * 1.0  # quorum fetch timeout + up to two election timeouts (Kafka defaults)
+UNAVAILABLE_BOUND_S = CONTROLLER_FAILOVER_S + SESSION_TIMEOUT_S + 2.0
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +113,6 @@ def test_a_broker_killed_mid_ingest_loses_and_doubles_nothing(stack: LocalStack,
 
     statuses = {status for _, _, status in answers}
     assert statuses <= {202, 503}, sorted(statuses)
-    longest = longest_without_202_s(answers)
-    failing = longest_failing_s(answers)
-    print(f"leaders moved {election_s:.1f} s after the kill; longest stretch without a 202: {longest:.1f} s, "
-          f"of answering 5xx: {failing:.1f} s; {sum(s == 503 for _, _, s in answers)} answers 503 of "
-          f"{len(answers)} requests")
-    assert failing <= longest <= UNAVAILABLE_BOUND_S, (longest, failing, election_s)
-
     api.wait_processed(shop, timeout=300)
     lag = api.get(shop, "lag")
     assert lag["processed_events"] == lag["accepted_events"] == len(events)
@@ -122,6 +120,13 @@ def test_a_broker_killed_mid_ingest_loses_and_doubles_nothing(stack: LocalStack,
     # The restarted broker caught up: it is in sync for every partition again (replication restored).
     assert stack.wait_for(lambda: all_in_sync(stack), timeout=60, what="ISR back to 3 everywhere")
 
+    longest = longest_without_202_s(answers)
+    failing = longest_failing_s(answers)
+    print(f"leaders moved {election_s:.1f} s after the kill; longest stretch without a 202: {longest:.1f} s, "
+          f"of answering 5xx: {failing:.1f} s; {sum(s == 503 for _, _, s in answers)} answers 503 of "
+          f"{len(answers)} requests")
+    assert failing <= election_s + 2.0, (failing, election_s)
+    assert longest <= UNAVAILABLE_BOUND_S, (longest, election_s)
 
 def _alive_bootstrap(stack: LocalStack, dead: int) -> str:
     return ",".join(a for i, a in enumerate(stack.bootstrap.split(","), start=1) if i != dead)
