@@ -9,6 +9,7 @@ PSUBSCRIBE connection hears PUBLISHes made on any node).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from streams.readside.keys import live_key, meta_key, tag, version_key
 from tests.client import Api
 from tests.integration.test_alerts_integration import (  # noqa: F401  (collected again on the cluster)
     test_buyer_waiting_fires_before_the_reply_and_resolves_after_it_one_delivery_each,
+    test_dead_and_slow_receivers_delay_neither_others_nor_the_figures,
     test_dispatcher_restart_loses_no_delivery,
     test_rules_api_defaults_validation_roles_and_redaction,
     test_rules_put_is_in_force_for_the_next_evaluation,
@@ -93,9 +95,10 @@ def test_screens_of_shops_on_every_node_get_their_update_frames(api: Api, stack:
                             "buyer_id": "b0", "agent_id": "A", "sender": "buyer"}]).status_code == 202
         api.wait_processed(shop)
     base = stack.api_url.replace("http://", "ws://")
-    sockets = {shop: connect(f"{base}/api/v1/shops/{shop}/stream?token={stack.viewer_token}", open_timeout=10)
-               for shop in by_node.values()}
-    try:
+    with contextlib.ExitStack() as opened:
+        sockets = {shop: opened.enter_context(connect(f"{base}/api/v1/shops/{shop}/stream?token={stack.viewer_token}",
+                                                      open_timeout=10))
+                   for shop in by_node.values()}
         for ws in sockets.values():
             assert orjson.loads(ws.recv(timeout=10))["type"] == "snapshot"
         for shop in by_node.values():
@@ -108,6 +111,3 @@ def test_screens_of_shops_on_every_node_get_their_update_frames(api: Api, stack:
                 if frame["type"] == "update" and frame["team"]["consult_buyers"] == 2:
                     break
             assert frame["shop_id"] == shop
-    finally:
-        for ws in sockets.values():
-            ws.close()
