@@ -327,7 +327,13 @@ if ((BROKERS > 1)); then
     start) brokers_start ;;
     stop) brokers_stop ;;
     status) brokers_status ;;
-    start-node) check_node "${2:-}"; start_node "$2"; wait_nodes "$TIMEOUT" "$BROKERS" ;;
+    start-node)
+      check_node "${2:-}"
+      start_node "$2"
+      alive=0
+      for ((i = 1; i <= BROKERS; i++)); do node_pid "$i" >/dev/null && alive=$((alive + 1)); done
+      wait_nodes "$TIMEOUT" "$alive"  # those running (others may be down on purpose) in the metadata
+      ;;
     stop-node) check_node "${2:-}"; LOG_TAG="kafka-$2" stop_pid_file "$(node_pidfile "$2")" "$CMDLINE" ;;
     kill-node)
       check_node "${2:-}"

@@ -163,3 +163,42 @@ def longest_failing_s(answers: list[tuple[float, float, int]]) -> float:
         elif first_failure is None:
             first_failure = sent
     return longest
+
+
+def test_with_one_broker_left_ingest_refuses_and_nothing_accepted_is_lost(stack: LocalStack, tmp_path: Path) -> None:
+    """Two of three brokers killed: one broker alone cannot meet min.insync.replicas 2 (nor keep the
+    controller quorum), so no request may be answered 202 — an event on one disk only is never
+    acknowledged. Ingest answers 503 (within its 10 s send timeout) until a second broker is back; the
+    client's retries then go through, and every event is counted once."""
+    api = Api(stack)
+    shop = f"minisr-{uuid.uuid4().hex[:8]}"
+    events = simulated_day(shop, 1500, tmp_path / "day.ndjson")
+    api.put_settings(shop, {})
+    batches = [events[i:i + 50] for i in range(0, len(events), 50)]
+    half = len(batches) // 2
+    for batch in batches[:half]:
+        assert api.ingest(batch).status_code == 202
+    stack.kill_broker(2)
+    stack.kill_broker(3)
+    down_statuses = []
+    outage_ends = time.monotonic() + 15
+    while time.monotonic() < outage_ends:
+        try:
+            down_statuses.append(api.ingest(batches[half]).status_code)
+        except Exception:
+            down_statuses.append(0)
+    assert down_statuses and set(down_statuses) <= {503}, down_statuses
+    stack.start_broker(2)
+    recovered_at = time.monotonic()
+    for batch in batches[half:]:
+        while (status := api.ingest(batch).status_code) != 202:
+            assert status == 503, status
+            assert time.monotonic() - recovered_at < 60, "ingest still refuses with two brokers back"
+            time.sleep(0.2)
+    stack.start_broker(3)
+    api.wait_processed(shop, timeout=300)
+    lag = api.get(shop, "lag")
+    assert lag["processed_events"] == lag["accepted_events"] == len(events)
+    assert_same_figures(api, shop, events, {})
+    print(f"one broker left: {len(down_statuses)} answers, all 503; two back: ingest accepted again "
+          f"{time.monotonic() - recovered_at:.1f} s after the restart had returned")
