@@ -192,7 +192,16 @@ cmd_start() {
   say "ready after $((SECONDS - t0))s"
 }
 
-cmd_stop() { stop_pid_file "$PIDFILE" "$CMDLINE"; }
+# Stops the three-node deployment's processes too when their pid files are there: `down` without the
+# switch the stack was started with must not leave them running.
+cmd_stop() {
+  stop_pid_file "$PIDFILE" "$CMDLINE"
+  local f
+  for f in "$DATA_DIR"/kafka-[1-9].pid; do
+    [[ -e "$f" ]] || continue
+    LOG_TAG="$(basename "$f" .pid)" stop_pid_file "$f" "$CMDLINE"
+  done
+}
 
 cmd_status() {
   local pid
