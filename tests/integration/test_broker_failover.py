@@ -199,9 +199,15 @@ def test_with_one_broker_left_ingest_refuses_and_nothing_accepted_is_lost(stack:
         if first_202_s is None:
             first_202_s = time.monotonic() - recovered_at
     stack.start_broker(3)
-    api.wait_processed(shop, timeout=300)
-    lag = api.get(shop, "lag")
-    assert lag["processed_events"] == lag["accepted_events"] == len(events)
+    # A 503 means "not acknowledged", not "not written": the lone leader had appended some refused
+    # requests' records, which became committed once a replica was back. The retries' copies of those
+    # events are duplicates the workers drop by event id (the figures count each event once), but /lag's
+    # processed count includes every copy that arrived, so it may exceed the accepted count by as many.
+    lag = stack.wait_for(lambda: (lag := api.get(shop, "lag"))["processed_events"] >= len(events) and lag,
+                         timeout=300, what="every event processed")
+    assert lag["accepted_events"] == len(events)
+    assert lag["processed_events"] - len(events) <= len(batches[half]) * len(down_statuses)
     assert_same_figures(api, shop, events, {})
     print(f"one broker left: {len(down_statuses)} answers in 15 s, all 503; two back: the first 202 "
-          f"{first_202_s:.1f} s after the restart had returned")
+          f"{first_202_s:.1f} s after the restart had returned; {lag['processed_events'] - len(events)} copies "
+          f"of refused events arrived anyway (dropped as duplicates)")
