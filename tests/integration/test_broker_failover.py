@@ -11,11 +11,13 @@ broker.session.timeout.ms (4 s, deploy/kafka/kafka.sh), which moves its partitio
 in-sync replica at once. When the killed node was also the active controller (each node is broker
 and controller), the two others first elect a new one: up to controller.quorum.fetch.timeout.ms (2 s)
 to notice, up to twice controller.quorum.election.timeout.ms (1 s) to elect, and the new controller
-starts every broker's session afresh, so 2 + 2 + 4 = 8 s in the worst case (measured here: 7.6 s).
-A producer then needs one metadata refresh (100 ms backoff) to find the new leader; requests that
-arrive meanwhile wait inside ingest's send (10 s timeout) or get a 503. UNAVAILABLE_BOUND_S = 8 s +
-2 s for that refresh, the retried request and a loaded 2-core machine. And a 5xx stretch, if any, is
-no longer than the election measured in the same run (plus 2 s: the measurement polls fresh clients).
+starts every broker's session afresh, so 2 + 2 + 4 = 8 s in the worst case. A producer then needs
+one metadata refresh (100 ms backoff) to find the new leader; requests that arrive meanwhile wait
+inside ingest's send (10 s timeout) or get a 503. UNAVAILABLE_BOUND_S = 8 s + 3 s for that refresh,
+the request under way and a loaded 2-core machine. Measured in four runs here (leaders moved / longest
+gap between two 202s): 7.6 / 8.2 s, 4.6 / 5.6 s, 4.4 / 4.7 s, 7.6 / 8.9 s; no 5xx at all. And a 5xx
+stretch, if any, is no longer than the election measured in the same run (plus 2 s: the measurement
+polls with fresh clients).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 SESSION_TIMEOUT_S = 4.0  # broker.session.timeout.ms in deploy/kafka/kafka.sh
 CONTROLLER_FAILOVER_S = 2.0 + 2 * 1.0  # quorum fetch timeout + up to two election timeouts (Kafka defaults)
-UNAVAILABLE_BOUND_S = CONTROLLER_FAILOVER_S + SESSION_TIMEOUT_S + 2.0
+UNAVAILABLE_BOUND_S = CONTROLLER_FAILOVER_S + SESSION_TIMEOUT_S + 3.0
 
 
 @pytest.fixture(scope="module")
