@@ -42,10 +42,11 @@ test-web:
 	@$(STACK) web-deps
 	cd web && npm run lint --silent && npm test --silent
 
-## fault tests: worker kill -9, two workers with one killed, broker/Redis/API restarts (slow ones included)
+## fault tests: worker kill -9, two workers with one killed, broker/Redis/API restarts, one of three brokers
+## killed mid-ingest (slow ones included)
 chaos: setup
 	$(PY) -m pytest -q -m "chaos or integration" tests/integration/test_chaos_two_workers.py tests/integration/test_worker_crash.py \
-		tests/integration/test_stack_faults.py
+		tests/integration/test_stack_faults.py tests/integration/test_broker_failover.py
 
 ## the ingest fuzzers and schemathesis with FUZZ_SCALE × their CI example counts (≥ 10,000 cases at 10);
 ## prints the cases generated per test (tests/fuzzing.py)

@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api.errors import ApiError
 from api.state import ApiCounters
 from streams.core.frame_delta import ShopFrames
+from streams.readside.client import psubscribe
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
@@ -228,7 +229,7 @@ class Hub:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(channel_pattern(UPDATES), channel_pattern(ALERTS))
+                await psubscribe(self.redis, pubsub, channel_pattern(UPDATES), channel_pattern(ALERTS))
                 for shop in self.clients:  # (re)connected: whatever we missed, screens get it now
                     self._dirty.setdefault(shop, time.monotonic())
                 self._wake.set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +17,7 @@ from api.ratelimit import TokenBuckets
 from api.routes import alerts, health, ingest, pages, shop_sets, shops, stream
 from api.state import ApiCounters, AppState
 from streams.config import Config, get_config
+from streams.readside.client import async_redis
 from streams.readside.reader import ReadModel
 
 
@@ -42,7 +42,7 @@ def create_app(config: Config | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
+        redis = async_redis(config, socket_timeout=5, socket_connect_timeout=3)
         counters = ApiCounters()
         readmodel = ReadModel(redis, config)
         state = AppState(

@@ -15,6 +15,9 @@ class Config(BaseSettings):
     kafka_bootstrap: str = ""  # overrides 127.0.0.1:<kafka_port> when set
     redis_port: int = 6379
     redis_url: str = ""  # overrides redis://127.0.0.1:<redis_port>/0 when set
+    # KEFU_REDIS_CLUSTER=1: the Redis at redis_dsn is one node (the seed) of a Redis Cluster; every client
+    # is then a RedisCluster (streams/readside/client.py), the rest of the code is the same.
+    redis_cluster: bool = False
     partitions: int = 8
     app_id: str = "kefu-pulse"
     data_dir: str = ".run"

@@ -31,10 +31,13 @@ from streams.core.topics import (
 
 
 def all_topics(config: Config) -> list[NewTopic]:
-    compacted = {"cleanup.policy": "compact"}
-    week = {"retention.ms": str(7 * 86_400_000)}
     n = config.partitions
     rf = config.replication_factor  # KEFU_REPLICATION_FACTOR: 1 locally, 3 on a 3-broker cluster
+    # With replicas, an acks=all write is on rf - 1 brokers at least (2 of 3) before it is acknowledged:
+    # one broker may die without losing an acknowledged event, and without stopping writes.
+    durable = {"min.insync.replicas": str(rf - 1)} if rf > 1 else {}
+    compacted = {"cleanup.policy": "compact", **durable}
+    week = {"retention.ms": str(7 * 86_400_000), **durable}
     return [
         NewTopic(CHAT_EVENTS, n, rf, topic_configs=week),
         NewTopic(ORDER_EVENTS, n, rf, topic_configs=week),

@@ -5,6 +5,8 @@ ports (Kafka, its controller, Redis, a block of API ports), fixed tokens ("test-
 "test-viewer", "test-admin"), KEFU_CLOCK=event and KEFU_PARTITIONS=4, so it runs beside a
 developer's `make up` stack without touching it. `stop()` runs `stack.sh down`, copies the stack's
 logs to tests/artifacts/stack-logs/ and removes the data dir (kept when KEFU_TEST_KEEP_DATA=1).
+`LocalStack(redis_cluster=True)` runs a 3-node Redis Cluster instead of one Redis (KEFU_REDIS_CLUSTER=1),
+`LocalStack(kafka_brokers=3)` three KRaft brokers (KEFU_KAFKA_BROKERS=3); see deploy/local/stack.sh.
 
 Reusing a running stack: set KEFU_TEST_STACK_URL to its API base URL (e.g. http://127.0.0.1:8000
 after `make up`). Then nothing is started or stopped; the ports, data dir and tokens are read from
@@ -97,6 +99,8 @@ class LocalStack:
         clock: str = "event",
         extra_env: dict[str, str] | None = None,
         timeout: float = 300.0,
+        redis_cluster: bool = False,
+        kafka_brokers: int = 1,
     ) -> None:
         self.timeout = timeout
         self.reused_url = os.environ.get("KEFU_TEST_STACK_URL", "").rstrip("/")
@@ -105,10 +109,21 @@ class LocalStack:
             self._init_reused()
             return
         self.data_dir = Path(tempfile.mkdtemp(prefix="kefu-test-stack-"))
-        kafka = free_port_block(2)  # broker + controller
-        redis = free_port_block(1, taken={kafka, kafka + 1})
-        api = free_port_block(api_replicas, taken={kafka, kafka + 1, redis})
+        # Kafka: a broker and a controller port per broker (broker i: kafka + 2(i-1), controller + 1).
+        kafka = free_port_block(2 * kafka_brokers)
+        taken = set(range(kafka, kafka + 2 * kafka_brokers))
+        # Redis: one port, or three client ports and three cluster bus ports for a cluster.
+        redis = free_port_block(6 if redis_cluster else 1, taken=taken)
+        taken |= set(range(redis, redis + (6 if redis_cluster else 1)))
+        api = free_port_block(api_replicas, taken=taken)
+        cluster_env = ({"KEFU_REDIS_CLUSTER": "1", "KEFU_REDIS_CLUSTER_BUS_PORT": str(redis + 3)}
+                       if redis_cluster else {})
+        brokers_env = ({"KEFU_KAFKA_BROKERS": str(kafka_brokers),
+                        "KEFU_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{kafka + 2 * i}" for i in range(kafka_brokers))}
+                       if kafka_brokers != 1 else {})
         self.env: dict[str, str] = {
+            **cluster_env,
+            **brokers_env,
             "KEFU_DATA_DIR": str(self.data_dir),
             "KEFU_KAFKA_PORT": str(kafka),
             "KEFU_KAFKA_CONTROLLER_PORT": str(kafka + 1),
@@ -168,6 +183,19 @@ class LocalStack:
     @property
     def bootstrap(self) -> str:
         return self.env.get("KEFU_KAFKA_BOOTSTRAP") or f"127.0.0.1:{self.env['KEFU_KAFKA_PORT']}"
+
+    @property
+    def redis_cluster(self) -> bool:
+        return self.env.get("KEFU_REDIS_CLUSTER") == "1"
+
+    def redis_client(self, **options):
+        """A synchronous client of this stack's Redis (a RedisCluster on a cluster stack)."""
+        import redis
+        from redis.cluster import RedisCluster
+
+        if self.redis_cluster:
+            return RedisCluster.from_url(self.redis_url.removesuffix("/0"), **options)
+        return redis.Redis.from_url(self.redis_url, **options)
 
     @property
     def redis_url(self) -> str:
@@ -301,6 +329,14 @@ class LocalStack:
 
     def start_kafka(self) -> None:
         self._stack("start-kafka")
+
+    def kill_broker(self, i: int) -> None:
+        """SIGKILL Kafka broker i of a KEFU_KAFKA_BROKERS=3 stack."""
+        self._stack("kill-broker", str(i))
+
+    def start_broker(self, i: int) -> None:
+        """Start broker i again; returns when all brokers are in the metadata."""
+        self._stack("start-broker", str(i))
 
     def stop_redis(self) -> None:
         self._stack("stop-redis")

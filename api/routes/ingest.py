@@ -151,7 +151,11 @@ async def ingest(request: Request, state: StateDep, atomic: bool = Query(False))
     shops = sorted({event.shop_id for event, _ in valid})
     try:
         version_keys = [SETTINGS_DOCUMENTS.version_key(s) for s in shops]
-        versions = dict(zip(shops, await state.redis.mget(version_keys), strict=True))
+        # GETs in one pipeline, not one MGET: on a Redis Cluster each shop's keys are in their own slot.
+        pipe = state.redis.pipeline(transaction=False)
+        for key in version_keys:
+            pipe.get(key)
+        versions = dict(zip(shops, await pipe.execute(), strict=True))
     except RedisError:
         raise ApiError(503, "settings store (Redis) unreachable; nothing was accepted, retry") from None
     # Stamp each event with the settings in force now: a settings PUT answered before this request

@@ -17,6 +17,7 @@
 #   stack.sh start-api I    (waits for /readyz) | stop-api I
 #   stack.sh start-dispatcher | stop-dispatcher | kill-dispatcher (SIGKILL)   the alert webhook dispatcher
 #   stack.sh start-kafka | stop-kafka | start-redis | stop-redis
+#   stack.sh kill-broker I | start-broker I   with KEFU_KAFKA_BROKERS=3: SIGKILL / restart broker I (fault tests)
 #
 # Environment (defaults in brackets; see shared/spec/local-stack.md):
 #   KEFU_API_PORT [8000]  KEFU_API_REPLICAS [1]  KEFU_WORKERS [1]  KEFU_KAFKA_PORT [9092]
@@ -28,6 +29,11 @@
 #     shop ids, comma-separated: sizes by position); the first shop's wall and console and all of them
 #     on the multi-shop wall are the printed URLs
 #   KEFU_ALLOW_PRIVATE_WEBHOOKS, KEFU_PARTITIONS, other KEFU_*: passed through to the processes
+#   KEFU_KAFKA_BROKERS [1]: 3 runs three KRaft brokers (replication factor 3, min.insync.replicas 2) on
+#     KEFU_KAFKA_PORT + 0/2/4 (controllers + 1); the processes get all three as KEFU_KAFKA_BOOTSTRAP
+#   KEFU_REDIS_CLUSTER [unset]: 1 runs a 3-node Redis Cluster on KEFU_REDIS_PORT + 0/1/2 (bus ports
+#     KEFU_REDIS_CLUSTER_BUS_PORT [redis port + 10000] + 0/1/2); the processes use RedisCluster clients
+#   (deployments and their costs: docs/operations.md)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,6 +67,39 @@ REDIS_SH="$REPO/deploy/redis/redis.sh"
 for v in KEFU_API_PORT KEFU_API_REPLICAS KEFU_WORKERS KEFU_KAFKA_PORT KEFU_KAFKA_CONTROLLER_PORT KEFU_REDIS_PORT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
 done
+
+# ------------------------------------------------------------- deployments: brokers, Redis Cluster
+
+# KEFU_KAFKA_BROKERS=3 / KEFU_REDIS_CLUSTER=1 (deploy/kafka/kafka.sh and deploy/redis/redis.sh start
+# them): what every process of the stack must be told, and which local ports they occupy.
+export KEFU_KAFKA_BROKERS="${KEFU_KAFKA_BROKERS:-1}"
+[[ "$KEFU_KAFKA_BROKERS" == 1 || "$KEFU_KAFKA_BROKERS" == 3 ]] \
+  || die "KEFU_KAFKA_BROKERS must be 1 or 3, got '$KEFU_KAFKA_BROKERS'"
+[[ "${KEFU_REDIS_CLUSTER:-0}" =~ ^[01]$ ]] || die "KEFU_REDIS_CLUSTER must be 1 or unset, got '$KEFU_REDIS_CLUSTER'"
+if ((KEFU_KAFKA_BROKERS == 3)); then
+  export KEFU_REPLICATION_FACTOR="${KEFU_REPLICATION_FACTOR:-3}"
+  export KEFU_KAFKA_BOOTSTRAP="${KEFU_KAFKA_BOOTSTRAP:-127.0.0.1:$KEFU_KAFKA_PORT,127.0.0.1:$((KEFU_KAFKA_PORT + 2)),127.0.0.1:$((KEFU_KAFKA_PORT + 4))}"
+fi
+
+# Every local port of Kafka and Redis (for `down`'s "still listening" check).
+backend_ports() {
+  local i
+  for ((i = 0; i < KEFU_KAFKA_BROKERS; i++)); do
+    echo $((KEFU_KAFKA_PORT + 2 * i)) $((KEFU_KAFKA_CONTROLLER_PORT + 2 * i))
+  done
+  if [[ "${KEFU_REDIS_CLUSTER:-}" == 1 ]]; then
+    echo "$KEFU_REDIS_PORT" $((KEFU_REDIS_PORT + 1)) $((KEFU_REDIS_PORT + 2))
+  else
+    echo "$KEFU_REDIS_PORT"
+  fi
+}
+
+backend_summary() {
+  local kafka="Kafka 127.0.0.1:$KEFU_KAFKA_PORT" redis="Redis 127.0.0.1:$KEFU_REDIS_PORT"
+  ((KEFU_KAFKA_BROKERS == 1)) || kafka="Kafka $KEFU_KAFKA_BROKERS brokers ($KEFU_KAFKA_BOOTSTRAP)"
+  [[ "${KEFU_REDIS_CLUSTER:-}" != 1 ]] || redis="Redis Cluster 127.0.0.1:$KEFU_REDIS_PORT-$((KEFU_REDIS_PORT + 2))"
+  echo "$kafka, $redis"
+}
 
 # ---------------------------------------------------------------------------------------------- setup
 
@@ -474,7 +513,7 @@ cmd_up() {
   wait_ready "${apis[@]}"
   unlock_data_dir
   say "up in $((SECONDS - t0))s: API http://127.0.0.1:$KEFU_API_PORT ($KEFU_API_REPLICAS replica(s)), $KEFU_WORKERS worker(s)," \
-    "Kafka 127.0.0.1:$KEFU_KAFKA_PORT, Redis 127.0.0.1:$KEFU_REDIS_PORT, data $DATA_DIR"
+    "$(backend_summary), data $DATA_DIR"
 }
 
 cmd_down() {
@@ -492,7 +531,7 @@ cmd_down() {
   "$REDIS_SH" stop 8>&-
   unlock_data_dir
   local p busy=()
-  for p in "$KEFU_KAFKA_PORT" "$KEFU_KAFKA_CONTROLLER_PORT" "$KEFU_REDIS_PORT"; do
+  for p in $(backend_ports); do
     port_open "$p" && busy+=("$p")
   done
   for ((i = 1; i <= KEFU_API_REPLICAS; i++)); do
@@ -617,8 +656,10 @@ case "$sub" in
   stop-kafka) lock_data_dir; "$KAFKA_SH" stop 8>&- ;;
   start-redis) lock_data_dir; "$REDIS_SH" start 8>&- ;;
   stop-redis) lock_data_dir; "$REDIS_SH" stop 8>&- ;;
+  kill-broker) lock_data_dir; "$KAFKA_SH" kill-node "${1:-}" 8>&- ;;
+  start-broker) lock_data_dir; "$KAFKA_SH" start-node "${1:-}" 8>&- ;;
   *)
-    echo "usage: $0 {setup|web-deps|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-dispatcher|stop-dispatcher|kill-dispatcher|start-kafka|stop-kafka|start-redis|stop-redis}" >&2
+    echo "usage: $0 {setup|web-deps|up|down|status|run|info|clean|topics|start-worker I|stop-worker I|kill-worker I|start-api I|stop-api I|start-dispatcher|stop-dispatcher|kill-dispatcher|start-kafka|stop-kafka|start-redis|stop-redis|kill-broker I|start-broker I}" >&2
     exit 2
     ;;
 esac

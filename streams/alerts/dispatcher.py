@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
@@ -44,6 +43,7 @@ from streams.alerts.rules import address_allowed, literal_address, redact_url
 from streams.alerts.store import DELIVERIES_KEEP, SENT_MARK_TTL_S, RulesCache
 from streams.config import Config, get_config
 from streams.core.topics import ALERTS
+from streams.readside.client import async_redis
 from streams.readside.keys import ALERT_JOBS_DUE_KEY, ALERT_JOBS_KEY, deliveries_key, sent_mark_key
 from streams.readside.settings_store import current_version, load_settings
 
@@ -110,7 +110,7 @@ class Dispatcher:
 
     def __init__(self, config: Config, redis: Any = None, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
-        self.redis = redis or aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
+        self.redis = redis or async_redis(config, socket_timeout=5, socket_connect_timeout=3)
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(self.REQUEST_TIMEOUT_S, connect=self.CONNECT_TIMEOUT_S),
             follow_redirects=False,  # a redirect could lead anywhere (private addresses included)

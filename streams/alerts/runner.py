@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
@@ -44,6 +43,7 @@ from streams.core.staffing import ARRIVAL_WINDOW_MS
 from streams.core.topics import ALERTS, partition_for
 from streams.core.views import live_view
 from streams.kafka import start_producer
+from streams.readside.client import async_redis, psubscribe
 from streams.readside.keys import (
     ALERT_RULES,
     SETTINGS,
@@ -77,7 +77,7 @@ class AlertRunner:
         self.config = config
         self.partitions = config.partitions
         self.owned_partitions = owned_partitions
-        self.redis = redis or aioredis.Redis.from_url(config.redis_dsn, socket_timeout=5, socket_connect_timeout=3)
+        self.redis = redis or async_redis(config, socket_timeout=5, socket_connect_timeout=3)
         self.rules = RulesCache(self.redis)
         self.producer = producer
         self.wall_clock = wall_clock
@@ -254,7 +254,7 @@ class AlertRunner:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(channel_pattern(UPDATES), channel_pattern(ALERT_RULES))
+                await psubscribe(self.redis, pubsub, channel_pattern(UPDATES), channel_pattern(ALERT_RULES))
                 self._last_sweep = float("-inf")  # (re)subscribed: whatever we missed, the sweep catches
                 async for message in pubsub.listen():
                     if message["type"] != "pmessage":

@@ -1,6 +1,13 @@
 """Every Redis key and pub/sub channel of Kefu Pulse, built (and, for channels, parsed) here only.
 
-Per shop (`{shop}` is the shop id; `{p}` a partition of chat-events/order-events, `ap{p}` of agent-events):
+Invariant (Redis Cluster): every key of one shop carries the hash tag `{<shop>}`, so all of them live in
+one slot and a shop's multi-key transactions and Lua scripts run on one node. Keys shared by many shops
+carry a tag of their own (`{alert-jobs}`, `{<app id>}`); a transaction or script never mixes tags.
+Values are the same bytes as before the tags: only the key names changed (the stack starts from an
+empty Redis, so there is no migration; docs/operations.md).
+
+Per shop (`{shop}` below is the literal tag: braces and the shop id; `{p}` a partition of chat-events/
+order-events, `ap{p}` of agent-events):
   kefu:{shop}:p{p}:days:{day}    hash row → JSON counters of the day bucket ("t" team, "a:{agent}",
                                  "g:{group}"; rows written as they change)
   kefu:{shop}:p{p}:min           hash minute → bucket
@@ -12,20 +19,24 @@ Per shop (`{shop}` is the shop id; `{p}` a partition of chat-events/order-events
   kefu:{shop}:alert-state        JSON {"seq", "firing": {rule: {subject: entry}}, "pending": {...}}
   kefu:{shop}:alerts             list of alert transitions, newest first (capped)
   kefu:{shop}:alert-outbox       transitions committed but not yet acknowledged by Kafka
-  kefu:{shop}:deliveries         list of delivery attempts, newest first (capped)
-  kefu:{shop}:alert-sent:{alert}:{state}   "delivery jobs already created for this transition"
 Channels: kefu:{shop}:updates (a worker exported), kefu:{shop}:alerts (an alert transition, JSON),
-kefu:{shop}:alert-rules ("changed" after a PUT).
-Global: kefu:shops (set of shops seen), kefu:alert-jobs (hash), kefu:alert-jobs:due (zset); per worker
-app id, kefu:{app}:owners and kefu:{app}:owner:{worker} (which worker processes which partitions).
+kefu:{shop}:alert-rules ("changed" after a PUT). Subscribers use PSUBSCRIBE kefu:{*}:<name> on one node:
+a classic PUBLISH reaches every node of a cluster (tests/integration/test_redis_cluster.py).
+The webhook dispatcher's state, one slot (its scripts and transactions touch the job queue and a shop's
+entries together): kefu:{alert-jobs} (hash id → job), kefu:{alert-jobs}:due (zset),
+kefu:{alert-jobs}:sent:{shop}:{alert}:{state} ("delivery jobs already created for this transition"),
+kefu:{alert-jobs}:deliveries:{shop} (list of delivery attempts, newest first, capped).
+Global, single keys: kefu:shops (set of shops seen), kefu:exported:{uuid} (an exporter's Redis-loss marker).
+Per worker app id, one slot: kefu:{app}:owners and kefu:{app}:owner:{worker} (which worker processes
+which partitions).
 """
 
 from __future__ import annotations
 
 PREFIX = "kefu:"
 SHOPS_KEY = "kefu:shops"
-ALERT_JOBS_KEY = "kefu:alert-jobs"
-ALERT_JOBS_DUE_KEY = "kefu:alert-jobs:due"
+ALERT_JOBS_KEY = "kefu:{alert-jobs}"
+ALERT_JOBS_DUE_KEY = "kefu:{alert-jobs}:due"
 
 UPDATES = "updates"
 ALERTS = "alerts"
@@ -33,8 +44,13 @@ ALERT_RULES = "alert-rules"
 SETTINGS = "settings"
 
 
+def tag(name: str) -> str:
+    """`{name}`: the hash tag that puts every key containing it in one Redis Cluster slot."""
+    return f"{{{name}}}"
+
+
 def shop_key(shop: str, name: str) -> str:
-    return f"{PREFIX}{shop}:{name}"
+    return f"{PREFIX}{tag(shop)}:{name}"
 
 
 def day_key(shop: str, partition: int, day: str) -> str:
@@ -80,11 +96,18 @@ def outbox_key(shop: str) -> str:
 
 
 def deliveries_key(shop: str) -> str:
-    return shop_key(shop, "deliveries")
+    """In the dispatcher's slot: recorded in one transaction with the job's removal or reschedule."""
+    return f"{ALERT_JOBS_KEY}:deliveries:{shop}"
 
 
 def sent_mark_key(shop: str, alert_id: str, state: str) -> str:
-    return shop_key(shop, f"alert-sent:{alert_id}:{state}")
+    """In the dispatcher's slot: set by the script that creates the transition's jobs."""
+    return f"{ALERT_JOBS_KEY}:sent:{shop}:{alert_id}:{state}"
+
+
+def exported_marker_key(marker: str) -> str:
+    """An exporter's marker: gone means Redis lost its data (streams/worker/exporter.py)."""
+    return f"{PREFIX}exported:{marker}"
 
 
 def version_key(shop: str, kind: str) -> str:
@@ -99,11 +122,11 @@ def document_prefix(shop: str, kind: str) -> str:
 
 def owners_key(app_id: str) -> str:
     """The set of worker ids that published their partitions (streams/readside/ownership.py)."""
-    return f"{PREFIX}{app_id}:owners"
+    return f"{PREFIX}{tag(app_id)}:owners"
 
 
 def owner_key(app_id: str, worker_id: str) -> str:
-    return f"{PREFIX}{app_id}:owner:{worker_id}"
+    return f"{PREFIX}{tag(app_id)}:owner:{worker_id}"
 
 
 # ---- channels ----------------------------------------------------------------------------------------
@@ -126,12 +149,12 @@ def rules_channel(shop: str) -> str:
 
 
 def channel_pattern(name: str) -> str:
-    """The PSUBSCRIBE pattern for one channel name of every shop."""
+    """The PSUBSCRIBE pattern for one channel name of every shop (braces are literal in a glob)."""
     return channel("*", name)
 
 
 def parse_channel(raw: bytes | str) -> tuple[str, str]:
-    """(shop, channel name) of a channel built by `channel` (shop ids never contain ':')."""
+    """(shop, channel name) of a channel built by `channel` (shop ids never contain '}' or ':')."""
     text = raw.decode() if isinstance(raw, bytes) else raw
-    shop, _, name = text[len(PREFIX):].partition(":")
-    return shop, name
+    tagged, _, name = text[len(PREFIX):].partition(":")
+    return tagged[1:-1], name

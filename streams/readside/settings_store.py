@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis
-
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings, parse_settings
 from streams.readside.documents import VersionedDocuments
 from streams.readside.keys import SETTINGS
@@ -36,8 +34,9 @@ async def load_settings(client: Any, shop: str, version: int) -> ShopSettings:
 class SettingsCache:
     """The workers' view (a synchronous client: a miss happens once per shop and version)."""
 
-    def __init__(self, redis_url: str) -> None:
-        self._client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    def __init__(self, client: Any) -> None:
+        """`client`: a synchronous Redis client (streams/readside/client.py `sync_redis`)."""
+        self._client = client
         self._versions: dict[tuple[str, int], ShopSettings] = {}
         self._latest: dict[str, tuple[int, float]] = {}
 

@@ -2,6 +2,9 @@
 
 A worker writes, per (shop, partition), what changed (streams/core/snapshot.py decides what) in one
 Redis transaction, then publishes on the shop's updates channel; readers never see half an export.
+The transaction holds the shop's keys only (one hash slot on a Redis Cluster); the shop's entry in the
+global set of shops and the notice follow it as separate commands (a cluster pipeline cannot carry
+either), so a subscriber woken by the notice always finds the export.
 Readers (API replicas, the hub, the alert runner, the batch engine) read every partition and merge.
 Keys: streams/readside/keys.py.
 """
@@ -53,8 +56,9 @@ def bucket_from_fields(fields: dict[Any, bytes]) -> Bucket:
     return bucket
 
 
-async def write_export(redis: Any, shop: str, partition: int, export: ShopExport) -> None:
-    """One transaction per (shop, partition): readers never see half an export."""
+async def write_export(redis: Any, shop: str, partition: int, export: ShopExport, *, register: bool = True) -> None:
+    """One transaction per (shop, partition): readers never see half an export. `register`: also add the
+    shop to the set of shops (the caller may skip it once it knows the shop is there)."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
         key = day_key(shop, partition, day)
@@ -71,9 +75,15 @@ async def write_export(redis: Any, shop: str, partition: int, export: ShopExport
     if export.live is not None:
         pipe.set(live_key(shop, partition), orjson.dumps(export.live))
     pipe.set(meta_key(shop, partition), orjson.dumps(export.meta))
-    pipe.sadd(SHOPS_KEY, shop)
-    pipe.publish(updates_channel(shop), b"changed")
     await pipe.execute()
+    await announce_export(redis, shop, register=register)
+
+
+async def announce_export(redis: Any, shop: str, *, register: bool = True) -> None:
+    """After an export's transaction: the shop joins the set of shops (when `register`), then "changed"."""
+    if register:
+        await redis.sadd(SHOPS_KEY, shop)
+    await redis.publish(updates_channel(shop), b"changed")
 
 
 def _loads_all(values: list[bytes | None]) -> list[Any]:
@@ -99,12 +109,12 @@ async def read_meta(redis: Any, shop: str, partitions: int) -> dict[str, Any]:
 
 
 async def read_live_and_meta(redis: Any, shop: str, partitions: int) -> tuple[MergedLive, dict[str, Any]]:
-    """The merged live facts and meta in one round trip."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.mget([live_key(shop, p) for p in range(partitions)])
-    pipe.mget([meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)])
-    lives, metas = await pipe.execute()
-    return merge_live(_loads_all(lives)), merge_meta(_loads_all(metas))
+    """The merged live facts and meta in one round trip: one MGET (the shop's keys share a cluster slot;
+    a cluster pipeline refuses MGET)."""
+    keys = [live_key(shop, p) for p in range(partitions)]
+    keys += [meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)]
+    values = await redis.mget(keys)
+    return merge_live(_loads_all(values[:partitions])), merge_meta(_loads_all(values[partitions:]))
 
 
 async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[int]) -> dict[int, Bucket]:

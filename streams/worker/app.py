@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 import faust
-import redis.asyncio as aioredis
 from faust.types import TP
 from redis.exceptions import RedisError
 
@@ -38,6 +37,7 @@ from streams.core.topics import (
     ORDER_EVENTS,
     partition_for,
 )
+from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.exporter import AgentPartition, Exporter
@@ -88,8 +88,8 @@ agents = app.Table(AGENT_TABLE, default=None, partitions=config.partitions, key_
 for table in (buyers, agents):  # records are bytes we encode ourselves (orjson)
     table.key_serializer = table.value_serializer = "raw"
 
-settings_cache = SettingsCache(config.redis_dsn)
-redis_client = aioredis.Redis.from_url(config.redis_dsn)
+settings_cache = SettingsCache(sync_redis(config, socket_timeout=5))
+redis_client = async_redis(config)
 exporter = Exporter(redis_client, config, settings_cache)
 processors: dict[int, PartitionProcessor] = {}
 upkeeps: dict[int, PartitionUpkeep] = {}  # checkpoint and retention per buyer partition (worker/recovery.py)

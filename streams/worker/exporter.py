@@ -17,9 +17,9 @@ from streams.core.buyer_state import KEY_INGEST_EVENTS
 from streams.core.clock import now_ms
 from streams.core.processor import KEY_STATUS_HISTORY, PartitionProcessor, agent_state
 from streams.core.snapshot import export_shop
-from streams.readside.keys import SHOPS_KEY, agent_meta_key, status_key, updates_channel
+from streams.readside.keys import agent_meta_key, exported_marker_key, status_key
 from streams.readside.settings_store import SettingsCache
-from streams.readside.snapshots import write_export
+from streams.readside.snapshots import announce_export, write_export
 
 log = logging.getLogger(__name__)
 SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more for late events
@@ -63,8 +63,9 @@ class Exporter:
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
         self._next_live: dict[tuple[int, str], float] = {}
-        self._marker = f"kefu:exported:{uuid.uuid4().hex}"
+        self._marker = exported_marker_key(uuid.uuid4().hex)
         self._marker_checked = 0.0
+        self._registered: set[str] = set()  # shops this exporter put in the set of shops (SHOPS_KEY)
 
     async def _redis_kept_our_exports(self) -> bool:
         """False when Redis lost what we wrote (restarted empty, flushed): then export everything again.
@@ -77,6 +78,7 @@ class Exporter:
         self._marker_checked = now
         kept = bool(await self.redis.exists(self._marker))
         if not kept:
+            self._registered.clear()  # the set of shops went with the rest
             await self.redis.set(self._marker, b"1", ex=7 * 86_400)
         return kept
 
@@ -109,7 +111,8 @@ class Exporter:
                                      SERIES_KEEP_MS, with_live=live_due)
                 cost = time.thread_time() - started
                 try:
-                    await write_export(self.redis, shop, partition, export)
+                    await write_export(self.redis, shop, partition, export, register=shop not in self._registered)
+                    self._registered.add(shop)
                 except RedisError:
                     tables.mark_all_dirty()  # Redis lost it or never got it: send everything again
                     raise
@@ -137,10 +140,10 @@ class Exporter:
                     "watermark": max((s["ts"] for s in states.values()), default=0),
                     "agents": sorted(states),
                 }))
-                pipe.sadd(SHOPS_KEY, shop)
-                pipe.publish(updates_channel(shop), b"changed")
                 try:
                     await pipe.execute()
+                    await announce_export(self.redis, shop, register=shop not in self._registered)
+                    self._registered.add(shop)
                 except RedisError:
                     agent_partition.dirty_shops.add(shop)
                     agent_partition.dirty_agents |= {f"{shop}|{agent}" for agent in changed}

@@ -26,11 +26,7 @@ class FakePipeline:
     def set(self, key: str, value: bytes) -> None:
         pass
 
-    def sadd(self, key: str, value: str) -> None:
-        pass
-
-    def publish(self, channel: str, message: bytes) -> None:
-        pass
+    # No sadd or publish: a Redis Cluster pipeline cannot carry PUBLISH, nor a key of another slot.
 
     async def execute(self) -> None:
         pass
@@ -46,6 +42,12 @@ class FakeRedis:
 
     async def set(self, key: str, value: bytes, ex: int) -> None:
         self.kept = True
+
+    async def sadd(self, key: str, value: str) -> None:
+        pass
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        pass
 
     def pipeline(self, transaction: bool) -> FakePipeline:
         return FakePipeline(self)

@@ -8,6 +8,7 @@ import os
 import socket
 from typing import Any
 
+from streams.readside.keys import owner_key
 from streams.readside.ownership import OWNER_TTL_S, OwnershipPublisher, owners_key, read_ownership, unowned, worker_id
 
 TOPICS = ("chat-events", "order-events", "agent-events")
@@ -87,7 +88,7 @@ def test_a_withdrawn_or_expired_worker_no_longer_counts_and_is_pruned() -> None:
     run(one.withdraw())  # a rebalance revoked its partitions
     assert owned(redis) == {t: {1} for t in TOPICS}
     assert redis.sets[owners_key("app")] == {two.worker_id}
-    redis.expire(f"kefu:app:owner:{two.worker_id}")  # killed: its key ran out
+    redis.expire(owner_key("app", two.worker_id))  # killed: its key ran out
     assert owned(redis) == {}
     assert redis.sets[owners_key("app")] == set()
 
