@@ -15,7 +15,7 @@ from api.auth import Tokens
 from api.hub import Hub
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
-from api.routes import alerts, health, ingest, pages, shops, stream
+from api.routes import alerts, health, ingest, pages, shops, stream, warroom
 from api.state import ApiCounters, AppState
 from streams.config import Config, get_config
 from streams.readside.reader import ReadModel
@@ -86,7 +86,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
                            allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
 
-    for module in (ingest, shops, alerts, stream, health, pages):
+    for module in (ingest, shops, warroom, alerts, stream, health, pages):
         app.include_router(module.router)
     # check_dir=False: an API started before the web build serves the assets once they exist.
     app.mount("/assets", StaticFiles(directory=pages.WEB_DIST / "assets", check_dir=False), name="assets")

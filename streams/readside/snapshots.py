@@ -25,13 +25,18 @@ from streams.readside.keys import (
     status_key,
     updates_channel,
 )
+from streams.readside.retention import DAY_KEEP_S, add_curve_sample
 
 
-async def write_export(redis: Any, shop: str, partition: int, export: ShopExport) -> None:
-    """One transaction per (shop, partition): readers never see half an export."""
+async def write_export(redis: Any, shop: str, partition: int, export: ShopExport,
+                       curve: tuple[str, int, list[int]] | None = None) -> None:
+    """One transaction per (shop, partition): readers never see half an export. `curve`: (day, minute
+    of the day, sample) of the headline curve (streams/core/curves.py). Retention: retention.py."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
-        pipe.set(day_key(shop, partition, day), orjson.dumps(bucket))
+        pipe.set(day_key(shop, partition, day), orjson.dumps(bucket), ex=DAY_KEEP_S)
+    if curve is not None:
+        add_curve_sample(pipe, shop, partition, *curve)
     if export.minutes:
         pipe.hset(minutes_key(shop, partition),
                   mapping={str(m): orjson.dumps(b) for m, b in export.minutes.items()})

@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 
 from streams.config import Config
 from streams.core.buyer_state import KEY_INGEST_EVENTS
-from streams.core.clock import now_ms
+from streams.core.clock import now_ms, today
+from streams.core.curves import minute_of_day, sample
 from streams.core.processor import KEY_STATUS_HISTORY, PartitionProcessor, agent_state
 from streams.core.snapshot import export_shop
 from streams.readside.keys import SHOPS_KEY, agent_meta_key, status_key, updates_channel
@@ -105,11 +106,15 @@ class Exporter:
                     continue  # only live facts changed, and they are not due yet
                 settings = self.settings.get(shop, self.settings.latest_version(shop))
                 started = time.thread_time()  # CPU time: other processes on the machine must not count
-                export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
+                export_now = self._now_ms(tables.watermark)
+                export = export_shop(tables, export_now, settings.active_window_s,
                                      SERIES_KEEP_MS, with_live=live_due)
+                day = today(export_now, settings)  # the headline curve samples the current day only
+                curve = ((day, minute_of_day(export_now, settings.timezone), sample(export.days[day]["team"]))
+                         if day in export.days else None)
                 cost = time.thread_time() - started
                 try:
-                    await write_export(self.redis, shop, partition, export)
+                    await write_export(self.redis, shop, partition, export, curve)
                 except RedisError:
                     tables.mark_all_dirty()  # Redis lost it or never got it: send everything again
                     raise

@@ -4,6 +4,7 @@
 // The names of the figures come from the metric catalogue (streams/core/catalogue.py, generated into
 // catalogue.generated.js): fig_<key> is a figure's name, series_<key> its shorter name in charts.
 import { FIGURES } from "./catalogue.generated.js";
+import { WARROOM_STRINGS } from "./warroom.strings.js";
 
 const STORAGE_KEY = "kefu-pulse.lang";
 const LANGS = ["zh", "en"];
@@ -20,6 +21,7 @@ function figureStrings(lang) {
 const STRINGS = {
   zh: {
     ...figureStrings("zh"),
+    ...WARROOM_STRINGS.zh,
     app: "客服脉搏",
     wall_title: "实时客服看板",
     console_title: "客服主管控制台",
@@ -124,6 +126,7 @@ const STRINGS = {
   },
   en: {
     ...figureStrings("en"),
+    ...WARROOM_STRINGS.en,
     app: "Kefu Pulse",
     wall_title: "Live customer-service wall",
     console_title: "Supervisor console",
