@@ -50,7 +50,7 @@ describe("pace", () => {
       "目标 ¥1,000.00 · 完成 15.0% · 应达 ¥250.00 · 落后",
     );
     setLang("en");
-    expect(tf("pace_short", "90.0%", "", "90.0%", t("pace_ahead"))).toBe("Target 90.0% · due 90.0% · ahead");
+    expect(tf("pace_short", "90.0%", "", "90.0%", t("pace_ahead"))).toBe("Target 90.0% · ahead");
     expect(t("vs_yesterday")).toBe("vs same time yesterday");
   });
 });
