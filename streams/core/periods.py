@@ -42,18 +42,24 @@ class InvalidPeriod(ValueError):
 
 def period_bounds(kind: str, day: str) -> tuple[str, str]:
     """(first, last) day of the day, ISO week (Monday–Sunday) or calendar month containing `day`."""
-    anchor = date.fromisoformat(day)
+    if kind not in PERIOD_KINDS:
+        raise InvalidPeriod("period", f"must be one of {', '.join(PERIOD_KINDS)}")
+    try:
+        return _bounds(kind, date.fromisoformat(day))
+    except (OverflowError, ValueError):  # the week or month of 9999-12-31 ends beyond the calendar
+        raise InvalidPeriod("day", "is out of range") from None
+
+
+def _bounds(kind: str, anchor: date) -> tuple[str, str]:
     if kind == "day":
         first = last = anchor
     elif kind == "week":
         first = anchor - timedelta(days=anchor.weekday())
         last = first + timedelta(days=6)
-    elif kind == "month":
+    else:  # month
         first = anchor.replace(day=1)
         last = (first.replace(year=first.year + 1, month=1) if first.month == 12
                 else first.replace(month=first.month + 1)) - timedelta(days=1)
-    else:
-        raise InvalidPeriod("period", f"must be one of {', '.join(PERIOD_KINDS)}")
     return first.isoformat(), last.isoformat()
 
 

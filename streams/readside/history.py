@@ -15,6 +15,7 @@ from streams.core.kpi_score import DEFAULT_WEIGHTS, formula, scores
 from streams.core.pace import TARGET_KEYS, Reference, pace
 from streams.core.periods import period_days, period_view
 from streams.core.shop_settings import day_offset
+from streams.core.snapshot import merge_buckets
 from streams.core.views import summary_view
 from streams.readside.keys import curve_key, day_key, quarter_curve_key
 from streams.readside.snapshots import read_live, read_meta, read_statuses
@@ -41,8 +42,6 @@ async def read_curve_at(redis: Any, shop: str, partitions: int, day: str, minute
 
 async def read_days(redis: Any, shop: str, partitions: int, days: list[str]) -> list[dict[str, Any]]:
     """The merged buckets of several days, in one round trip."""
-    from streams.core.snapshot import merge_buckets
-
     raw = await redis.mget([day_key(shop, p, day) for day in days for p in range(partitions)])
     return [merge_buckets([orjson.loads(v) for v in raw[i * partitions:(i + 1) * partitions] if v is not None])
             for i in range(len(days))]

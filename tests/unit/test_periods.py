@@ -21,8 +21,12 @@ def test_bounds_of_a_day_week_and_month() -> None:
     assert period_bounds("week", "2026-11-11") == ("2026-11-09", "2026-11-15")  # Monday–Sunday
     assert period_bounds("month", "2026-02-14") == ("2026-02-01", "2026-02-28")
     assert period_bounds("month", "2026-12-31") == ("2026-12-01", "2026-12-31")
-    with pytest.raises(InvalidPeriod):
+    with pytest.raises(InvalidPeriod, match="must be one of day, week, month"):
         period_bounds("year", "2026-11-11")
+    with pytest.raises(InvalidPeriod, match="out of range"):
+        period_bounds("week", "9999-12-31")  # its Sunday is beyond the calendar
+    with pytest.raises(InvalidPeriod, match="out of range"):
+        period_bounds("month", "9999-12-31")
 
 
 def test_a_period_is_at_most_92_days() -> None:
