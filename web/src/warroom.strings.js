@@ -23,7 +23,7 @@ export const WARROOM_STRINGS = {
     kpi_formula: "绩效得分 =",
   },
   en: {
-    vs_yesterday: "vs same time yesterday",
+    vs_yesterday: "vs yesterday", // at the same minute; the tiles have little room
     no_yesterday: "yesterday —",
     pace_target: "Target",
     pace_line: "Target {0} · {1} done · due {2} · {3}",

@@ -51,6 +51,6 @@ describe("pace", () => {
     );
     setLang("en");
     expect(tf("pace_short", "90.0%", "", "90.0%", t("pace_ahead"))).toBe("Target 90.0% · ahead");
-    expect(t("vs_yesterday")).toBe("vs same time yesterday");
+    expect(t("vs_yesterday")).toBe("vs yesterday");
   });
 });
