@@ -106,3 +106,18 @@ def test_history_keys_are_bounded(api: Api, stack) -> None:
     assert all(400 * 86_400 < t <= 401 * 86_400 for t in day)
     assert all(2 * 86_400 < t <= 3 * 86_400 for t in minute_curve)
     assert all(8 * 86_400 < t <= 9 * 86_400 for t in quarter_curve)
+
+
+def test_pace_prefers_the_same_weekday_last_week(api: Api) -> None:
+    shop = f"war-{uuid.uuid4().hex[:8]}"
+    today = datetime.now(TZ)
+    last_week, yesterday = today - timedelta(days=7), today - timedelta(days=1)
+    api.put_settings(shop, {"targets": {"sales": 1000}})
+    # Last week: ¥400 by 09:50 of ¥800 (50 % by 10:00); yesterday: ¥100 by 09:59 of ¥400 (25 %).
+    for tag, ts, amount in (("w1", _at(last_week, 9, 50), 400.0), ("w2", _at(last_week, 20, 0), 400.0),
+                            ("y1", _at(yesterday, 9, 59), 100.0), ("y2", _at(yesterday, 15, 0), 300.0),
+                            ("t1", _at(today, 10, 0), 150.0)):
+        assert api.ingest(_sale(shop, tag, ts, amount)).status_code == 202
+        api.wait_processed(shop)
+    pace = api.get(shop, "progress")["pace"]["sales"]
+    assert (pace["basis"], pace["expected"], pace["status"]) == ("last_week", 500.0, "behind"), pace
