@@ -28,13 +28,16 @@ CURVE_KEEP_S = 3 * DAY_S
 QUARTER_CURVE_KEEP_S = 9 * DAY_S
 
 
-def add_curve_sample(pipe: Any, shop: str, partition: int, day: str, minute: int, values: list[int]) -> None:
+def add_curve_sample(pipe: Any, shop: str, partition: int, day: str, minute: int, values: list[int],
+                     renew_ttl: bool = True) -> None:
     """Queue a sample's writes on the export's transaction: replace the minute's (and the quarter's)
-    sample, renew the TTLs."""
+    sample; with `renew_ttl` (the exporter's first sample of a minute) also renew the TTLs, which a
+    day-long curve needs only once a minute (2 commands saved per export)."""
     member = orjson.dumps([minute, *values])
     quarter_start = minute - minute % QUARTER_MINUTES
     for key, low, keep in ((curve_key(shop, partition, day), minute, CURVE_KEEP_S),
                            (quarter_curve_key(shop, partition, day), quarter_start, QUARTER_CURVE_KEEP_S)):
         pipe.zremrangebyscore(key, low, minute)
         pipe.zadd(key, {member: minute})
-        pipe.expire(key, keep)
+        if renew_ttl:
+            pipe.expire(key, keep)

@@ -29,9 +29,10 @@ from streams.readside.retention import DAY_KEEP_S, add_curve_sample
 
 
 async def write_export(redis: Any, shop: str, partition: int, export: ShopExport,
-                       curve: tuple[str, int, list[int]] | None = None) -> None:
+                       curve: tuple[str, int, list[int], bool] | None = None) -> None:
     """One transaction per (shop, partition): readers never see half an export. `curve`: (day, minute
-    of the day, sample) of the headline curve (streams/core/curves.py). Retention: retention.py."""
+    of the day, sample, renew its TTLs) of the headline curve (streams/core/curves.py). Retention:
+    retention.py."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
         pipe.set(day_key(shop, partition, day), orjson.dumps(bucket), ex=DAY_KEEP_S)

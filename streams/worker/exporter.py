@@ -64,6 +64,7 @@ class Exporter:
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
         self._next_live: dict[tuple[int, str], float] = {}
+        self._curve_minutes: dict[tuple[int, str], tuple[str, int]] = {}  # last curve sample's (day, minute)
         self._marker = f"kefu:exported:{uuid.uuid4().hex}"
         self._marker_checked = 0.0
 
@@ -110,8 +111,12 @@ class Exporter:
                 export = export_shop(tables, export_now, settings.active_window_s,
                                      SERIES_KEEP_MS, with_live=live_due)
                 day = today(export_now, settings)  # the headline curve samples the current day only
-                curve = ((day, minute_of_day(export_now, settings.timezone), sample(export.days[day]["team"]))
-                         if day in export.days else None)
+                curve = None
+                if day in export.days:
+                    minute = minute_of_day(export_now, settings.timezone)
+                    renew = self._curve_minutes.get((partition, shop)) != (day, minute)
+                    self._curve_minutes[(partition, shop)] = (day, minute)
+                    curve = (day, minute, sample(export.days[day]["team"]), renew)
                 cost = time.thread_time() - started
                 try:
                     await write_export(self.redis, shop, partition, export, curve)
