@@ -14,7 +14,7 @@ from api.auth import Tokens
 from api.hub import Hub
 from api.publisher import Publisher
 from api.ratelimit import TokenBuckets
-from api.routes import alerts, health, ingest, pages, shop_sets, shops, stream
+from api.routes import alerts, health, ingest, pages, shop_sets, shops, stream, warroom
 from api.state import ApiCounters, AppState
 from streams.config import Config, get_config
 from streams.readside.client import async_redis
@@ -86,7 +86,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
                            allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
 
-    for module in (ingest, shops, alerts, stream, shop_sets, health, pages):
+    for module in (ingest, shops, warroom, alerts, stream, shop_sets, health, pages):
         app.include_router(module.router)
     # check_dir=False: an API started before the web build serves the assets once they exist.
     app.mount("/assets", StaticFiles(directory=pages.WEB_DIST / "assets", check_dir=False), name="assets")

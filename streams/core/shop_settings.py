@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from streams.core.errors import Invalid
+from streams.core.kpi_score import InvalidWeights, parse_weights
+from streams.core.pace import InvalidTargets, parse_targets
 
 ATTRIBUTIONS = ("order", "payment", "order_first")
 DEFAULT_GROUP = "presale"
@@ -39,6 +41,10 @@ class ShopSettings:
     # 客服主动跟进不算询单流失: a conversation the agent opens is a follow-up, not an inquiry, and the
     # agent's human messages count as contacts for crediting orders (metrics.md, Follow-ups).
     followup_not_lost: bool = False
+    # The day's targets (streams/core/pace.py): team sales / inquiry_pay_rate / sla_rate, and per agent.
+    targets: dict[str, Any] = field(default_factory=dict)
+    # KPI score weights, term → percent (streams/core/kpi_score.py); empty: its DEFAULT_WEIGHTS.
+    kpi_weights: dict[str, float] = field(default_factory=dict)
 
     def group_of(self, agent_id: str) -> str:
         return self.groups.get(agent_id, DEFAULT_GROUP)
@@ -135,6 +141,11 @@ def parse_settings(data: Any) -> ShopSettings:
     followup_not_lost = data.get("followup_not_lost", DEFAULT_SETTINGS.followup_not_lost)
     if not isinstance(followup_not_lost, bool):
         raise InvalidSettings("followup_not_lost", "must be true or false")
+    try:
+        targets = parse_targets(data.get("targets"))
+        kpi_weights = parse_weights(data.get("kpi_weights"))
+    except (InvalidTargets, InvalidWeights) as exc:
+        raise InvalidSettings(exc.field, exc.error) from None
     return ShopSettings(
         timezone=timezone,
         slow_response_s=_number(data, "slow_response_s", DEFAULT_SETTINGS.slow_response_s),
@@ -149,6 +160,8 @@ def parse_settings(data: Any) -> ShopSettings:
         service_hours=_service_hours(data),
         max_concurrent=None if data.get("max_concurrent") is None else _number(data, "max_concurrent", 1, minimum=1),
         followup_not_lost=followup_not_lost,
+        targets=targets,
+        kpi_weights=kpi_weights,
     )
 
 

@@ -12,6 +12,8 @@ order-events, `ap{p}` of agent-events):
                                  "g:{group}"; rows written as they change)
   kefu:{shop}:p{p}:min           hash minute → bucket
   kefu:{shop}:p{p}:live          JSON live facts            kefu:{shop}:p{p}:meta   JSON meta
+  kefu:{shop}:p{p}:curve:{day}   zset minute-of-day → headline sample   kefu:{shop}:p{p}:curveq:{day}  the
+                                 same, the last sample of each quarter hour (streams/readside/history.py)
   kefu:{shop}:ap{p}:meta         JSON meta of agent-events  kefu:{shop}:status      hash agent → {status, ts}
   kefu:{shop}:accepted           events accepted by ingest (for /lag)
   kefu:{shop}:settings:version / kefu:{shop}:settings:{v}          versioned settings (documents.py)
@@ -60,6 +62,16 @@ def day_key(shop: str, partition: int, day: str) -> str:
 
 def minutes_key(shop: str, partition: int) -> str:
     return shop_key(shop, f"p{partition}:min")
+
+
+def curve_key(shop: str, partition: int, day: str) -> str:
+    """The day's cumulative headline curve of a partition, one sample per minute (streams/core/curves.py)."""
+    return shop_key(shop, f"p{partition}:curve:{day}")
+
+
+def quarter_curve_key(shop: str, partition: int, day: str) -> str:
+    """The same curve thinned to the last sample of each quarter hour, kept longer (last week's pace)."""
+    return shop_key(shop, f"p{partition}:curveq:{day}")
 
 
 def live_key(shop: str, partition: int) -> str:

@@ -18,6 +18,7 @@ import orjson
 
 from streams.core.agent_tables import Bucket
 from streams.core.snapshot import MergedLive, ShopExport, merge_buckets, merge_live, merge_meta
+from streams.readside.expiry import DAY_KEEP_S, add_curve_sample
 from streams.readside.keys import (
     SHOPS_KEY,
     agent_meta_key,
@@ -56,9 +57,12 @@ def bucket_from_fields(fields: dict[Any, bytes]) -> Bucket:
     return bucket
 
 
-async def write_export(redis: Any, shop: str, partition: int, export: ShopExport, *, register: bool = True) -> None:
-    """One transaction per (shop, partition): readers never see half an export. `register`: also add the
-    shop to the set of shops (the caller may skip it once it knows the shop is there)."""
+async def write_export(redis: Any, shop: str, partition: int, export: ShopExport,
+                       curve: tuple[str, int, list[int], bool] | None = None, *, register: bool = True) -> None:
+    """One transaction per (shop, partition): readers never see half an export. `curve`: (day, minute
+    of the day, sample, renew its TTLs) of the headline curve (streams/core/curves.py; retention:
+    expiry.py). `register`: also add the shop to the set of shops (the caller may skip it once it
+    knows the shop is there)."""
     pipe = redis.pipeline(transaction=True)
     for day, bucket in export.days.items():
         key = day_key(shop, partition, day)
@@ -67,6 +71,9 @@ async def write_export(redis: Any, shop: str, partition: int, export: ShopExport
         fields = day_fields(bucket)
         if fields:
             pipe.hset(key, mapping=fields)
+            pipe.expire(key, DAY_KEEP_S)
+    if curve is not None:
+        add_curve_sample(pipe, shop, partition, *curve)
     if export.minutes:
         pipe.hset(minutes_key(shop, partition),
                   mapping={str(m): orjson.dumps(b) for m, b in export.minutes.items()})
@@ -91,10 +98,18 @@ def _loads_all(values: list[bytes | None]) -> list[Any]:
 
 
 async def read_day(redis: Any, shop: str, partitions: int, day: str) -> Bucket:
+    return (await read_days(redis, shop, partitions, [day]))[0]
+
+
+async def read_days(redis: Any, shop: str, partitions: int, days: list[str]) -> list[Bucket]:
+    """The merged buckets of several days, in one round trip."""
     pipe = redis.pipeline(transaction=False)
-    for p in range(partitions):
-        pipe.hgetall(day_key(shop, p, day))
-    return merge_buckets([bucket_from_fields(fields) for fields in await pipe.execute() if fields])
+    for day in days:
+        for p in range(partitions):
+            pipe.hgetall(day_key(shop, p, day))
+    rows = await pipe.execute()
+    per_day = (rows[i * partitions:(i + 1) * partitions] for i in range(len(days)))
+    return [merge_buckets([bucket_from_fields(fields) for fields in day_rows if fields]) for day_rows in per_day]
 
 
 async def read_live(redis: Any, shop: str, partitions: int) -> MergedLive:

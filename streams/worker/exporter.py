@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 
 from streams.config import Config
 from streams.core.buyer_state import KEY_INGEST_EVENTS
-from streams.core.clock import now_ms
+from streams.core.clock import now_ms, today
+from streams.core.curves import minute_of_day, sample
 from streams.core.processor import KEY_STATUS_HISTORY, PartitionProcessor, agent_state
 from streams.core.snapshot import export_shop
 from streams.readside.keys import agent_meta_key, exported_marker_key, status_key
@@ -63,6 +64,7 @@ class Exporter:
         self.settings = settings
         self._last_export: dict[tuple[int, str], float] = {}
         self._next_live: dict[tuple[int, str], float] = {}
+        self._curve_minutes: dict[tuple[int, str], tuple[str, int]] = {}  # last curve sample's (day, minute)
         self._marker = exported_marker_key(uuid.uuid4().hex)
         self._marker_checked = 0.0
         self._registered: set[str] = set()  # shops this exporter put in the set of shops (SHOPS_KEY)
@@ -107,11 +109,20 @@ class Exporter:
                     continue  # only live facts changed, and they are not due yet
                 settings = self.settings.get(shop, self.settings.latest_version(shop))
                 started = time.thread_time()  # CPU time: other processes on the machine must not count
-                export = export_shop(tables, self._now_ms(tables.watermark), settings.active_window_s,
+                export_now = self._now_ms(tables.watermark)
+                export = export_shop(tables, export_now, settings.active_window_s,
                                      SERIES_KEEP_MS, with_live=live_due)
+                day = today(export_now, settings)  # the headline curve samples the current day only
+                curve = None
+                if day in export.days:
+                    minute = minute_of_day(export_now, settings.timezone)
+                    renew = self._curve_minutes.get((partition, shop)) != (day, minute)
+                    self._curve_minutes[(partition, shop)] = (day, minute)
+                    curve = (day, minute, sample(export.days[day]["team"]), renew)
                 cost = time.thread_time() - started
                 try:
-                    await write_export(self.redis, shop, partition, export, register=shop not in self._registered)
+                    await write_export(self.redis, shop, partition, export, curve,
+                                       register=shop not in self._registered)
                     self._registered.add(shop)
                 except RedisError:
                     tables.mark_all_dirty()  # Redis lost it or never got it: send everything again

@@ -228,9 +228,10 @@ def test_console_sort_filter_day_drill_and_csv(browser, stack, api: Api, shop: s
             ...[...document.querySelectorAll('#table-body tr[data-agent], #table-foot tr')]
                 .map(tr => [...tr.cells].map(td => td.textContent))]""")
         assert exported == shown
-        assert exported[0][:2] == ["客服", "分组"] and "客服销售额" in exported[0] and "3分钟人工响应率" in exported[0]
-        # agent, group, live load, every per-agent figure
-        assert len(exported[0]) == 2 + len(scope_keys(LIVE)) + len(scope_keys(AGENT))
+        assert exported[0][:3] == ["客服", "分组", "绩效得分"]
+        assert "客服销售额" in exported[0] and "3分钟人工响应率" in exported[0]
+        # agent, group, KPI score (issue 17), live load, every per-agent figure
+        assert len(exported[0]) == 3 + len(scope_keys(LIVE)) + len(scope_keys(AGENT))
 
         # drill-down: per-minute charts of one agent from /series?agent_id=
         with page.expect_response(lambda r: "/series" in r.url and "agent_id=" in r.url) as series:

@@ -52,7 +52,7 @@ def websocket_paths(routes: list) -> list[str]:
 
 def test_every_shop_route_is_found(client: TestClient) -> None:
     paths = {path for _, path in shop_routes(client)}
-    for expected in ("agents", "summary", "live", "series", "lag", "settings", "unpaid-orders"):
+    for expected in ("agents", "summary", "live", "series", "lag", "settings", "unpaid-orders", "progress", "period"):
         assert f"/api/v1/shops/{{shop_id}}/{expected}" in paths
 
 

@@ -71,6 +71,10 @@ export function createApi(shop, token) {
       }
     },
     settings: () => get("/settings"),
+    /** Headline figures vs the same minute yesterday, and targets with pace. */
+    progress: () => get("/progress"),
+    /** A period: { kind, day } or { start, end } (≤ 92 days); agents carry their KPI score. */
+    period: (query) => get("/period", query),
     streamUrl() {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       return `${proto}//${location.host}${base}/stream?token=${encodeURIComponent(token)}`;

@@ -3,6 +3,8 @@
 // live from the WebSocket, past days come from GET /agents?day=), drill-down per agent with
 // per-minute charts (GET /series?agent_id=&minutes=), CSV export identical to the table; the 待催付
 // list (GET /unpaid-orders: open unpaid orders, oldest first) refreshed at most every few seconds.
+// Periods (GET /period): a day, the week or month around it, or a range ≤ 92 days: counts summed over
+// the days, ratios from the summed parts; every agent's KPI score (绩效得分) with the formula beside it.
 import "./styles/common.css";
 import "./styles/console.css";
 import { withLiveLoad } from "./agents.js";
@@ -10,7 +12,7 @@ import { createApi } from "./api.js";
 import { createTrendChart } from "./charts.js";
 import { downloadCsv, toCsv } from "./csv.js";
 import { byKind, DASH, money, seconds } from "./format.js";
-import { applyI18n, groupName, lang, onLangChange, statusName, t, toggleLang } from "./i18n.js";
+import { applyI18n, groupName, lang, onLangChange, statusName, t, tf, toggleLang } from "./i18n.js";
 import {
   AGENT_METRICS,
   agentLevel,
@@ -35,6 +37,7 @@ import {
 const SERIES_EVERY_MS = 12000;
 const UNPAID_EVERY_MS = 5000;
 const SERIES_MIN_GAP_MS = 5000;
+const PERIOD_MIN_GAP_MS = 5000; // scores of a period that includes today follow the live figures
 const SLIDING_KEYS = SERIES_METRICS.map((m) => [m.key, m.kind]);
 
 // Headline figures first, then the rest in the order of metrics.md.
@@ -42,6 +45,7 @@ const HEADLINE = ["sales", "inquiry_pay_rate", "sla_rate", "avg_response_s"];
 const COLUMNS = [
   { key: "agent_id", zh: "客服", en: "Agent", kind: "text" },
   { key: "group", zh: "分组", en: "Group", kind: "group" },
+  { key: "score", zh: "绩效得分", en: "KPI score", kind: "score" },
   ...LIVE_METRICS.map((m) => ({ ...m, live: true })),
   ...HEADLINE.map((key) => AGENT_METRICS.find((m) => m.key === key)),
   ...AGENT_METRICS.filter((m) => !HEADLINE.includes(m.key)),
@@ -66,6 +70,10 @@ const state = {
   search: "",
   drill: { agent: null, minutes: 60, series: null },
   unpaid: null, // GET /unpaid-orders
+  periodKind: "day", // "day" | "week" | "month" | "range"
+  period: null, // GET /period of the selection (for a day: only the scores and the formula are used)
+  periodError: null,
+  periodKey: null, // the query of the /period request in flight (a later selection wins)
 };
 
 if (problem) {
@@ -76,7 +84,8 @@ if (problem) {
 
 // ---------------------------------------------------------------------------------------- helpers
 
-const isToday = () => state.day === null || state.day === state.today;
+const isPeriod = () => state.periodKind !== "day";
+const isToday = () => !isPeriod() && (state.day === null || state.day === state.today);
 const colTitle = (c) => (lang() === "zh" ? c.zh : c.en);
 
 function el(tag, cls, text) {
@@ -96,6 +105,8 @@ function formatCell(col, row) {
       return groupName(v);
     case "status":
       return statusName(v);
+    case "score":
+      return typeof v === "number" ? v.toFixed(1) : DASH;
     default:
       return byKind(col.kind, v, state.timeZone);
   }
@@ -103,8 +114,11 @@ function formatCell(col, row) {
 
 /** Rows of the selected day: figures merged with the live load (today only). */
 function dayRows() {
-  if (!isToday()) return state.pastAgents.map((a) => ({ ...a }));
-  return withLiveLoad(state.todayAgents, state.live?.agents);
+  if (isPeriod()) return (state.period?.agents ?? []).map((a) => ({ ...a }));
+  const rows = isToday() ? withLiveLoad(state.todayAgents, state.live?.agents) : state.pastAgents.map((a) => ({ ...a }));
+  const scores = Object.fromEntries((state.period?.agents ?? []).map((a) => [a.agent_id, a.score]));
+  for (const r of rows) r.score = scores[r.agent_id] ?? null;
+  return rows;
 }
 
 function visibleRows() {
@@ -129,7 +143,7 @@ function visibleRows() {
 
 /** The figures of the total line: the team, or the selected group (summary of the day). */
 function totalRow() {
-  const summary = isToday() ? state.todaySummary : state.pastSummary;
+  const summary = isPeriod() ? state.period : isToday() ? state.todaySummary : state.pastSummary;
   if (!summary) return null;
   const figures = state.group ? summary.groups?.[state.group] : summary.team;
   if (!figures) return null;
@@ -152,7 +166,7 @@ function totalRow() {
 
 function totalCell(col, row) {
   if (col.key === "group") return state.group ? groupName(state.group) : t("all_groups");
-  if (col.key === "status") return DASH;
+  if (col.key === "status" || col.key === "score") return DASH;
   return formatCell(col, row);
 }
 
@@ -189,7 +203,17 @@ function start() {
   // ------------------------------------------------------------------ controls
   $("lang-toggle").addEventListener("click", () => toggleLang());
   $("day-picker").addEventListener("change", (e) => selectDay(e.target.value || null));
-  $("today-btn").addEventListener("click", () => selectDay(null));
+  $("today-btn").addEventListener("click", () => {
+    state.periodKind = "day";
+    $("period-kind").value = "day";
+    selectDay(null);
+  });
+  $("period-kind").addEventListener("change", (e) => {
+    state.periodKind = e.target.value;
+    if (state.periodKind === "range" && !$("period-end").value) $("period-end").value = $("day-picker").value;
+    selectDay($("day-picker").value || null);
+  });
+  $("period-end").addEventListener("change", () => loadPeriod());
   $("group-filter").addEventListener("change", (e) => {
     state.group = e.target.value;
     render();
@@ -228,10 +252,36 @@ function start() {
     loadDrillSeries();
   });
 
+  /** GET /period of the selection; for a single day only its scores are used (the figures stay live). */
+  async function loadPeriod() {
+    const day = state.day ?? state.today;
+    if (!day) return;
+    const query =
+      state.periodKind === "range" ? { start: $("day-picker").value || day, end: $("period-end").value || day } : { kind: state.periodKind, day };
+    const key = JSON.stringify(query);
+    state.periodKey = key;
+    try {
+      const body = await api.period(query);
+      if (state.periodKey !== key) return; // the selection changed meanwhile
+      state.period = body;
+      state.periodError = null;
+    } catch (err) {
+      if (state.periodKey !== key) return;
+      state.period = null;
+      state.periodError = err.isAuth ? null : err.message;
+      handle(err);
+    }
+    render();
+  }
+  const periodSoon = throttle(loadPeriod, PERIOD_MIN_GAP_MS);
+
   async function selectDay(day) {
     state.day = !day || day === state.today ? null : day;
     $("day-picker").value = state.day ?? state.today ?? "";
-    if (!isToday()) {
+    state.period = null;
+    state.periodError = null;
+    loadPeriod();
+    if (!isToday() && !isPeriod()) {
       state.pastAgents = [];
       state.pastSummary = null;
       render();
@@ -253,7 +303,7 @@ function start() {
     const rows = visibleRows().map((r) => COLUMNS.map((c) => formatCell(c, r)));
     const total = totalRow();
     if (total) rows.push(COLUMNS.map((c) => totalCell(c, total)));
-    const day = isToday() ? state.today : state.day;
+    const day = isPeriod() && state.period ? `${state.period.start}_${state.period.end}` : isToday() ? state.today : state.day;
     downloadCsv(`kefu-pulse_${params.shop}_${day ?? "today"}.csv`, toCsv(header, rows));
   }
 
@@ -372,6 +422,7 @@ function start() {
     clock.touch();
     render();
     loadUnpaid();
+    loadPeriod();
     return true;
   }
 
@@ -390,6 +441,7 @@ function start() {
           if (state.today) $("day-picker").max = state.today;
           render();
           loadUnpaid();
+          if (!state.period || state.period.end >= (state.today ?? "")) periodSoon(); // scores move with today
           if (state.drill.agent) drillSoon();
         }
       },
@@ -453,9 +505,16 @@ function renderControls() {
   }
   select.value = state.group;
   const note = $("day-note");
-  note.hidden = isToday();
-  note.textContent = isToday() ? "" : `${t("past_day_note")} · ${t("live_na")}`;
+  note.hidden = isToday() && !state.periodError;
+  note.classList.toggle("error", Boolean(state.periodError));
+  if (state.periodError) note.textContent = tf("period_error", state.periodError);
+  else if (isPeriod()) note.textContent = state.period ? tf("period_note", state.period.start, state.period.end, state.period.days) : "";
+  else note.textContent = isToday() ? "" : `${t("past_day_note")} · ${t("live_na")}`;
   $("today-btn").disabled = isToday();
+  $("period-kind").value = state.periodKind;
+  $("period-end-wrap").hidden = state.periodKind !== "range";
+  const kpi = state.period?.kpi;
+  $("kpi-formula").textContent = kpi ? `${t("kpi_formula")} ${lang() === "zh" ? kpi.formula_zh : kpi.formula_en}` : "";
 }
 
 // The tiles of the total line: [figure key, shown only for "team" (not a group), "live" (today) or

@@ -5,6 +5,7 @@
 // catalogue.generated.js): fig_<key> is a figure's name, series_<key> its shorter name in charts.
 import { FIGURES } from "./catalogue.generated.js";
 import { SHOPSET_STRINGS } from "./shopset-strings.js";
+import { WARROOM_STRINGS } from "./warroom.strings.js";
 
 const STORAGE_KEY = "kefu-pulse.lang";
 const LANGS = ["zh", "en"];
@@ -22,6 +23,7 @@ const STRINGS = {
   zh: {
     ...figureStrings("zh"),
     ...SHOPSET_STRINGS.zh,
+    ...WARROOM_STRINGS.zh,
     app: "客服脉搏",
     wall_title: "实时客服看板",
     console_title: "客服主管控制台",
@@ -127,6 +129,7 @@ const STRINGS = {
   en: {
     ...figureStrings("en"),
     ...SHOPSET_STRINGS.en,
+    ...WARROOM_STRINGS.en,
     app: "Kefu Pulse",
     wall_title: "Live customer-service wall",
     console_title: "Supervisor console",

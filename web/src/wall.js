@@ -21,7 +21,7 @@ import {
   statusWithAge,
   unpaidNow,
 } from "./liveops.js";
-import { agentLevel, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
+import { agentLevel, FIGURE_KIND, SLA_AMBER, SLA_RED, WAIT_AMBER_S, WAIT_RED_S } from "./metrics.js";
 import {
   clockAndUpdated,
   connectScreenStream,
@@ -31,8 +31,13 @@ import {
   showAccessDenied,
   throttle,
 } from "./page.js";
+import { change, changeLevel, changeText, paceLevel, paceStatus, progressShare } from "./warroom.js";
 
 const SERIES_EVERY_MS = 12000;
+const PROGRESS_EVERY_MS = 10000; // GET /progress: yesterday at this minute, expected by now (they move per minute)
+// The headline figures compared with the same minute yesterday (streams/core/curves.py HEADLINE_KEYS
+// shown on a tile); those with a `targets` key also show the pace.
+const HEADLINE_TILES = ["sales", "inquiry_pay_rate", "sla_rate", "avg_response_s", "received_buyers"];
 const SERIES_MIN_GAP_MS = 5000;
 const BOARD_ROWS = 10;
 const MAX_ALERTS = 30;
@@ -52,6 +57,7 @@ const state = {
   alerts: [],
   alertKeys: new Set(),
   series: null,
+  progress: null, // GET /progress
 };
 
 if (problem) {
@@ -99,6 +105,7 @@ function start() {
 
   function renderAll() {
     renderKpis(sales);
+    renderProgress();
     renderBoards();
     renderStaffing();
     fitAll();
@@ -121,6 +128,18 @@ function start() {
   }
   const seriesSoon = throttle(loadSeries, SERIES_MIN_GAP_MS);
   setInterval(loadSeries, SERIES_EVERY_MS);
+
+  async function loadProgress() {
+    try {
+      state.progress = await api.progress();
+      renderProgress();
+      fitAll();
+    } catch (err) {
+      if (err.isAuth) authFailed(err.status);
+    }
+  }
+  const progressSoon = throttle(loadProgress, SERIES_MIN_GAP_MS);
+  setInterval(loadProgress, PROGRESS_EVERY_MS);
 
   function applyFigures(body) {
     if (body.day) state.day = body.day;
@@ -174,6 +193,7 @@ function start() {
   initialLoad().then((ok) => {
     if (!ok) return;
     loadSeries();
+    loadProgress();
     connectScreenStream({
       api,
       params,
@@ -186,8 +206,10 @@ function start() {
           applyFigures(frame);
           renderAll();
           ageTicker();
-          if (frame.type === "update") seriesSoon();
-          else loadSeries();
+          if (frame.type === "update") {
+            seriesSoon();
+            progressSoon();
+          } else loadSeries();
         } else if (frame.type === "alert" && addAlerts([frame])) {
           renderTicker(); // only on news: a rebuild restarts the scrolling
         }
@@ -274,6 +296,50 @@ function renderKpis(sales) {
     "tile-longest-wait",
     longest === undefined || longest === null ? "" : longest > WAIT_RED_S ? "bad" : longest > WAIT_AMBER_S ? "warn" : "good",
   );
+}
+
+/** Each headline tile: ▲ / ▼ against the same minute yesterday, and progress and pace against its
+ * target, from the live value (frames) and GET /progress's references (warroom.js). */
+function renderProgress() {
+  const team = state.team ?? {};
+  const figures = state.progress?.figures ?? {};
+  const paces = state.progress?.pace ?? {};
+  for (const key of HEADLINE_TILES) {
+    const value = team[key];
+    const ratio = change(value, figures[key]?.yesterday);
+    const vs = $(`vs-${key}`);
+    const chg = document.createElement("span");
+    chg.className = `chg ${changeLevel(key, ratio)}`.trim();
+    chg.textContent = changeText(ratio);
+    vs.replaceChildren(chg, document.createTextNode(t("vs_yesterday")));
+    vs.title = figures[key]?.yesterday === undefined || figures[key]?.yesterday === null ? t("no_yesterday") : "";
+    const paceEl = $(`pace-${key}`);
+    const bar = $(`bar-${key}`);
+    if (!paceEl) continue;
+    const pace = paces[key];
+    paceEl.hidden = !pace;
+    bar.hidden = !pace;
+    if (!pace) continue;
+    const kind = FIGURE_KIND[key];
+    const status = paceStatus(value, pace.expected);
+    const level = paceLevel(status);
+    paceEl.className = `${paceEl.className.replace(/ ?(good|warn|bad)\b/g, "")} ${level}`.trim();
+    paceEl.textContent = tf(
+      key === "sales" ? "pace_line" : "pace_short", // the hero is wide; the other tiles show the bar for progress
+      byKindShort(kind, pace.target),
+      percent(typeof value === "number" ? value / pace.target : null),
+      byKindShort(kind, pace.expected),
+      status ? t(`pace_${status}`) : "—",
+    );
+    paceEl.dataset.status = status ?? "";
+    bar.dataset.level = level;
+    bar.querySelector("i").style.width = `${progressShare(value, pace.target) * 100}%`;
+    bar.querySelector("b").style.left = `calc(${progressShare(pace.expected, pace.target) * 100}% - 0.1rem)`;
+  }
+}
+
+function byKindShort(kind, v) {
+  return kind === "pct" ? percent(v) : kind === "money" ? money(v) : count(v);
 }
 
 // ----------------------------------------------------------------------------------------- boards
