@@ -13,6 +13,7 @@ from redis.cluster import key_slot
 
 from streams.core.snapshot import ShopExport
 from streams.readside import keys
+from streams.readside.expiry import DAY_KEEP_S
 from streams.readside.snapshots import write_export
 
 
@@ -102,6 +103,9 @@ class RecordingTransaction:
     def hdel(self, key: str, *fields: str) -> None:
         self.log.append(("hdel", key, fields))
 
+    def expire(self, key: str, seconds: int) -> None:
+        self.log.append(("expire", key, seconds))
+
     async def execute(self) -> None:
         self.log.append(("exec",))
 
@@ -131,6 +135,7 @@ def test_an_export_is_one_single_slot_transaction_then_its_notice_and_writes_the
     assert (multi, exec_) == (("multi",), ("exec",))
     assert writes == [
         ("hset", "kefu:{s}:p2:days:2026-11-11", {"t": orjson.dumps({"x": 1})}),  # rows as they change
+            ("expire", "kefu:{s}:p2:days:2026-11-11", DAY_KEEP_S),
         ("hset", "kefu:{s}:p2:min", {"60000": orjson.dumps({"team": {"y": 2}})}),
         ("hdel", "kefu:{s}:p2:min", ("0",)),
         ("set", "kefu:{s}:p2:live", orjson.dumps({"now": 1})),
