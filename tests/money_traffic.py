@@ -57,15 +57,13 @@ class _Story:
         self.event(ts, f"order.{type_}", arrive, order_id=order_id, **fields)
 
 
-def money_stories(shop: str, agents: list[str], start_ms: int, end_ms: int, count: int = 80,
+def money_stories(shop: str, agents: list[str], anchors: list[int],
                   seed: int = 11) -> list[tuple[int, dict[str, Any]]]:
-    """(arrival key, event): `count` stories anchored evenly over [start_ms, end_ms), kinds in turn."""
+    """(arrival key, event): one story anchored at each of `anchors` (event times), kinds in turn."""
     rng = random.Random(seed)
     out: list[tuple[int, dict[str, Any]]] = []
-    span = max(1, end_ms - start_ms)
-    for index in range(count):
+    for index, at in enumerate(anchors):
         kind = KINDS[index % len(KINDS)]
-        at = start_ms + span * index // count
         story = _Story(shop, f"money-{kind}-{index}", at, out)
         a, b = rng.sample(agents, 2)
         order = f"money-{index}-o"
@@ -110,12 +108,13 @@ def money_stories(shop: str, agents: list[str], start_ms: int, end_ms: int, coun
 
 
 def with_money_traffic(events: list[dict[str, Any]], count: int = 80, seed: int = 11) -> list[dict[str, Any]]:
-    """The simulated day's events (in their order) with `count` money stories merged in by arrival, over the
-    span of the day's events, with the day's own human agents."""
+    """The simulated day's events (in their order) with `count` money stories merged in by arrival, spread
+    evenly over the day's events by position (not by time: the simulator's presale history days before
+    the big day are sparse, its midnight dense), with the day's own human agents."""
     shop = events[0]["shop_id"]
     agents = sorted({e["agent_id"] for e in events if e["type"] == "chat.message" and e["sender"] == "agent"})
-    start, end = min(e["ts"] for e in events), max(e["ts"] for e in events)
-    stories = money_stories(shop, agents, start, end, count, seed)
+    anchors = [events[len(events) * index // count]["ts"] for index in range(count)]
+    stories = money_stories(shop, agents, anchors, seed)
     keyed = [(e["ts"], 0, i, e) for i, e in enumerate(events)] + [
         (arrive, 1, i, e) for i, (arrive, e) in enumerate(stories)]
     return [e for _, _, _, e in sorted(keyed, key=lambda k: k[:3])]
