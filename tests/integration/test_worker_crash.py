@@ -84,9 +84,10 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(stack, tmp_path: Pat
     stack.wait_for(lambda: api.get(shop, "lag")["processed_events"] > third // 2, timeout=60,
                    what="worker processing")
     processed_at_kill = api.get(shop, "lag")["processed_events"]
-    stack.kill_worker(1)
     # every kind of money story had events processed before the kill and has events still to come
+    # (checked before killing: a failed check must not leave the shared stack without its worker)
     assert kinds_in_flight(events, processed_at_kill) == (set(KINDS), set(KINDS)), processed_at_kill
+    stack.kill_worker(1)
     time.sleep(1)
     stack.start_worker(1)
     sender.join(timeout=300)
