@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from streams.readside.keys import shop_key
 from tests.client import Api
 
 pytestmark = pytest.mark.integration
@@ -97,9 +98,9 @@ def test_history_keys_are_bounded(api: Api, stack) -> None:
     assert api.ingest(_sale(shop, "k1", _at(datetime.now(TZ), 9, 0), 10.0)).status_code == 202
     api.wait_processed(shop)
     client = redis.Redis.from_url(stack.redis_url)
-    keys = [k.decode() for k in client.scan_iter(f"kefu:{shop}:*")]
-    ttls = {k.rsplit(":", 2)[-2] if ":day:" in k or ":curve" in k else k: client.ttl(k) for k in keys}
-    day = [client.ttl(k) for k in keys if ":day:" in k]
+    keys = [k.decode() for k in client.scan_iter(shop_key(shop, "*"))]
+    ttls = {k: client.ttl(k) for k in keys}
+    day = [client.ttl(k) for k in keys if ":days:" in k]
     minute_curve = [client.ttl(k) for k in keys if ":curve:" in k]
     quarter_curve = [client.ttl(k) for k in keys if ":curveq:" in k]
     assert day and minute_curve and quarter_curve, ttls
