@@ -258,7 +258,8 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             log.warning("settings unavailable (%s); retrying batch", exc)
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
-    expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock)  # checkpoint, retention
+    expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
+                     retention=config.retention)  # checkpoint, retention
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
 

@@ -86,12 +86,12 @@ def recover(processor: PartitionProcessor, store: JournaledStore, fingerprint: s
 
 
 def upkeep(processor: PartitionProcessor, state: PartitionUpkeep, clock: ClockMode,
-           fingerprint: str = FINGERPRINT) -> dict[str, bytes | None]:
-    """After a batch (tables equal what the records derive to): retention's sweep and the checkpoint,
-    when due. Returns the sweep's changes for the changelog."""
+           fingerprint: str = FINGERPRINT, retention: bool = True) -> dict[str, bytes | None]:
+    """After a batch (tables equal what the records derive to): retention's sweep (if `retention`) and
+    the checkpoint, when due. Returns the sweep's changes for the changelog."""
     changed: dict[str, bytes | None] = {}
     now = time.monotonic()
-    if now - state.last_sweep >= SWEEP_INTERVAL_S:
+    if retention and now - state.last_sweep >= SWEEP_INTERVAL_S:
         state.last_sweep = now
         changed = sweep_chunk(processor, state, clock)
     since = now - state.last_checkpoint
