@@ -99,7 +99,7 @@ def trace(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     monkeypatch.setattr(worker, "AgentPartition", AgentPartition)
     monkeypatch.setattr(worker, "agent_partitions", {})
     monkeypatch.setattr(worker, "processor_for", lambda partition: Processor())
-    monkeypatch.setattr(worker, "upkeep", lambda processor, state, clock: {})  # checkpoint, retention
+    monkeypatch.setattr(worker, "upkeep", lambda processor, state, clock, retention: {})  # checkpoint, retention
     monkeypatch.setattr(worker, "upkeep_for", lambda partition: None)
     monkeypatch.setattr(worker, "process_agent_events", process_agent_events)
     monkeypatch.setattr(worker, "asyncio", SimpleNamespace(sleep=no_sleep))
