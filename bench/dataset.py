@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from streams.tools.simulator.model import day_simulator
+from streams.tools.simulator.model import day_bounds, day_simulator
 from streams.tools.simulator.sinks import _encode, group_envelopes
 
 DAY = date(2026, 11, 11)  # a Double-11 day in the past (events may be at most 1 day ahead of now)
@@ -31,6 +31,10 @@ class Dataset:
         return len(self.events)
 
 
+def day_start_ms(day: date) -> int:
+    return day_bounds(day)[0]
+
+
 def simulate(shops: int, agents: int, total: int, day: date = DAY, seed: int = 11,
              prefix: str = "bench") -> list[dict[str, Any]]:
     """`total` events of `shops` shops (each `agents` agents), the first hours of their Double-11 day
@@ -40,7 +44,10 @@ def simulate(shops: int, agents: int, total: int, day: date = DAY, seed: int = 1
     streams = []
     for i in range(shops):
         sim = day_simulator(shop_id=f"{prefix}-{i + 1}", agents=agents, seed=seed + i, day=day)
-        streams.append(itertools.islice(sim.events(), per_shop))
+        # The day itself, from midnight: the simulator's presale history days before it (deposits) would
+        # make the Quix peer's windows see days-old events, and the runs incomparable with earlier ones.
+        start = day_start_ms(day)
+        streams.append(itertools.islice((e for e in sim.events() if e["ts"] >= start), per_shop))
     merged = heapq.merge(*streams, key=lambda e: e["ts"])
     events = list(itertools.islice(merged, total))
     for event in events:
