@@ -308,23 +308,8 @@ brokers_start() {
   say "$BROKERS brokers ready ($(bootstrap_list)) after $((SECONDS - t0))s"
 }
 
-brokers_stop() {
-  local i
-  for ((i = 1; i <= BROKERS; i++)); do LOG_TAG="kafka-$i" stop_pid_file "$(node_pidfile "$i")" "$CMDLINE"; done
-}
-
-brokers_status() {
-  local i pid up=0
-  for ((i = 1; i <= BROKERS; i++)); do
-    if pid="$(node_pid "$i")"; then
-      echo "kafka-$i   running  pid $pid  127.0.0.1:$(node_port "$i")"
-      up=1
-    else
-      echo "kafka-$i   stopped"
-    fi
-  done
-  ((up)) || return 3
-}
+brokers_stop() { nodes_stop kafka "$BROKERS" "$CMDLINE"; }
+brokers_status() { nodes_status kafka "$BROKERS" "$CMDLINE"; }
 
 check_node() {
   if [[ ! "${1:-}" =~ ^[1-9]$ ]] || (($1 > BROKERS)); then die "expected a broker number 1..$BROKERS, got '${1:-}'"; fi

@@ -78,3 +78,31 @@ stop_pid_file() {
   rm -f "$file"
   say "stopped"
 }
+
+# Numbered nodes (kafka.sh with KEFU_KAFKA_BROKERS=3, redis.sh with KEFU_REDIS_CLUSTER=1): node i of a
+# deployment has the pid file `node_pidfile i` and the port `node_port i`, two functions the sourcing
+# script defines.
+
+# nodes_stop <label> <count> <extended regex>: stop_pid_file for nodes 1..count in order, each one's
+# messages tagged <label>-<i>; a node without a pid file is skipped silently.
+nodes_stop() {
+  local label="$1" count="$2" pattern="$3" i
+  for ((i = 1; i <= count; i++)); do
+    LOG_TAG="$label-$i" stop_pid_file "$(node_pidfile "$i")" "$pattern"
+  done
+}
+
+# nodes_status <label> <count> <extended regex> [<note>]: one line per node, running (pid and port) or
+# stopped, with " (<note>)" appended when given; status 3 when none runs, 0 otherwise.
+nodes_status() {
+  local label="$1" count="$2" pattern="$3" note="${4:+ ($4)}" i pid up=0
+  for ((i = 1; i <= count; i++)); do
+    if pid="$(pid_from_file "$(node_pidfile "$i")" "$pattern")"; then
+      printf '%-9s running  pid %s  127.0.0.1:%s%s\n' "$label-$i" "$pid" "$(node_port "$i")" "$note"
+      up=1
+    else
+      printf '%-9s stopped%s\n' "$label-$i" "$note"
+    fi
+  done
+  ((up)) || return 3
+}

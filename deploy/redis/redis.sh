@@ -176,25 +176,8 @@ cluster_start() {
   say "cluster ready (${hosts[*]}, bus ports from $BUS_PORT, data $DATA_DIR/redis-*) after $((SECONDS - t0))s"
 }
 
-cluster_stop() {
-  local i
-  for ((i = 1; i <= CLUSTER_NODES; i++)); do
-    LOG_TAG="redis-$i" stop_pid_file "$(node_pidfile "$i")" "$CMDLINE"
-  done
-}
-
-cluster_status() {
-  local i pid up=0
-  for ((i = 1; i <= CLUSTER_NODES; i++)); do
-    if pid="$(node_pid "$i")"; then
-      echo "redis-$i   running  pid $pid  127.0.0.1:$(node_port "$i") (cluster node)"
-      up=1
-    else
-      echo "redis-$i   stopped (cluster node)"
-    fi
-  done
-  ((up)) || return 3
-}
+cluster_stop() { nodes_stop redis "$CLUSTER_NODES" "$CMDLINE"; }
+cluster_status() { nodes_status redis "$CLUSTER_NODES" "$CMDLINE" "cluster node"; }
 
 if [[ "${KEFU_REDIS_CLUSTER:-}" == 1 ]]; then
   case "${1:-}" in

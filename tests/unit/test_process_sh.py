@@ -98,3 +98,30 @@ def test_wait_gone_until_the_deadline(tmp_path: Path) -> None:
     """, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["short gone", "long still runs", "both gone"]
+
+
+def test_numbered_nodes_status_and_stop(tmp_path: Path) -> None:
+    proc = bash("""
+        node_pidfile() { echo "node-$1.pid"; }
+        node_port() { echo $((7000 + 2 * ($1 - 1))); }
+        sleep 30 & one=$!; echo "$one" > node-1.pid
+        sleep 30 & three=$!; echo "$three" > node-3.pid
+        nodes_status kafka 3 '^sleep 30' | sed "s/pid $one /pid ONE /; s/pid $three /pid THREE /"
+        nodes_status redis 3 '^sleep 30' 'cluster node' >/dev/null && echo "status 0 while one runs"
+        nodes_stop kafka 3 '^sleep 30' | sed "s/pid $one)/pid ONE)/; s/pid $three)/pid THREE)/"
+        [[ ! -e node-1.pid && ! -e node-3.pid ]] && ! proc_alive "$one" && ! proc_alive "$three" && echo "all gone"
+        nodes_status redis 2 '^sleep 30' 'cluster node' || echo "status $?"
+    """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "kafka-1   running  pid ONE  127.0.0.1:7000",
+        "kafka-2   stopped",
+        "kafka-3   running  pid THREE  127.0.0.1:7004",
+        "status 0 while one runs",
+        "kafka-1: stopping (pid ONE)", "kafka-1: stopped",
+        "kafka-3: stopping (pid THREE)", "kafka-3: stopped",
+        "all gone",
+        "redis-1   stopped (cluster node)",
+        "redis-2   stopped (cluster node)",
+        "status 3",
+    ]
