@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,16 +23,25 @@ from streams.readside.snapshots import read_days, read_live, read_meta, read_sta
 if TYPE_CHECKING:
     from streams.readside.reader import ReadModel
 
-async def read_curve_at(redis: Any, shop: str, partitions: int, day: str, minute: int,
-                        quarter: bool = False) -> dict[str, int] | None:
-    """The team's curve counters of `day` at `minute` (each partition's latest sample at or before it,
-    summed); None when no partition has a curve of that day (not kept, or nothing happened)."""
-    key_of = quarter_curve_key if quarter else curve_key
+async def read_curves_at(redis: Any, shop: str, partitions: int, minute: int,
+                         curves: Sequence[tuple[str, bool]]) -> list[dict[str, int] | None]:
+    """For each (day, quarter) of `curves`, the team's curve counters of that day at `minute` (each
+    partition's latest sample at or before it, summed; the quarter-hour curve when `quarter`); None for a
+    day no partition has a curve of (not kept, or nothing happened). One pipelined round trip for all:
+    every key carries the shop's hash tag (one Redis Cluster slot) and each command names one key."""
     pipe = redis.pipeline(transaction=False)
-    for p in range(partitions):
-        pipe.exists(key_of(shop, p, day))
-        pipe.zrevrangebyscore(key_of(shop, p, day), minute, "-inf", start=0, num=1)
+    for day, quarter in curves:
+        key_of = quarter_curve_key if quarter else curve_key
+        for p in range(partitions):
+            pipe.exists(key_of(shop, p, day))
+            pipe.zrevrangebyscore(key_of(shop, p, day), minute, "-inf", start=0, num=1)
     results = await pipe.execute()
+    per_curve = 2 * partitions
+    return [_curve_counters(results[i * per_curve:(i + 1) * per_curve]) for i in range(len(curves))]
+
+
+def _curve_counters(results: list[Any]) -> dict[str, int] | None:
+    """One day's [exists, latest sample] replies per partition, summed; None when no partition has the curve."""
     if not any(results[0::2]):
         return None
     samples = [orjson.loads(found[0])[1:] if found else None for found in results[1::2]]
@@ -50,8 +60,9 @@ async def progress(model: ReadModel, shop: str) -> dict[str, Any]:
     bucket, yesterday_bucket, last_week_bucket = await read_days(redis, shop, partitions, [day, yesterday, last_week])
     live = await read_live(redis, shop, partitions)
     now_figures = summary_view(shop, day, bucket, live, now)["team"]
-    yesterday_at = await read_curve_at(redis, shop, partitions, yesterday, minute)
-    last_week_at = await read_curve_at(redis, shop, partitions, last_week, minute, quarter=True)
+    # Yesterday's minute curve and last week's quarter-hour curve (the only one kept that long).
+    yesterday_at, last_week_at = await read_curves_at(redis, shop, partitions, minute,
+                                                      [(yesterday, False), (last_week, True)])
     before = headline(yesterday_at) if yesterday_at is not None else None
     finals = {"yesterday": headline(yesterday_bucket["team"]), "last_week": headline(last_week_bucket["team"])}
     at_minute = {"yesterday": before,
