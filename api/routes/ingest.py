@@ -30,6 +30,8 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"],
                    responses=error_responses(*AUTHORIZED_ERRORS, 413, 415, 429))
 CONTENT_TYPES = ("application/json", "application/x-ndjson")
 SETTINGS_CACHE_MAX = 100_000  # (shop, version) pairs kept; emptied when full
+NOT_CONFIRMED = ("Kafka is unreachable; the request was not confirmed: resend it with backoff. Events of it "
+                 "already stored are recognised by event_id and counted once in the figures")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -169,7 +171,9 @@ async def ingest(request: Request, state: StateDep, atomic: bool = Query(False))
     try:
         await state.publisher.publish(wire)
     except KafkaUnavailable:
-        raise ApiError(503, "Kafka is unreachable; nothing was accepted, retry with backoff") from None
+        # Some of the request's records may have been written all the same (acked before another failed,
+        # or appended without the acknowledgement): "nothing was accepted" would not be true.
+        raise ApiError(503, NOT_CONFIRMED) from None
     counts: dict[str, int] = {}
     for event, _ in valid:
         counts[event.shop_id] = counts.get(event.shop_id, 0) + 1
