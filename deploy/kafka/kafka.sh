@@ -196,11 +196,7 @@ cmd_start() {
 # switch the stack was started with must not leave them running.
 cmd_stop() {
   stop_pid_file "$PIDFILE" "$CMDLINE"
-  local f
-  for f in "$DATA_DIR"/kafka-[1-9].pid; do
-    [[ -e "$f" ]] || continue
-    LOG_TAG="$(basename "$f" .pid)" stop_pid_file "$f" "$CMDLINE"
-  done
+  nodes_stop kafka "$MAX_NODES" "$CMDLINE"
 }
 
 cmd_status() {

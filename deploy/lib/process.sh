@@ -83,6 +83,10 @@ stop_pid_file() {
 # deployment has the pid file `node_pidfile i` and the port `node_port i`, two functions the sourcing
 # script defines.
 
+# The most nodes a deployment may have: a single server's `stop` ends nodes 1..MAX_NODES left running.
+# shellcheck disable=SC2034  # read by the sourcing scripts
+MAX_NODES=9
+
 # nodes_stop <label> <count> <extended regex>: stop_pid_file for nodes 1..count in order, each one's
 # messages tagged <label>-<i>; a node without a pid file is skipped silently.
 nodes_stop() {
