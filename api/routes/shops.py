@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Any, Literal
 
 import orjson
@@ -19,6 +17,7 @@ from api.figure_models import (
     UnpaidOrdersResponse,
     documented,
 )
+from api.params import checked_day
 from api.responses import JsonResponse
 from api.state import AppState
 from streams.core.shop_settings import InvalidSettings, parse_settings
@@ -26,18 +25,6 @@ from streams.readside.settings_store import current_version, put_settings
 
 router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["figures"], default_response_class=JsonResponse,
                    responses=error_responses(*AUTHORIZED_ERRORS))
-DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def checked_day(day: str | None) -> str | None:
-    if day is None:
-        return None
-    try:
-        if DAY_RE.fullmatch(day):
-            return date.fromisoformat(day).isoformat()
-    except ValueError:
-        pass
-    raise ApiError(422, "day must be a date YYYY-MM-DD", field="day")
 
 
 @router.get("/agents", summary="Per-agent figures of a day", responses=documented(AgentsResponse))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query
@@ -11,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import StateDep, ViewerDep
 from api.errors import AUTHORIZED_ERRORS, ApiError, error_responses
 from api.figure_models import documented
+from api.params import checked_day
 from api.responses import JsonResponse
 from api.warroom_models import PeriodResponse, ProgressResponse
 from streams.core.clock import today
@@ -19,19 +18,6 @@ from streams.readside.history import period, progress
 
 router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["war room"], default_response_class=JsonResponse,
                    responses=error_responses(*AUTHORIZED_ERRORS))
-DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def checked_day(value: str | None, field: str) -> str | None:
-    """A day YYYY-MM-DD as given (None if not given), or 422 naming the parameter."""
-    if value is None:
-        return None
-    try:
-        if DAY_RE.fullmatch(value):
-            return date.fromisoformat(value).isoformat()
-    except ValueError:
-        pass
-    raise ApiError(422, f"{field} must be a date YYYY-MM-DD", field=field)
 
 
 @router.get("/progress", summary="Headline figures vs the same minute yesterday, and targets with pace",
