@@ -87,7 +87,7 @@ def test_a_broker_killed_mid_ingest_loses_and_doubles_nothing(stack: LocalStack,
 
     def send() -> None:
         for start in range(0, len(events), 50):
-            while True:  # a 503 means "nothing accepted, retry": the client's side of the contract
+            while True:  # a 503 means "not confirmed, resend": the client's side of the contract
                 t0 = time.monotonic()
                 try:
                     status = api.ingest(events[start:start + 50]).status_code
