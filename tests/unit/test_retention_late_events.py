@@ -13,11 +13,22 @@ within that horizon always finds its buyer's record, whatever its own timestamp.
 
 from __future__ import annotations
 
+import itertools
+import random
+from datetime import date
 from typing import Any
 
+import orjson
+import pytest
+
+from streams.core.checkpoint import JournaledStore, restore
+from streams.core.processor import SourceRecord
+from streams.core.topics import partition_for, topic_for_type
+from streams.tools.simulator import day_simulator
 from streams.worker.recovery import PartitionUpkeep, sweep_chunk
 from tests import oracle
-from tests.partition_shop import SHOP, Shop
+from tests.money_traffic import with_money_traffic
+from tests.partition_shop import PARTITIONS, SETTINGS, SHOP, Shop
 from tests.unit.test_retention import assert_same_figures
 
 DAY = 86_400_000
@@ -85,3 +96,88 @@ def test_a_late_buyer_expires_once_idle_past_the_horizon_after_its_arrival() -> 
     now = T0 + 3 * DAY + 15_000
     assert_same_figures(shop.figures(shop.processors, now), oracle.compute(chat + later, {}, now),
                         "after expiry")
+
+
+# ---- the crash test's traffic, in the worker's batches, with sweeps and a kill -9 ----------------------
+
+
+def crash_test_stream(events: int = 6000) -> list[dict[str, Any]]:
+    """What tests/integration/test_worker_crash.py streams: the first `events` of a simulated Double-11
+    day (its deposit-only history days first) with the money stories merged in (deposits up to ten days
+    before the rest of their story, arriving with them); then, so that records expire, the first
+    `events` // 2 of a day four days later, whose buyers are the same ids coming back. Without
+    agent.status (agent time is the agent records', which retention does not touch)."""
+    def first(day: date, count: int, prefix: str) -> list[dict[str, Any]]:
+        simulated = day_simulator(shop_id=SHOP, agents=12, seed=7, day=day, big_day=prefix == "").events()
+        return [{**event, "event_id": f"{prefix}{event['event_id']}"}
+                for event in itertools.islice(simulated, count) if event["type"] != "agent.status"]
+
+    return with_money_traffic(first(date(2025, 11, 11), events, "")) + first(date(2025, 11, 15), events // 2, "d4-")
+
+
+def source_records(stream: list[dict[str, Any]]) -> list[tuple[int, SourceRecord]]:
+    """(partition, Kafka record) in arrival order, one event per record, offsets per topic partition."""
+    offsets: dict[tuple[str, int], int] = {}
+    out = []
+    for event in stream:
+        partition = partition_for(f"{SHOP}|{event['buyer_id']}", PARTITIONS)
+        topic = topic_for_type(event["type"])
+        offset = offsets[(topic, partition)] = offsets.get((topic, partition), -1) + 1
+        out.append((partition, SourceRecord(topic, partition, offset, orjson.dumps(event))))
+    return out
+
+
+def run_batches(shop: Shop, batches: list[list[tuple[int, SourceRecord]]]) -> int:
+    """Each batch through its partitions' processors, then the worker's sweep (every batch: the harshest
+    schedule). Returns the records expired."""
+    expired = 0
+    for batch in batches:
+        for partition in range(PARTITIONS):
+            records = [record for owner, record in batch if owner == partition]
+            if records:
+                shop.processors[partition].process(records)
+        expired += sweep(shop)
+    return expired
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, "at the jump"])
+def test_the_crash_tests_traffic_with_sweeps_and_a_kill_equals_the_oracle(seed: int | str) -> None:
+    """Batches of random size (the worker's are whatever Kafka hands it), a sweep after each, a
+    checkpoint every few batches; at some point the worker is killed: new processors restore from the
+    checkpoint and the journal over the same stores, and the batches since Kafka's last commit come
+    again (replays). "at the jump": the kill comes just after the stream jumps four days ahead, so the
+    replayed batches hold events of records that expired in them. Every figure of every day, live and
+    the 待催付 list equal the oracle over the whole log."""
+    stream = crash_test_stream()
+    records = source_records(stream)
+    rng = random.Random(str(seed))
+    batches, start = [], 0
+    while start < len(records):
+        size = rng.randint(1, 60)
+        batches.append(records[start:start + size])
+        start += size
+    if seed == "at the jump":
+        jump = next(number for number, batch in enumerate(batches)
+                    if any(orjson.loads(record.value)["event_id"].startswith("d4-") for _, record in batch))
+        committed, kill = jump - 3, jump + 2
+    else:
+        kill = rng.randint(len(batches) // 3, len(batches) - 1)
+        committed = kill - rng.randint(0, 10)  # Kafka's offsets lag what was processed
+    shop = Shop()
+    expired = 0
+    for number in range(0, kill, 7):
+        expired += run_batches(shop, batches[number:min(number + 7, kill)])
+        for processor, store in zip(shop.processors, shop.stores, strict=True):
+            store.checkpoint(processor.tables, "test")  # every 7 batches; what follows is journalled
+    # kill -9: the stores (RocksDB) stay, the processors' memory is gone
+    shop.stores = [JournaledStore(store.store) for store in shop.stores]
+    shop.processors = [shop.processor(p) for p in range(PARTITIONS)]
+    for processor, store in zip(shop.processors, shop.stores, strict=True):
+        restored = restore(store, processor.belongs, lambda s: lambda v: SETTINGS, "test")
+        assert restored is not None
+        processor.restored(restored[0])
+    expired += run_batches(shop, batches[committed:])
+    now = max(event["ts"] for event in stream)
+    want = oracle.compute(stream, {}, now)
+    assert_same_figures(shop.figures(shop.processors, now), want, f"seed {seed}")
+    assert expired > 100  # the big day's buyers, four days on
