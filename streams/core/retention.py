@@ -163,6 +163,7 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
             by_day[scope[1]].append((scope, counters))
         else:
             minutes += [(scope, name, -value) for name, value in counters.items()]
+    puts: dict[str, bytes] = {}
     for day, entries in by_day.items():
         day_key = final_day_key(shop_id, day)
         raw = store.get(day_key)
@@ -173,10 +174,8 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
             target = merged.setdefault(scope, {})
             for name, value in counters.items():
                 target[name] = target.get(name, 0) + value
-        data = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), counters]
-                                                        for scope, counters in merged.items()]}))
-        store[day_key] = data
-        expiry.changed[day_key] = data
+        puts[day_key] = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), counters]
+                                                               for scope, counters in merged.items()]}))
     shop_key = final_shop_key(shop_id)
     raw = store.get(shop_key)
     shop_final: dict[str, Any] = orjson.loads(raw) if raw else {KEY_PROCESSED: 0, KEY_WATERMARK: 0,
@@ -188,15 +187,21 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
     for topic, position in record.applied_through.items():
         if topic not in through or tuple(through[topic]) < position:
             through[topic] = list(position)
-    data = right_sized(orjson.dumps(shop_final))
-    store[shop_key] = data
-    expiry.changed[shop_key] = data
+    puts[shop_key] = right_sized(orjson.dumps(shop_final))
+    # The final records and the delete in one store write: a kill -9 between them would leave the
+    # buyer both frozen and derived (counted twice) or neither. (The changelog gets them in this order.)
+    write_many = getattr(store, "write_many", None)
+    if write_many is not None:
+        write_many(puts, [key])
+    else:
+        store.update(puts)
+        del store[key]
+    expiry.changed.update(puts)
+    expiry.changed[key] = None
     shop = tables.shop(shop_id)
     if minutes:
         shop.add(buyer_id, minutes)
     shop.live.pop(buyer_id, None)
-    del store[key]
-    expiry.changed[key] = None
     expiry.expired += 1
 
 

@@ -181,3 +181,73 @@ def test_the_crash_tests_traffic_with_sweeps_and_a_kill_equals_the_oracle(seed: 
     want = oracle.compute(stream, {}, now)
     assert_same_figures(shop.figures(shop.processors, now), want, f"seed {seed}")
     assert expired > 100  # the big day's buyers, four days on
+
+
+# ---- a kill -9 in the middle of an expiry ------------------------------------------------------------
+
+
+class Killed(Exception):
+    pass
+
+
+class DiesAfterWrites(dict):
+    """A store (RocksDB stand-in) that dies once `budget` writes went through: each put, delete or
+    atomic batch is one write. None: never."""
+
+    budget: int | None = None
+
+    def _spend(self) -> None:
+        if self.budget is not None:
+            if self.budget == 0:
+                raise Killed
+            self.budget -= 1
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._spend()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._spend()
+        super().__delitem__(key)
+
+    def write_batch(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        self._spend()
+        super().update(puts)
+        for key in deletes:
+            self.pop(key, None)
+
+
+def test_a_kill_at_any_write_of_an_expiry_neither_loses_nor_doubles_the_buyer() -> None:
+    """The sweep freezes a buyer's day counters into the final records and deletes its record. Killed
+    after any of its writes, the partition restored from checkpoint and journal equals the oracle:
+    the final records and the delete land together or not at all."""
+    chat, _ = presale_story_in_two_pieces()  # "presale" (late) and "today", both in partition 0
+    later = [message("m7", T0 + 3 * DAY + 10_000, "today", "buyer"),
+             message("m8", T0 + 3 * DAY + 15_000, "today", "agent")]
+    now = T0 + 3 * DAY + 15_000
+    want = oracle.compute(chat + later, {}, now)
+    for budget in range(20):
+        shop = Shop()
+        store = DiesAfterWrites()
+        shop.stores[0] = JournaledStore(store)
+        shop.processors[0] = shop.processor(0)
+        shop.process(chat)
+        shop.process(later)
+        shop.stores[0].checkpoint(shop.processors[0].tables, "test")
+        store.budget = budget
+        try:
+            expired = sweep(shop)
+        except Killed:
+            expired = None
+        store.budget = None
+        restarted = shop.processor(0)
+        restarted.store = JournaledStore(store)
+        restored = restore(restarted.store, restarted.belongs, lambda s: lambda v: SETTINGS, "test")
+        assert restored is not None
+        restarted.restored(restored[0])
+        assert_same_figures(shop.figures([restarted, *shop.processors[1:]], now), want, f"killed after {budget}")
+        if expired is not None:
+            assert expired == 1
+            break
+    else:
+        raise AssertionError("the sweep never completed")
