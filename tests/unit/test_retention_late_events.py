@@ -9,7 +9,11 @@ its amount on the deposit's day (and the inquiry counted lost). Arrival order de
 
 The rule since: a record is kept for inquiry_valid_days + 1 days of the shop's event clock after its
 newest event's time AND after its last arrival (the record's `arrived` stamp), so an event arriving
-within that horizon always finds its buyer's record, whatever its own timestamp."""
+within that horizon always finds its buyer's record, whatever its own timestamp.
+
+Also here, the two crash paths around an expiry: Kafka positions of an expired record delivered again
+after a kill -9 are replays, not a new buyer (the shop's final record keeps the expired-through
+positions), and an expiry's final records and its delete reach the store in one write."""
 
 from __future__ import annotations
 
