@@ -38,10 +38,9 @@ class Config(BaseSettings):
     # Buyers a worker keeps decoded with their derivation (about 4–5 KB each), shared by its partitions:
     # the rest live only as their ~0.5 KB record. Bounds the worker's memory; more is faster.
     buyer_cache_size: int = 30_000
-    # Buyer-record retention (streams/core/retention.py): off by default. With it on, the worker crash
-    # test with presale traffic (deposits a week before their buyer's next event) found a per-agent day
-    # figure lost after a kill -9 (docs/reliability.md, "Retention"); exact figures come first.
-    retention: bool = False
+    # Buyer-record retention (streams/core/retention.py, docs/reliability.md "Retention"): idle records
+    # expire into final day records. Off only to keep every record (a soak's baseline, a diagnosis).
+    retention: bool = True
     # Ingest rate limit per token and API replica: sustained events/s and burst (429 beyond).
     ingest_rate_per_token: float = 50_000
     ingest_burst_per_token: float = 200_000

@@ -29,6 +29,7 @@ KEY_EVENT_IDS = "ids"  # event ids applied (a duplicate delivery counts once)
 KEY_APPLIED_THROUGH = "at"  # buyer: topic → last Position applied; agent: the last Position applied
 KEY_INGEST_EVENTS = "n"  # events that came through the ingest API (for /lag)
 KEY_NEXT_SEQ = "s"  # the seq the next TimelineEvent gets (arrival order among equal ts)
+KEY_ARRIVED = "r"  # buyer: the partition's event clock at the last arrival (retention); absent when 0
 
 _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "order.paid": "paid",
                 "order.closed": "closed", "order.refunded": "refunded"}
@@ -47,13 +48,21 @@ class BuyerRecord:
     applied_through: dict[str, Position] = field(default_factory=dict)  # topic → last position
     ingest_events: int = 0  # events that came through the ingest API (for /lag)
     next_seq: int = 0
+    # The shop's event clock in the partition (its largest event ts) when an event of the buyer last
+    # arrived: retention keeps the record for its horizon after this too, not only after the newest
+    # event's own ts, so an event that arrives late still finds the record (streams/core/retention.py).
+    # 0 for records written before it was kept (their newest event's ts decides alone).
+    arrived: int = 0
 
     def to_bytes(self) -> bytes:
-        return right_sized(orjson.dumps({
+        data = {
             KEY_TIMELINE: [tuple(event) for event in self.timeline], KEY_EVENT_IDS: sorted(self.event_ids),
             KEY_APPLIED_THROUGH: self.applied_through, KEY_INGEST_EVENTS: self.ingest_events,
             KEY_NEXT_SEQ: self.next_seq,
-        }))
+        }
+        if self.arrived:
+            data[KEY_ARRIVED] = self.arrived
+        return right_sized(orjson.dumps(data))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
@@ -68,6 +77,7 @@ class BuyerRecord:
             applied_through={topic: (pos[0], pos[1]) for topic, pos in raw[KEY_APPLIED_THROUGH].items()},
             ingest_events=raw[KEY_INGEST_EVENTS],
             next_seq=raw[KEY_NEXT_SEQ],
+            arrived=raw.get(KEY_ARRIVED, 0),
         )
 
 

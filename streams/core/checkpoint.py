@@ -79,6 +79,19 @@ class JournaledStore(MutableMapping[str, bytes]):
             self.store[JOURNAL_PREFIX + key] = ABSENT if old is None else old
             self.journaled.add(key)
 
+    def write_many(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        """Puts and deletes in one atomic store write (journalled first, as single writes are): a crash
+        leaves all of them or none (retention's final records with the record they replace)."""
+        for key in (*puts, *deletes):
+            self.note(key)
+        write_batch = getattr(self.store, "write_batch", None)
+        if write_batch is not None:
+            write_batch(puts, deletes)
+            return
+        self.store.update(puts)  # a plain mapping (tests, the batch engine): nothing can crash half-way
+        for key in deletes:
+            self.store.pop(key, None)
+
     def __getitem__(self, key: str) -> bytes:
         return self.store[key]
 

@@ -25,13 +25,14 @@ from streams.core.buyer_state import (
     KEY_INGEST_EVENTS,
     BuyerRecord,
     Outcome,
+    Position,
     apply,
     right_sized,
 )
 from streams.core.checkpoint import FINAL_PREFIX
 from streams.core.events import AGENT_TYPES, EVENT_TYPES, Event, InvalidEvent, parse_event
 from streams.core.facts import Derivation, advance
-from streams.core.retention import apply_final
+from streams.core.retention import apply_final, expired_through
 from streams.core.shop_settings import ShopSettings
 from streams.core.topics import partition_for, topic_for_type
 
@@ -219,6 +220,7 @@ class PartitionProcessor:
         self.clock = clock  # validation's "now" (None: wall clock)
         self._buyers: OrderedDict[str, _Buyer] = OrderedDict()
         self._cache_size = cache_size
+        self._expired_through: dict[str, dict[str, Position]] = {}  # per shop (retention.expired_through)
 
     def _settings_for(self, shop_id: str) -> Callable[[int], ShopSettings]:
         get = self.settings.get
@@ -229,8 +231,11 @@ class PartitionProcessor:
         buyer = self._buyers.pop(key, None)
         if buyer is None:
             raw = self.store.get(key)
-            if raw is None:
-                buyer = _Buyer(BuyerRecord(), None, shop_id, buyer_id, existed=False)
+            if raw is None:  # a new buyer, or one whose record expired: replays of its events are skipped
+                through = self._expired_through.get(shop_id)
+                if through is None:
+                    through = self._expired_through[shop_id] = expired_through(self.store, shop_id)
+                buyer = _Buyer(BuyerRecord(applied_through=dict(through)), None, shop_id, buyer_id, existed=False)
             else:
                 record = BuyerRecord.from_bytes(raw)
                 derivation, _ = advance(None, record.timeline, self._settings_for(shop_id))
@@ -277,14 +282,24 @@ class PartitionProcessor:
         # Every settings version the buyers' timelines use has been read by now (a settings read that
         # fails, fails before any change): the new events' versions by apply(), the older events' when
         # their facts were derived (here, or in an earlier batch: versions are cached for good).
+        # The shop's event clock in the partition once this batch is in (its largest event ts): each
+        # buyer written is stamped with it (BuyerRecord.arrived, for retention), whatever its own ts.
+        arrival_clock: dict[str, int] = {}
+        for buyer in touched.values():
+            if buyer.record.timeline:
+                newest = buyer.record.timeline[-1].ts
+                if newest > arrival_clock.get(buyer.shop_id, 0):
+                    arrival_clock[buyer.shop_id] = newest
         for key, buyer in touched.items():
             record = buyer.record
-            if buyer.existed and record.applied_through == buyer.applied_before:
+            if record.applied_through == buyer.applied_before:
                 # Every event was a replay: no figure changes. The record is written again all the same: a
                 # worker killed after writing its local store but before the changelog got the record
-                # would otherwise never send it (its events now look applied).
-                result.changed[key] = self.store[key]
-                self._keep(key, buyer)
+                # would otherwise never send it (its events now look applied). Replays of an expired
+                # record's events leave no record.
+                if buyer.existed:
+                    result.changed[key] = self.store[key]
+                    self._keep(key, buyer)
                 continue
             tables = self.tables.shop(buyer.shop_id)
             tables.processed += record.ingest_events - buyer.ingest_before
@@ -293,6 +308,9 @@ class PartitionProcessor:
                 tables.apply(buyer.buyer_id, deltas, derivation.live, derivation.max_ts)
                 buyer.derivation = derivation
             tables.dirty_live = True  # processed count changed at least
+            # Retention's horizon runs from this arrival as well as from the newest event's ts (a late
+            # event's ts can be days old).
+            record.arrived = max(record.arrived, tables.watermark, arrival_clock.get(buyer.shop_id, 0))
             data = record.to_bytes()
             self.store[key] = data
             result.changed[key] = data
@@ -307,6 +325,7 @@ class PartitionProcessor:
     def evict(self, key: str) -> None:
         """Forget a buyer whose record was deleted (expired: streams/core/retention.py)."""
         self._buyers.pop(key, None)
+        self._expired_through.pop(key.partition("|")[0], None)  # its shop's final record changed
 
     def belongs(self, key: str) -> bool:
         """A buyer key of this partition (not bookkeeping, not another partition's)."""
@@ -316,12 +335,14 @@ class PartitionProcessor:
         """Take tables restored from a checkpoint (streams/core/checkpoint.py) instead of rebuilding."""
         self.tables = tables
         self._buyers.clear()
+        self._expired_through.clear()
 
     def rebuild(self) -> None:
         """Rebuild the agent tables from the buyer records and the final records of expired buyers
         (streams/core/retention.py), after recovery or a rebalance."""
         self.tables = PartitionTables()
         self._buyers.clear()
+        self._expired_through.clear()
         for key, raw in list(self.store.items()):
             if key.startswith(FINAL_PREFIX):
                 apply_final(self.tables, key, raw, +1)

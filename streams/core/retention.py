@@ -17,6 +17,12 @@ A record expires only when nothing it holds can still change a figure (metrics.m
 Minute buckets of an expired buyer are taken out of the tables (they are older than the 25 h the
 series keeps, so no export carries them any more), which is what a rebuild without the record gives.
 
+The horizon runs from the record's newest event's ts and from its last arrival (BuyerRecord.arrived, the
+partition's event clock then), whichever is later: an event dated days back that arrives within the
+horizon of its buyer's last arrival finds the record, so its figures equal the oracle's over the whole
+log whatever the arrival order. Replays of an expired record's Kafka positions (a restart, a seek) are
+skipped (KEY_EXPIRED_THROUGH).
+
 What a record that expired cannot do any more (docs/reliability.md, "Retention"): recognise a late
 duplicate of one of its event ids, or give a refund arriving after expiry its order's credit; an event
 of the buyer arriving after expiry starts a new record.
@@ -31,7 +37,7 @@ from typing import Any
 import orjson
 
 from streams.core.agent_tables import DAY_SCOPES, PartitionTables
-from streams.core.buyer_state import BuyerRecord, right_sized
+from streams.core.buyer_state import BuyerRecord, Position, right_sized
 from streams.core.checkpoint import FINAL_PREFIX
 from streams.core.facts import Delta, Derivation, advance
 from streams.core.scopes import SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE
@@ -41,6 +47,12 @@ DAY_MS = 86_400_000
 MINUTE_SCOPES = (SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE)
 KEY_COUNTERS = "c"  # a day's final record: [[scope as a list, {counter: value}], ...]
 KEY_PROCESSED, KEY_WATERMARK, KEY_AGENTS = "n", "w", "agents"  # a shop's final record
+# ... and per source topic the largest Kafka position any expired record of the shop had applied: a new
+# record of the shop starts from it, so a replay (after a kill -9, a seek) of an expired buyer's events
+# is skipped as a replay instead of starting a record that counts them again. Sound because a partition
+# applies its positions in order: every position up to it was applied before, to a record since expired
+# if the buyer has none.
+KEY_EXPIRED_THROUGH = "p"
 
 
 def final_day_key(shop_id: str, day: str) -> str:
@@ -49,6 +61,14 @@ def final_day_key(shop_id: str, day: str) -> str:
 
 def final_shop_key(shop_id: str) -> str:
     return f"{FINAL_PREFIX}{shop_id}|"
+
+
+def expired_through(store: MutableMapping[str, bytes], shop_id: str) -> dict[str, Position]:
+    """Per source topic, the largest position an expired record of the shop had applied ({} if none)."""
+    raw = store.get(final_shop_key(shop_id))
+    if not raw:
+        return {}
+    return {topic: (pos[0], pos[1]) for topic, pos in orjson.loads(raw).get(KEY_EXPIRED_THROUGH, {}).items()}
 
 
 def apply_final(tables: PartitionTables, key: str, raw: bytes | None, sign: int) -> None:
@@ -90,9 +110,15 @@ def expiry_cutoff(record: BuyerRecord, settings_for: Callable[[int], ShopSetting
     return now_ms - (valid_days + 1) * DAY_MS
 
 
+def last_seen(record: BuyerRecord) -> int:
+    """Where the record's horizon starts: its newest event's ts, or the partition's event clock when an
+    event of it last arrived if that is later (an event dated days before it arrived)."""
+    return max(record.timeline[-1].ts, record.arrived)
+
+
 def can_expire(record: BuyerRecord, derivation: Derivation, settings: ShopSettings, now_ms: int,
                cutoff: int) -> bool:
-    if not record.timeline or record.timeline[-1].ts >= cutoff:
+    if not record.timeline or last_seen(record) >= cutoff:
         return False
     live = derivation.live
     if live.pending_since or live.open_sla or live.queue_wait is not None:
@@ -137,6 +163,7 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
             by_day[scope[1]].append((scope, counters))
         else:
             minutes += [(scope, name, -value) for name, value in counters.items()]
+    puts: dict[str, bytes] = {}
     for day, entries in by_day.items():
         day_key = final_day_key(shop_id, day)
         raw = store.get(day_key)
@@ -147,10 +174,8 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
             target = merged.setdefault(scope, {})
             for name, value in counters.items():
                 target[name] = target.get(name, 0) + value
-        data = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), counters]
-                                                        for scope, counters in merged.items()]}))
-        store[day_key] = data
-        expiry.changed[day_key] = data
+        puts[day_key] = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), counters]
+                                                               for scope, counters in merged.items()]}))
     shop_key = final_shop_key(shop_id)
     raw = store.get(shop_key)
     shop_final: dict[str, Any] = orjson.loads(raw) if raw else {KEY_PROCESSED: 0, KEY_WATERMARK: 0,
@@ -158,15 +183,25 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
     shop_final[KEY_PROCESSED] += record.ingest_events
     shop_final[KEY_WATERMARK] = max(shop_final[KEY_WATERMARK], derivation.max_ts)
     shop_final[KEY_AGENTS] = sorted(set(shop_final[KEY_AGENTS]) | derivation.live.agents)
-    data = right_sized(orjson.dumps(shop_final))
-    store[shop_key] = data
-    expiry.changed[shop_key] = data
+    through = shop_final.setdefault(KEY_EXPIRED_THROUGH, {})
+    for topic, position in record.applied_through.items():
+        if topic not in through or tuple(through[topic]) < position:
+            through[topic] = list(position)
+    puts[shop_key] = right_sized(orjson.dumps(shop_final))
+    # The final records and the delete in one store write: a kill -9 between them would leave the
+    # buyer both frozen and derived (counted twice) or neither. (The changelog gets them in this order.)
+    write_many = getattr(store, "write_many", None)
+    if write_many is not None:
+        write_many(puts, [key])
+    else:
+        store.update(puts)
+        del store[key]
+    expiry.changed.update(puts)
+    expiry.changed[key] = None
     shop = tables.shop(shop_id)
     if minutes:
         shop.add(buyer_id, minutes)
     shop.live.pop(buyer_id, None)
-    del store[key]
-    expiry.changed[key] = None
     expiry.expired += 1
 
 
@@ -189,7 +224,7 @@ def sweep(tables: PartitionTables, store: MutableMapping[str, bytes], keys: list
 
         now = now_ms(shop_id)
         cutoff = expiry_cutoff(record, settings_for, latest, now)
-        if not record.timeline or record.timeline[-1].ts >= cutoff:
+        if not record.timeline or last_seen(record) >= cutoff:
             continue  # the usual case: decoded, not derived
         derivation = hit[1] if hit is not None and hit[1] is not None else \
             advance(None, record.timeline, settings_for)[0]
