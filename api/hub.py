@@ -34,6 +34,7 @@ from api.errors import ApiError
 from api.state import ApiCounters
 from streams.core.frame_delta import ShopFrames
 from streams.readside.client import psubscribe
+from streams.readside.frame_cache import FrameCache
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
@@ -152,6 +153,7 @@ class Hub:
         self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
         self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
         self._building: dict[str, asyncio.Lock] = {}
+        self._caches: dict[str, FrameCache] = {}  # shop → what its next build can reuse (while it has clients)
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -179,6 +181,7 @@ class Hub:
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
                 self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
+                self._caches.pop(shop, None)
                 self.latest.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
@@ -189,7 +192,8 @@ class Hub:
         """The shop's snapshot now (its frame's figures), kept in `latest` for the multi-shop sets
         (api/shop_sets.py) while the shop has clients; also schedules the update for when the clock
         alone changes it."""
-        snapshot, until_ms = await self.readmodel.snapshot_until(shop)
+        cache = self._caches.setdefault(shop, FrameCache()) if shop in self.clients else None
+        snapshot, until_ms = await self.readmodel.snapshot_until(shop, cache)
         if until_ms is None:
             self._clock_due.pop(shop, None)
         else:

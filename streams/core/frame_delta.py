@@ -89,7 +89,8 @@ def _rows_delta(old: list[dict[str, Any]], new: list[dict[str, Any]], field: str
         before = old_by_id.get(row[field])
         if before is None:
             rows[row[field]] = row
-        elif before != row:  # (dict == in C: the cheap test for the ~95 % of rows that did not change)
+        elif before is not row and before != row:  # (the same object: a row the hub's memo reused;
+            # dict == in C: the cheap test for the other rows that did not change)
             rows[row[field]] = frame_delta(before, row)
     patch: dict[str, Any] = {ROW_KEY: field, ROWS: rows}
     if [row[field] for row in new] != [row[field] for row in old]:

@@ -1,0 +1,132 @@
+"""The hub's frame build for the bench's 1,200-agent shop, in one process, without the network.
+
+`python -m bench.frame_build [--updates N] [--profile]`: fills an in-memory Redis (MemoryRedis below) the
+way bench/fanout.py's LargeShop export does (5 % of the agents change per update), then per update builds
+the shop's numbered frame as the hub does (Hub.advance: ReadModel.snapshot_until, then ShopFrames) and
+encodes its delta, and prints the median and p95 CPU time per frame and per stage. `--profile` adds a
+cProfile of the whole loop. Used to find where the fan-out's frame time goes (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import pstats
+import statistics
+import time
+from typing import Any
+
+from api.hub import Hub
+from api.state import ApiCounters
+from bench.fanout import LargeShop
+from streams.config import Config
+from streams.readside.reader import ReadModel
+
+
+class MemoryRedis:
+    """The read calls of ReadModel (get, mget, hgetall, pipelined hgetall/hmget/mget) over dicts, and the
+    writes bench/fanout.py's export makes (hset, set, sadd, publish in a transaction pipeline)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.hashes: dict[str, dict[bytes, bytes]] = {}
+
+    async def get(self, key: str) -> bytes | None:
+        return self.values.get(key)
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        return [self.values.get(k) for k in keys]
+
+    async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        return dict(self.hashes.get(key, {}))
+
+    def pipeline(self, transaction: bool = True) -> MemoryPipeline:
+        return MemoryPipeline(self)
+
+
+class MemoryPipeline:
+    def __init__(self, redis: MemoryRedis) -> None:
+        self.redis = redis
+        self.calls: list[Any] = []
+
+    def hgetall(self, key: str) -> None:
+        self.calls.append(lambda: dict(self.redis.hashes.get(key, {})))
+
+    def hmget(self, key: str, fields: list[str]) -> None:
+        self.calls.append(lambda: [self.redis.hashes.get(key, {}).get(f.encode()) for f in fields])
+
+    def mget(self, keys: list[str]) -> None:
+        self.calls.append(lambda: [self.redis.values.get(k) for k in keys])
+
+    def hset(self, key: str, mapping: dict[str, bytes]) -> None:
+        def write() -> None:
+            self.redis.hashes.setdefault(key, {}).update({f.encode(): v for f, v in mapping.items()})
+        self.calls.append(write)
+
+    def hdel(self, key: str, *fields: str) -> None:
+        def delete() -> None:
+            for f in fields:
+                self.redis.hashes.get(key, {}).pop(f.encode(), None)
+        self.calls.append(delete)
+
+    def delete(self, key: str) -> None:
+        self.calls.append(lambda: self.redis.hashes.pop(key, None))
+
+    def set(self, key: str, value: bytes) -> None:
+        self.calls.append(lambda: self.redis.values.__setitem__(key, value))
+
+    def sadd(self, key: str, member: str) -> None:
+        self.calls.append(lambda: None)
+
+    def publish(self, channel: str, message: bytes) -> None:
+        self.calls.append(lambda: None)
+
+    async def execute(self) -> list[Any]:
+        return [call() for call in self.calls]
+
+
+async def measure(updates: int, profile: bool) -> None:
+    redis = MemoryRedis()
+    shop = "bench-large"
+    hub = Hub(redis, ReadModel(redis, Config(partitions=8, clock="wall", _env_file=None)), ApiCounters())
+    hub.clients[shop] = set()  # (the hub keeps a shop's frames only while it has screens)
+    large = LargeShop()
+    await large.publish(redis, shop, 0)
+    frames = await hub.advance(shop)
+    frames.snapshot_text()
+    builds, deltas = [], []
+    profiler = cProfile.Profile() if profile else None
+    for seq in range(1, updates + 1):
+        await large.publish(redis, shop, seq)
+        if profiler:
+            profiler.enable()
+        t0 = time.process_time()
+        frames = await hub.advance(shop)
+        t1 = time.process_time()
+        frames.delta_text()
+        t2 = time.process_time()
+        if profiler:
+            profiler.disable()
+        builds.append((t1 - t0) * 1000)
+        deltas.append((t2 - t1) * 1000)
+    total = [b + d for b, d in zip(builds, deltas, strict=True)]
+    print(f"{updates} frames of {len(large.agents)} agents ({large.changed} changed each), gc {gc.get_threshold()}:")
+    for name, values in (("build (read model → frame)", builds), ("delta + encode", deltas), ("total", total)):
+        print(f"  {name:28s} median {statistics.median(values):6.2f} ms, p95 "
+              f"{sorted(values)[int(len(values) * 0.95)]:6.2f} ms, max {max(values):6.2f} ms")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--updates", type=int, default=60)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(measure(args.updates, args.profile))
+
+
+if __name__ == "__main__":
+    main()
