@@ -97,6 +97,16 @@ async def measure(updates: int, profile: bool) -> None:
     frames = await hub.advance(shop)
     frames.snapshot_text()
     builds, deltas = [], []
+    pauses: list[tuple[int, float]] = []  # (generation, ms) of each collection during the loop
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pauses.append((info["generation"], (time.perf_counter() - started.pop()) * 1000))
+
+    gc.callbacks.append(on_gc)
     profiler = cProfile.Profile() if profile else None
     for seq in range(1, updates + 1):
         await large.publish(redis, shop, seq)
@@ -111,11 +121,16 @@ async def measure(updates: int, profile: bool) -> None:
             profiler.disable()
         builds.append((t1 - t0) * 1000)
         deltas.append((t2 - t1) * 1000)
+    gc.callbacks.remove(on_gc)
     total = [b + d for b, d in zip(builds, deltas, strict=True)]
     print(f"{updates} frames of {len(large.agents)} agents ({large.changed} changed each), gc {gc.get_threshold()}:")
     for name, values in (("build (read model → frame)", builds), ("delta + encode", deltas), ("total", total)):
         print(f"  {name:28s} median {statistics.median(values):6.2f} ms, p95 "
               f"{sorted(values)[int(len(values) * 0.95)]:6.2f} ms, max {max(values):6.2f} ms")
+    for generation in range(3):
+        times = [ms for g, ms in pauses if g == generation]
+        print(f"  gc generation {generation}: {len(times)} collections, {sum(times):.1f} ms in all, "
+              f"longest {max(times, default=0):.1f} ms")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
 
@@ -124,7 +139,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--gc", choices=["default", "api"], default="default",
+                        help="api: the API process's collector settings (api/__main__.py tune_gc)")
     args = parser.parse_args()
+    if args.gc == "api":
+        from api.__main__ import tune_gc
+
+        tune_gc()
     asyncio.run(measure(args.updates, args.profile))
 
 

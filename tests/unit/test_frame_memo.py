@@ -25,12 +25,12 @@ from streams.config import Config
 from streams.core.agent_time import day_bounds
 from streams.core.frame_delta import ShopFrames, apply_delta
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings
+from streams.core.snapshot import merge_buckets
 from streams.readside.frame_cache import DayRows, FrameCache
 from streams.readside.keys import day_key, live_key, meta_key, status_key
 from streams.readside.reader import ReadModel
 from streams.readside.settings_store import SETTINGS_DOCUMENTS
 from streams.readside.snapshots import bucket_from_fields
-from streams.core.snapshot import merge_buckets
 
 SHOP = "memo-shop"
 PARTITIONS = 3
