@@ -1,10 +1,12 @@
 """The hub's frame build for the bench's 1,200-agent shop, in one process, without the network.
 
-`python -m bench.frame_build [--updates N] [--profile]`: fills an in-memory Redis (MemoryRedis below) the
-way bench/fanout.py's LargeShop export does (5 % of the agents change per update), then per update builds
-the shop's numbered frame as the hub does (Hub.advance: ReadModel.snapshot_until, then ShopFrames) and
-encodes its delta, and prints the median and p95 CPU time per frame and per stage. `--profile` adds a
-cProfile of the whole loop. Used to find where the fan-out's frame time goes (docs/performance.md).
+`python -m bench.frame_build [--updates N] [--cache on|off|both] [--gc default|api] [--profile]`: fills
+an in-memory Redis (MemoryRedis below) the way bench/fanout.py's LargeShop export does (5 % of the
+agents change per update), then per update builds the shop's numbered frame as the hub does
+(Hub.advance: ReadModel.snapshot_until, then ShopFrames) and encodes its delta, with the hub's
+per-shop FrameCache and without it (the build before issue 16's incremental frames), and prints the
+median, p95 and max CPU time per frame and stage, and the collector's pauses. `--profile` adds a
+cProfile of the loop. Used to find where the fan-out's frame time goes (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from api.hub import Hub
 from api.state import ApiCounters
 from bench.fanout import LargeShop
 from streams.config import Config
+from streams.readside.frame_cache import FrameCache
 from streams.readside.reader import ReadModel
 
 
@@ -87,10 +90,18 @@ class MemoryPipeline:
         return [call() for call in self.calls]
 
 
-async def measure(updates: int, profile: bool) -> None:
+class UncachedReadModel(ReadModel):
+    """The build without the hub's FrameCache: every row decoded, merged and built for each frame."""
+
+    async def snapshot_until(self, shop: str, cache: FrameCache | None = None) -> tuple[dict[str, Any], int | None]:
+        return await super().snapshot_until(shop)
+
+
+async def measure(updates: int, profile: bool, cached: bool) -> None:
     redis = MemoryRedis()
     shop = "bench-large"
-    hub = Hub(redis, ReadModel(redis, Config(partitions=8, clock="wall", _env_file=None)), ApiCounters())
+    config = Config(partitions=8, clock="wall", _env_file=None)
+    hub = Hub(redis, (ReadModel if cached else UncachedReadModel)(redis, config), ApiCounters())
     hub.clients[shop] = set()  # (the hub keeps a shop's frames only while it has screens)
     large = LargeShop()
     await large.publish(redis, shop, 0)
@@ -123,7 +134,8 @@ async def measure(updates: int, profile: bool) -> None:
         deltas.append((t2 - t1) * 1000)
     gc.callbacks.remove(on_gc)
     total = [b + d for b, d in zip(builds, deltas, strict=True)]
-    print(f"{updates} frames of {len(large.agents)} agents ({large.changed} changed each), gc {gc.get_threshold()}:")
+    print(f"{'with' if cached else 'without'} the hub's FrameCache: {updates} frames of {len(large.agents)} agents "
+          f"({large.changed} changed each), gc {gc.get_threshold()}:")
     for name, values in (("build (read model → frame)", builds), ("delta + encode", deltas), ("total", total)):
         print(f"  {name:28s} median {statistics.median(values):6.2f} ms, p95 "
               f"{sorted(values)[int(len(values) * 0.95)]:6.2f} ms, max {max(values):6.2f} ms")
@@ -139,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cache", choices=["on", "off", "both"], default="both",
+                        help="build with the hub's FrameCache, without, or both (off, on, off, on)")
     parser.add_argument("--gc", choices=["default", "api"], default="default",
                         help="api: the API process's collector settings (api/__main__.py tune_gc)")
     args = parser.parse_args()
@@ -146,7 +160,9 @@ def main() -> None:
         from api.__main__ import tune_gc
 
         tune_gc()
-    asyncio.run(measure(args.updates, args.profile))
+    modes = {"on": [True], "off": [False], "both": [False, True, False, True]}[args.cache]
+    for cached in modes:
+        asyncio.run(measure(args.updates, args.profile, cached))
 
 
 if __name__ == "__main__":
