@@ -20,6 +20,8 @@ import statistics
 import time
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from api.hub import Hub
 from api.state import ApiCounters
 from bench.fanout import LargeShop
@@ -97,9 +99,9 @@ class UncachedReadModel(ReadModel):
         return await super().snapshot_until(shop)
 
 
-async def measure(updates: int, profile: bool, cached: bool) -> None:
-    redis = MemoryRedis()
-    shop = "bench-large"
+async def measure(updates: int, profile: bool, cached: bool, redis_url: str | None = None) -> None:
+    redis: Any = MemoryRedis() if redis_url is None else aioredis.Redis.from_url(redis_url)
+    shop = f"bench-large-{time.time_ns()}"
     config = Config(partitions=8, clock="wall", _env_file=None)
     hub = Hub(redis, (ReadModel if cached else UncachedReadModel)(redis, config), ApiCounters())
     hub.clients[shop] = set()  # (the hub keeps a shop's frames only while it has screens)
@@ -134,8 +136,9 @@ async def measure(updates: int, profile: bool, cached: bool) -> None:
         deltas.append((t2 - t1) * 1000)
     gc.callbacks.remove(on_gc)
     total = [b + d for b, d in zip(builds, deltas, strict=True)]
-    print(f"{'with' if cached else 'without'} the hub's FrameCache: {updates} frames of {len(large.agents)} agents "
-          f"({large.changed} changed each), gc {gc.get_threshold()}:")
+    where = "in-memory Redis" if redis_url is None else "real Redis"
+    print(f"{'with' if cached else 'without'} the hub's FrameCache ({where}): {updates} frames of "
+          f"{len(large.agents)} agents ({large.changed} changed each), gc {gc.get_threshold()}:")
     for name, values in (("build (read model → frame)", builds), ("delta + encode", deltas), ("total", total)):
         print(f"  {name:28s} median {statistics.median(values):6.2f} ms, p95 "
               f"{sorted(values)[int(len(values) * 0.95)]:6.2f} ms, max {max(values):6.2f} ms")
@@ -153,6 +156,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both",
                         help="build with the hub's FrameCache, without, or both (off, on, off, on)")
+    parser.add_argument("--redis", help="a Redis URL (a scratch server: the run writes a shop there) instead of "
+                                            "the in-memory one, so the build includes the replies' parsing")
     parser.add_argument("--gc", choices=["default", "api"], default="default",
                         help="api: the API process's collector settings (api/__main__.py tune_gc)")
     args = parser.parse_args()
@@ -162,7 +167,7 @@ def main() -> None:
         tune_gc()
     modes = {"on": [True], "off": [False], "both": [False, True, False, True]}[args.cache]
     for cached in modes:
-        asyncio.run(measure(args.updates, args.profile, cached))
+        asyncio.run(measure(args.updates, args.profile, cached, args.redis))
 
 
 if __name__ == "__main__":
