@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from streams.core.agent_time import day_figures
 from streams.core.figures import figures, live_load, state_now
 from streams.core.shop_settings import ShopSettings
 
-NO_COUNTERS: Mapping[str, int] = {}  # (shared, never mutated: an agent without counters keeps one identity)
-NO_STATUS: Mapping[str, Any] = {}
+# (shared and read-only: an agent without counters or status keeps one identity from frame to frame)
+NO_COUNTERS: Mapping[str, int] = MappingProxyType({})
+NO_STATUS: Mapping[str, Any] = MappingProxyType({})
 NO_TIMES: Sequence[int] = ()
 
 
