@@ -20,6 +20,7 @@ import statistics
 import time
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from api.hub import Hub
@@ -64,6 +65,13 @@ class MemoryPipeline:
 
     def mget(self, keys: list[str]) -> None:
         self.calls.append(lambda: [self.redis.values.get(k) for k in keys])
+
+    def eval(self, script: str, numkeys: int, key: str) -> None:
+        """Only streams/readside/frame_cache.py DAY_ROWS_SCRIPT (HGETALL as a JSON array; {} when empty)."""
+        def day_rows() -> bytes:
+            flat = [part.decode() for field, value in self.redis.hashes.get(key, {}).items() for part in (field, value)]
+            return orjson.dumps(flat) if flat else b"{}"
+        self.calls.append(day_rows)
 
     def hset(self, key: str, mapping: dict[str, bytes]) -> None:
         def write() -> None:
