@@ -26,7 +26,7 @@ from streams.core.agent_time import day_bounds
 from streams.core.frame_delta import ShopFrames, apply_delta
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings
 from streams.core.snapshot import merge_buckets
-from streams.readside.frame_cache import DayRows, FrameCache
+from streams.readside.frame_cache import DayRows, FrameCache, fields_of
 from streams.readside.keys import day_key, live_key, meta_key, status_key
 from streams.readside.reader import ReadModel
 from streams.readside.settings_store import SETTINGS_DOCUMENTS
@@ -195,3 +195,12 @@ def test_a_changed_agent_gets_new_counters_the_old_ones_stay() -> None:
     second = rows.merge("d", [{b"a:x": b'{"n":5}', b"a:y": b'{"n":2}'}])
     assert held == {"n": 1} and second["agents"]["x"] == {"n": 5}
     assert second["agents"]["y"] is first["agents"]["y"]  # unchanged: the very same counters
+
+
+def test_the_day_rows_scripts_answer_decodes_to_the_hash() -> None:
+    """DAY_ROWS_SCRIPT answers the hash as a JSON array (cjson escapes "/" as "\\/"), or {} when empty."""
+    assert fields_of(b"{}") == {}
+    assert fields_of(rb'["a:x\/y","{\"n\":1}","t","{\"n\":2}"]') == {"a:x/y": '{"n":1}', "t": '{"n":2}'}
+    rows = DayRows()
+    fields = fields_of(rb'["a:x\/y","{\"n\":1}","t","{\"n\":2}"]')
+    assert rows.merge("d", [fields, {}]) == merge_buckets([bucket_from_fields(fields)])
