@@ -34,13 +34,14 @@ from api.errors import ApiError
 from api.state import ApiCounters
 from streams.core.frame_delta import ShopFrames
 from streams.readside.client import psubscribe
+from streams.readside.frame_cache import FrameCache
 from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channel
 from streams.readside.reader import ReadModel
 
 log = logging.getLogger("kefu.hub")
 MIN_UPDATE_INTERVAL_S = 0.5  # api.md: update frames "at most every 0.5 s", so never two closer than this
 HEARTBEAT_S = 10.0
-SEND_TIMEOUT_S = 10.0
+SEND_TIMEOUT_S = 10.0  # ≥ HEARTBEAT_S (Client._arm)
 MAX_PENDING_ALERTS = 100
 FRESH_FOR_JOINING_S = 1.0  # a joining delta screen gets the shop's last frame if it is this recent
 
@@ -54,6 +55,13 @@ class Client:
         self.screen_seq: int | None = None  # (delta screens) the frame the screen holds; None: none yet
         self.alerts: deque[bytes] = deque(maxlen=MAX_PENDING_ALERTS)
         self.wakeup = asyncio.Event()
+        # send_loop's clocks (loop time): one timer per client for the heartbeat and the send timeout
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_sent = 0.0
+        self._sending_since: float | None = None
+        self._heartbeat_due = False
+        self._timed_out = False
 
     def offer(self, frame: str | ShopFrames) -> None:
         if isinstance(frame, ShopFrames) and isinstance(self.latest, ShopFrames) and frame.seq < self.latest.seq:
@@ -87,26 +95,70 @@ class Client:
         return frame.snapshot_text()
 
     async def send_loop(self, counters: ApiCounters) -> None:
-        """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S."""
-        while True:
-            try:
-                async with asyncio.timeout(HEARTBEAT_S):  # (not wait_for: no task per wake-up)
-                    await self.wakeup.wait()
-            except TimeoutError:
-                await self._send(orjson.dumps({"type": "heartbeat", "now": int(time.time() * 1000)}))
-                continue
-            self.wakeup.clear()
-            while self.alerts:
-                await self._send(self.alerts.popleft())
-            frame, self.latest = self.latest, None
-            if frame is not None and (text := self.text_of(frame)) is not None:
-                await self._send(text)
-                counters.ws_frames_sent += 1
+        """Send what is pending; a heartbeat when nothing was sent for HEARTBEAT_S; TimeoutError when a
+        send did not complete within SEND_TIMEOUT_S (a client that cannot take a frame is gone for our
+        purposes).
 
-    async def _send(self, frame: bytes | str) -> None:
-        # A client that cannot take a frame within SEND_TIMEOUT_S is gone for our purposes.
-        async with asyncio.timeout(SEND_TIMEOUT_S):
+        Both clocks are one timer per client, re-armed about every HEARTBEAT_S (_on_timer), not an
+        asyncio.timeout per wait and per send: those cost ~9 µs each, ~18 ms of CPU per frame with 1,000
+        screens (docs/performance.md, "Frame builds from what changed")."""
+        loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._last_sent = loop.time()
+        self._arm(loop)
+        try:
+            while True:
+                await self.wakeup.wait()
+                self.wakeup.clear()
+                if self._heartbeat_due:
+                    self._heartbeat_due = False
+                    await self._send(orjson.dumps({"type": "heartbeat", "now": int(time.time() * 1000)}), loop)
+                while self.alerts:
+                    await self._send(self.alerts.popleft(), loop)
+                frame, self.latest = self.latest, None
+                if frame is not None and (text := self.text_of(frame)) is not None:
+                    await self._send(text, loop)
+                    counters.ws_frames_sent += 1
+        except asyncio.CancelledError:
+            if not self._timed_out:
+                raise
+            self._task.uncancel()  # (our own cancel, as asyncio.timeout does: the caller sees TimeoutError)
+            raise TimeoutError(f"a frame not taken within {SEND_TIMEOUT_S} s") from None
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    async def _send(self, frame: bytes | str, loop: asyncio.AbstractEventLoop) -> None:
+        self._sending_since = loop.time()
+        try:
             await self.websocket.send_text(frame if isinstance(frame, str) else frame.decode())
+        finally:
+            self._sending_since = None
+        self._last_sent = loop.time()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The timer at the next moment a clock may run out: the send's deadline while one is under way,
+        else when a heartbeat is due. (A send that starts meanwhile is checked then, and its deadline,
+        SEND_TIMEOUT_S ≥ HEARTBEAT_S after it started, is never earlier.)"""
+        if self._sending_since is not None:
+            due = self._sending_since + SEND_TIMEOUT_S
+        else:
+            due = self._last_sent + HEARTBEAT_S
+        self._timer = loop.call_at(due, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        if self._sending_since is not None:
+            if now >= self._sending_since + SEND_TIMEOUT_S:
+                self._timer, self._timed_out = None, True
+                if self._task is not None:
+                    self._task.cancel()
+                return
+        elif now >= self._last_sent + HEARTBEAT_S:
+            self._heartbeat_due = True
+            self._last_sent = now  # (the heartbeat is on its way: the next one HEARTBEAT_S after it)
+            self.wakeup.set()
+        self._arm(loop)
 
 
 async def refuse(websocket: WebSocket, exc: ApiError) -> None:
@@ -152,6 +204,7 @@ class Hub:
         self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
         self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
         self._building: dict[str, asyncio.Lock] = {}
+        self._caches: dict[str, FrameCache] = {}  # shop → what its next build can reuse (while it has clients)
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -179,6 +232,7 @@ class Hub:
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
                 self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
+                self._caches.pop(shop, None)
                 self.latest.pop(shop, None)
 
     async def frame(self, shop: str, kind: str) -> bytes:
@@ -189,7 +243,8 @@ class Hub:
         """The shop's snapshot now (its frame's figures), kept in `latest` for the multi-shop sets
         (api/shop_sets.py) while the shop has clients; also schedules the update for when the clock
         alone changes it."""
-        snapshot, until_ms = await self.readmodel.snapshot_until(shop)
+        cache = self._caches.setdefault(shop, FrameCache()) if shop in self.clients else None
+        snapshot, until_ms = await self.readmodel.snapshot_until(shop, cache)
         if until_ms is None:
             self._clock_due.pop(shop, None)
         else:

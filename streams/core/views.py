@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.core.agent_tables import Bucket
-from streams.core.agent_time import day_figures, has_time_on
-from streams.core.figures import count_aged, figures, live_load, series, state_now, team_live
+from streams.core.agent_time import has_time_on
+from streams.core.figures import count_aged, figures, series, state_now, team_live
+from streams.core.frame_memo import NO_COUNTERS, NO_STATUS, NO_TIMES, FrameMemo, agent_row, live_row
 from streams.core.shop_settings import ShopSettings
 from streams.core.snapshot import MergedLive
 from streams.core.staffing import group_nowcasts
@@ -38,23 +39,24 @@ def aged_open_sla(live: MergedLive, day: str, now_ms: int) -> tuple[dict[str, in
 def agents_view(
     shop_id: str, day: str, bucket: Bucket, live: MergedLive, known_agents: set[str],
     settings: ShopSettings, now_ms: int, statuses: dict[str, dict[str, Any]] | None = None,
+    memo: FrameMemo | None = None,
 ) -> dict[str, Any]:
     """The day's agent rows: the counters' figures, then the agent's time in status that day (from the
-    status history in `statuses`: agent → {status, ts, history})."""
+    status history in `statuses`: agent → {status, ts, history}). `memo` (the hub's, per shop) reuses
+    rows whose inputs did not change (streams/core/frame_memo.py); the rows are the same either way."""
     aged, _, _ = aged_open_sla(live, day, now_ms)
     statuses = statuses or {}
     tz = settings.timezone
     with_time = {agent for agent, s in statuses.items() if has_time_on(s.get("history"), day, tz, now_ms)}
     names = sorted(known_agents | set(bucket["agents"]) | set(aged) | with_time)
+    row = agent_row if memo is None else memo.agent_row
+    counters = bucket["agents"]
     return {
         "shop_id": shop_id,
         "day": day,
-        "agents": [
-            {"agent_id": agent, "group": settings.group_of(agent),
-             **figures(bucket["agents"].get(agent, {}), aged.get(agent, 0)),
-             **day_figures(statuses.get(agent, {}).get("history"), day, tz, now_ms)}
-            for agent in names
-        ],
+        "agents": [row(agent, counters.get(agent, NO_COUNTERS), aged.get(agent, 0),
+                       statuses.get(agent, NO_STATUS).get("history"), settings, day, now_ms)
+                   for agent in names],
     }
 
 
@@ -84,20 +86,17 @@ def summary_view(shop_id: str, day: str, bucket: Bucket, live: MergedLive, now_m
 def live_view(
     shop_id: str, live: MergedLive, statuses: dict[str, dict[str, Any]], known_agents: set[str],
     settings: ShopSettings, now_ms: int, minute_buckets: dict[int, Bucket] | None = None,
+    memo: FrameMemo | None = None,
 ) -> dict[str, Any]:
     """Live load per agent and for the team, and the staffing now-cast per group (a model: from the
-    last 15 minutes' `minute_buckets`, streams/core/staffing.py)."""
+    last 15 minutes' `minute_buckets`, streams/core/staffing.py). `memo`: as in agents_view."""
     names = sorted(known_agents | set(statuses) | set(live.activity) | set(live.pending)
                    | set(live.now["agents"]))
-    agents = [
-        {"agent_id": agent, "group": settings.group_of(agent),
-         "status": statuses.get(agent, {}).get("status", "unknown"),
-         "status_since_ts": statuses.get(agent, {}).get("ts"),
-         **live_load(live.activity.get(agent, ()), live.pending.get(agent, ()), now_ms,
-                     settings.active_window_s),
-         **state_now(live.now["agents"].get(agent, {}))}
-        for agent in names
-    ]
+    row = live_row if memo is None else memo.live_row
+    activity, pending, now_counters = live.activity, live.pending, live.now["agents"]
+    agents = [row(agent, activity.get(agent, NO_TIMES), pending.get(agent, NO_TIMES),
+                  statuses.get(agent, NO_STATUS), now_counters.get(agent, NO_COUNTERS), settings, now_ms)
+              for agent in names]
     groups = group_nowcasts(minute_buckets or {}, agents, settings.group_of, now_ms, settings.sla_s,
                             settings.active_window_s, settings.max_concurrent)
     return {"shop_id": shop_id, "now": now_ms, "agents": agents,

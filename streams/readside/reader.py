@@ -19,6 +19,7 @@ from streams.core.views import (
     summary_view,
     unpaid_orders_view,
 )
+from streams.readside.frame_cache import FrameCache, read_day_cached
 from streams.readside.keys import accepted_key
 from streams.readside.settings_store import current_version, load_settings
 from streams.readside.snapshots import (
@@ -102,21 +103,29 @@ class ReadModel:
         """Everything a screen needs in one frame: today's summary, agents and live load."""
         return (await self.snapshot_until(shop))[0]
 
-    async def snapshot_until(self, shop: str) -> tuple[dict[str, Any], int | None]:
+    async def snapshot_until(self, shop: str, cache: FrameCache | None = None) -> tuple[dict[str, Any], int | None]:
         """The snapshot, and the wall time (epoch ms) until which it holds: when the clock alone next
         changes it (a wait grows, an SLA clock runs out, ...). None with KEFU_CLOCK=event: "now" is
-        the watermark, which moves only with events, and events bring their own update frames."""
+        the watermark, which moves only with events, and events bring their own update frames.
+        `cache` (the hub's, per shop: streams/readside/frame_cache.py) makes the build cost what changed
+        since the shop's previous build; the snapshot is the same with or without it."""
         settings = await self.settings(shop)
         live, meta = await read_live_and_meta(self.redis, shop, self.config.partitions)  # one round trip
         now = await self.now_ms(shop, meta)
         day = today(now, settings)
-        bucket = await read_day(self.redis, shop, self.config.partitions, day)
+        if cache is None:
+            bucket, memo = await read_day(self.redis, shop, self.config.partitions, day), None
+        else:
+            bucket, memo = await read_day_cached(self.redis, shop, self.config.partitions, day, cache.days), cache.rows
         statuses = await read_statuses(self.redis, shop)
+        arrivals = await self._arrivals(shop, now)
+        if memo is not None:
+            memo.begin(day, settings)  # (no await from here to the last row: a frame's rows are one build's)
         summary = summary_view(shop, day, bucket, live, now)
         snapshot = {
             **summary,
-            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses)["agents"],
-            "live": live_view(shop, live, statuses, meta["agents"], settings, now, await self._arrivals(shop, now)),
+            "agents": agents_view(shop, day, bucket, live, meta["agents"], settings, now, statuses, memo)["agents"],
+            "live": live_view(shop, live, statuses, meta["agents"], settings, now, arrivals, memo),
         }
         if self.config.clock == "event":
             return snapshot, None

@@ -111,3 +111,42 @@ def test_screens_of_shops_on_every_node_get_their_update_frames(api: Api, stack:
                 if frame["type"] == "update" and frame["team"]["consult_buyers"] == 2:
                     break
             assert frame["shop_id"] == shop
+
+
+
+def test_the_hubs_day_rows_script_reads_what_hgetall_reads(stack: LocalStack) -> None:
+    """streams/readside/frame_cache.py reads a day hash through DAY_ROWS_SCRIPT (HGETALL encoded by
+    Redis's cjson, in a pipeline on the shop's node): the same rows as HGETALL, with awkward agent ids
+    and an empty partition; shops on every node."""
+    import asyncio
+
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+    from streams.readside.frame_cache import DayRows, read_day_cached
+    from streams.readside.keys import day_key
+    from streams.readside.snapshots import read_day
+
+    day = "2026-11-11"
+    agents = ["a/1", 'q"uote', "back\\slash", "客服小王", "emoji😀", "tab\there", "plain"]
+    shops = list(shops_on_every_node(stack).values())
+    client = stack.redis_client()
+    try:
+        for shop in shops:
+            for p in (0, 2):  # partition 1 has no hash
+                rows = {f"a:{a}": orjson.dumps({"consult": p + i, "big_fen": 10**15 + i}) for i, a in enumerate(agents)}
+                client.hset(day_key(shop, p, day), mapping={
+                    **rows, "g:售前/group": orjson.dumps({"consult": 3}), "t": orjson.dumps({"consult": 7 + p})})
+    finally:
+        client.close()
+
+    async def compare() -> None:
+        redis = AsyncRedisCluster.from_url(stack.redis_url.removesuffix("/0"))
+        try:
+            for shop in shops:
+                cached = await read_day_cached(redis, shop, 3, day, DayRows())
+                assert cached == await read_day(redis, shop, 3, day)
+                assert set(cached["agents"]) == set(agents) and cached["team"] == {"consult": 16}
+        finally:
+            await redis.aclose()
+
+    asyncio.run(compare())

@@ -163,9 +163,9 @@ async def test_the_set_stream_reuses_the_shops_snapshots_and_ages_with_them() ->
     built: list[str] = []
     original = readmodel.snapshot_until
 
-    async def counting(shop: str) -> Any:
+    async def counting(shop: str, cache: Any = None) -> Any:
         built.append(shop)
-        return await original(shop)
+        return await original(shop, cache)
 
     readmodel.snapshot_until = counting  # type: ignore[method-assign]
     hub = Hub(redis, readmodel, ApiCounters())
