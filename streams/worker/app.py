@@ -281,10 +281,10 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
         except RedisError as exc:  # settings unreadable: nothing was changed, try again
             log.warning("settings unavailable (%s); retrying batch", exc)
             await asyncio.sleep(1)
-    flush_local_writes()  # before the records go to the changelog
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention)  # checkpoint, retention
+    flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
 
