@@ -1,8 +1,10 @@
 """The Faust app: agents and timers are plumbing around the pure processor.
 
 - `buyer_events` takes chat-events and order-events (co-partitioned by shop|buyer) in batches, runs
-  each partition's batch through its PartitionProcessor and writes every changed buyer record once
-  to the `buyers` table changelog (one write per buyer per batch, not per event).
+  each partition's batch through its PartitionProcessor, writes the changed buyer records to RocksDB in
+  one WriteBatch per batch (state_store.BufferedStore), and hands them to the `buyers` table changelog,
+  coalesced: a buyer changed in several batches between two offset commits is sent once, always before
+  the commit (streams/worker/changelog.py).
 - `agent_events` keeps each agent's last status in the `agents` table.
 - After every recovery/rebalance the agent tables are rebuilt from the records and fully re-exported.
 - A timer on every worker exports changed figures to Redis.
@@ -40,10 +42,11 @@ from streams.core.topics import (
 from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
+from streams.worker.changelog import CoalescedChangelog, install
 from streams.worker.exporter import AgentPartition, Exporter
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
 from streams.worker.recovery import PartitionUpkeep, journal_restored, recover, upkeep
-from streams.worker.state_store import ROCKSDB_OPTIONS, EstimatedKeys, PartitionStore
+from streams.worker.state_store import ROCKSDB_OPTIONS, BufferedStore, EstimatedKeys, PartitionStore
 
 log = logging.getLogger("kefu.worker")
 config = get_config()
@@ -122,8 +125,14 @@ def processor_for(partition: int) -> PartitionProcessor:
 def upkeep_for(partition: int) -> PartitionUpkeep:
     state = upkeeps.get(partition)
     if state is None:
-        state = upkeeps[partition] = PartitionUpkeep(JournaledStore(PartitionStore(buyers, partition)))
+        state = upkeeps[partition] = PartitionUpkeep(JournaledStore(BufferedStore(PartitionStore(buyers, partition))))
     return state
+
+
+def flush_local_writes() -> None:
+    """The buyer stores' buffered puts to RocksDB (one WriteBatch per partition)."""
+    for state in upkeeps.values():
+        state.store.store.flush()
 
 
 # Faust's changelog recovery writes records straight into the DBs: journal what they change first.
@@ -133,6 +142,7 @@ _apply_changelog_batch = buyers.apply_changelog_batch
 def apply_changelog_batch(batch: list[faust.EventT]) -> None:
     batch = list(batch)
     journal_restored(lambda partition: upkeep_for(partition).store, batch)
+    flush_local_writes()  # the journal entries are in RocksDB before the records they save are overwritten
     _apply_changelog_batch(batch)
 
 
@@ -140,7 +150,17 @@ buyers.apply_changelog_batch = apply_changelog_batch  # type: ignore[method-assi
 
 
 async def write_changelog(table: faust.Table, partition: int, changed: dict[str, bytes | None]) -> None:
-    """Changed keys to the table's changelog, straight through the producer: what send_changelog does
+    """Changed keys to the table's changelog: the buyers table's coalesced until the next offset commit
+    (streams/worker/changelog.py), the agents table's (a few keys a batch) sent at once."""
+    if table is buyers:
+        install(app.producer, buyer_changelog)  # before anything waits: Faust's commits flush it first
+        await buyer_changelog.add(partition, changed)
+    else:
+        await send_changelog(table, partition, changed)
+
+
+async def send_changelog(table: faust.Table, partition: int, changed: dict[str, bytes | None]) -> None:
+    """Changed keys to the table's changelog, straight through the producer: what Table.send_changelog does
     minus its per-message future, queue hop and callback (~150 µs a key here; the callback only records
     offsets for RocksDB stores, not the memory store). Faust flushes the producer before it commits
     offsets, so at-least-once is unchanged. Waits only when the producer's buffer is full."""
@@ -151,6 +171,10 @@ async def write_changelog(table: faust.Table, partition: int, changed: dict[str,
         sent = await send(topic, key.encode(), value, partition, None, None)
     if sent is not None:
         sent.add_done_callback(lambda done: persist_offset(table, partition, done))
+
+
+buyer_changelog = CoalescedChangelog(lambda partition, changed: send_changelog(buyers, partition, changed),
+                                     is_cursor_key)
 
 
 def persist_offset(table: faust.Table, partition: int, done: asyncio.Future) -> None:
@@ -260,6 +284,7 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention)  # checkpoint, retention
+    flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
 

@@ -100,3 +100,78 @@ class EstimatedKeys:
 
     def __len__(self) -> int:
         return sum(PartitionStore(self.table, p).estimated_keys() for p in self.partitions())
+
+
+class BufferedStore(MutableMapping[str, bytes]):
+    """A PartitionStore whose puts and deletes wait in memory until `flush()` writes them in one RocksDB
+    WriteBatch: one write (one WAL append) per batch of records instead of one per buyer.
+
+    Reads see the buffered values. Whole-store reads (iteration, prefix and range scans) flush first, and
+    `write_batch` (the checkpoint) writes the buffered operations before its own in the same atomic
+    batch, so every reader and the checkpoint see the same records as without the buffer. The worker
+    flushes after each batch, before that batch's records go to the changelog (so a changelog offset
+    never covers a record the DB lacks: streams/worker/recovery.py)."""
+
+    def __init__(self, store: PartitionStore) -> None:
+        self.store = store
+        self.pending: dict[str, bytes | None] = {}  # key → value (None: delete), in first-write order
+
+    def flush(self) -> None:
+        if self.pending:
+            pending, self.pending = self.pending, {}
+            self.store.write_batch({k: v for k, v in pending.items() if v is not None},
+                                   [k for k, v in pending.items() if v is None])
+
+    def __getitem__(self, key: str) -> bytes:
+        if key in self.pending:
+            value = self.pending[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return self.store[key]
+
+    def get(self, key: str, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        if key in self.pending:
+            value = self.pending[key]
+            return default if value is None else value
+        return self.store.get(key, default)
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if self.get(key) is None:
+            raise KeyError(key)
+        self.pending[key] = None
+
+    def write_batch(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        """The buffered operations, then these deletes and puts, in one atomic write."""
+        pending, self.pending = self.pending, {}
+        for key in deletes:
+            pending[key] = None
+        pending.update(puts)
+        self.store.write_batch({k: v for k, v in pending.items() if v is not None},
+                               [k for k, v in pending.items() if v is None])
+
+    def items_from(self, start: str) -> Iterator[tuple[str, bytes]]:
+        self.flush()
+        return self.store.items_from(start)
+
+    def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        self.flush()
+        return self.store.items_with_prefix(prefix)
+
+    def items(self) -> Iterator[tuple[str, bytes]]:  # type: ignore[override]
+        self.flush()
+        return self.store.items()
+
+    def __iter__(self) -> Iterator[str]:
+        self.flush()
+        return iter(self.store)
+
+    def __len__(self) -> int:
+        self.flush()
+        return len(self.store)
+
+    def estimated_keys(self) -> int:
+        return self.store.estimated_keys()
