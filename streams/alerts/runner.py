@@ -161,23 +161,23 @@ class AlertRunner:
     # ---- one shop ----------------------------------------------------------------------------------
 
     async def evaluate_shop(self, shop: str) -> None:
-        live, meta = await read_live_and_meta(self.redis, shop, self.partitions)
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(version_key(shop, SETTINGS))
         pipe.get(version_key(shop, ALERT_RULES))
         pipe.get(state_key(shop))
         settings_version, rules_version, state_raw = await pipe.execute()
+        rules_version = int(rules_version or 0)
+        rules = await self.rules.get(shop, rules_version)
+        state = orjson.loads(state_raw) if state_raw else {"seq": 0, "firing": {}, "pending": {}}
+        if not rules and not state.get("firing") and not state.get("pending"):
+            return  # nothing to evaluate or resolve: the shop's figures are not even read
+        live, meta = await read_live_and_meta(self.redis, shop, self.partitions)
         if self.config.clock == "event":
             now = now_ms("event", int(meta["watermark"]))
             if now <= 0:
                 return  # nothing processed yet: no "now"
         else:
             now = int(self.wall_clock() * 1000)  # injectable for tests; the live rule of core.clock
-        rules_version = int(rules_version or 0)
-        rules = await self.rules.get(shop, rules_version)
-        state = orjson.loads(state_raw) if state_raw else {"seq": 0, "firing": {}, "pending": {}}
-        if not rules and not state.get("firing") and not state.get("pending"):
-            return
         settings = await self._shop_settings(shop, int(settings_version or 0))
         longest = max((r.window_s for r in rules if r.kind in WINDOW_KINDS), default=0)
         minutes = (await read_minutes_at(self.redis, shop, self.partitions, window_minutes(now, longest))
