@@ -233,9 +233,13 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
                    for name, value in values.items() if value]
         derivation = Derivation(fold, -1, old_extra, [], BuyerLive(), 0)
     if derivation.finished_version != fold.version:
-        extra, open_sla = _finish(fold, settings_for)
-        extra = _without_zeros(extra)
-        for scope, values in extra.items():
+        finished, open_sla = _finish(fold, settings_for)
+        extra = {}
+        for scope, values in finished.items():  # without zeros, and compared with what finishing gave before
+            values = {name: value for name, value in values.items() if value}
+            if not values:
+                continue
+            extra[scope] = values
             before = old_extra.get(scope)
             if before is None:
                 deltas += [(scope, name, value) for name, value in values.items()]
@@ -563,16 +567,9 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         if order.deposit is not None:  # credited like a payment, the payment agent taken at the deposit
             deposit_settings = settings_for(order.deposit.settings_version)
             deposit_agent = contacts.agent_at(order.deposit, deposit_settings.inquiry_valid_days)
-        credited = {
-            "order": order_agent,
-            "payment": payment_agent,
-            "order_first": order_agent or payment_agent,
-        }[settings.attribution]
-        deposit_credited = {
-            "order": order_agent,
-            "payment": deposit_agent,
-            "order_first": order_agent or deposit_agent,
-        }[settings.attribution] if order.deposit is not None else None
+        credited = _credited(settings.attribution, order_agent, payment_agent)
+        deposit_credited = (_credited(settings.attribution, order_agent, deposit_agent)
+                            if order.deposit is not None else None)
         credited_orders.append((order.created_day, order_agent, credited, order.paid is not None))
         money_orders.append(money.CreditedOrder(order, order_agent, credited, deposit_credited))
         paid = order.paid
@@ -627,13 +624,15 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
     return counters, open_sla
 
 
-def _without_zeros(counters: Counters) -> Counters:
-    cleaned: Counters = {}
-    for scope, values in counters.items():
-        kept = {name: value for name, value in values.items() if value}
-        if kept:
-            cleaned[scope] = kept
-    return cleaned
+def _credited(attribution: str, order_agent: str | None, payment_agent: str | None) -> str | None:
+    """Who an order's sales (or deposit) go to under `attribution` (业绩判定)."""
+    if attribution == "order":
+        return order_agent
+    if attribution == "payment":
+        return payment_agent
+    if attribution == "order_first":
+        return order_agent or payment_agent
+    raise KeyError(attribution)
 
 
 def _summed_without_zeros(first: Counters, second: Counters) -> Counters:
