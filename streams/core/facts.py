@@ -197,14 +197,31 @@ def derive_from(timeline: Sequence[TimelineEvent], settings_for: Callable[[int],
 
 @dataclass(slots=True)
 class Derivation:
-    """A buyer's facts kept as the fold plus what finishing added (for the agent tables' deltas)."""
+    """A buyer's facts kept as the fold plus what finishing added (for the agent tables' deltas).
+
+    `live` is a view of the fold, built when read (the agent tables turn it into tuples at once): it
+    shares the fold's containers, so read it before the derivation is advanced again. Keeping no copy
+    per cached buyer saves the copies' time and five objects the garbage collector walks per buyer."""
 
     fold: Fold
     finished_version: int  # fold.version that `extra` and `open_sla` were finished at
     extra: Counters  # finishing's counters, without zeros
     open_sla: list[OpenSla]
-    live: BuyerLive
-    max_ts: int
+
+    @property
+    def live(self) -> BuyerLive:
+        """The buyer's live facts (as derive() gives them, without copying the fold's containers)."""
+        fold = self.fold
+        if fold.internal_now:
+            return BuyerLive(open_sla=self.open_sla, agents=fold.agents)
+        pending_since = fold.pending_since
+        if None in pending_since:  # the queue's clock is no agent's pending clock
+            pending_since = {owner: clock for owner, clock in pending_since.items() if owner is not None}
+        return BuyerLive(fold.activity, pending_since, self.open_sla, fold.agents, fold.queue.open_wait())
+
+    @property
+    def max_ts(self) -> int:
+        return self.fold.max_ts
 
 
 def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
@@ -231,7 +248,7 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
             old_extra = {}
         deltas += [(scope, name, value) for scope, values in fold.counters.items()
                    for name, value in values.items() if value]
-        derivation = Derivation(fold, -1, old_extra, [], BuyerLive(), 0)
+        derivation = Derivation(fold, -1, old_extra, [])
     if derivation.finished_version != fold.version:
         finished, open_sla = _finish(fold, settings_for)
         extra = {}
@@ -253,8 +270,6 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
             if scope not in extra:
                 deltas += [(scope, name, -value) for name, value in values.items()]
         derivation.extra, derivation.open_sla, derivation.finished_version = extra, open_sla, fold.version
-    derivation.live = _live(fold, derivation.open_sla)
-    derivation.max_ts = fold.max_ts
     return derivation, deltas
 
 
