@@ -47,13 +47,33 @@ class BuyerRecord:
     applied_through: dict[str, Position] = field(default_factory=dict)  # topic → last position
     ingest_events: int = 0  # events that came through the ingest API (for /lag)
     next_seq: int = 0
+    # to_bytes()'s encoding of the first `_encoded_count` timeline events (a JSON array), the last of
+    # them kept to check the prefix is still there: events mostly arrive in ts order, so a record is
+    # written again and again with only new events at the end, and only those are encoded.
+    _encoded_timeline: bytes = field(default=b"[]", repr=False, compare=False)
+    _encoded_count: int = field(default=0, repr=False, compare=False)
+    _encoded_last: TimelineEvent | None = field(default=None, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         return right_sized(orjson.dumps({
-            KEY_TIMELINE: [tuple(event) for event in self.timeline], KEY_EVENT_IDS: sorted(self.event_ids),
+            KEY_TIMELINE: orjson.Fragment(self._timeline_json()), KEY_EVENT_IDS: sorted(self.event_ids),
             KEY_APPLIED_THROUGH: self.applied_through, KEY_INGEST_EVENTS: self.ingest_events,
             KEY_NEXT_SEQ: self.next_seq,
         }))
+
+    def _timeline_json(self) -> bytes:
+        """The timeline as to_bytes() stores it: the same bytes as encoding it whole (orjson is compact
+        and deterministic, so an array's encoding is its rows' encodings joined by commas)."""
+        timeline = self.timeline
+        count = self._encoded_count
+        if count and (len(timeline) < count or timeline[count - 1] is not self._encoded_last):
+            count = 0  # an event was put before the encoded ones (late or out of order): encode it all
+        if count == len(timeline):
+            return self._encoded_timeline if count else b"[]"
+        rows = orjson.dumps([tuple(event) for event in timeline[count:]])
+        encoded = rows if count == 0 else self._encoded_timeline[:-1] + b"," + rows[1:]
+        self._encoded_timeline, self._encoded_count, self._encoded_last = encoded, len(timeline), timeline[-1]
+        return encoded
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
