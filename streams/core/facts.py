@@ -162,7 +162,7 @@ class Fold:
     consults: dict[tuple[str, str], _Consult] = field(default_factory=dict)
     awaiting_first: dict[str, list[_Consult]] = field(default_factory=dict)
     agent_message_days: set[tuple[str, str]] = field(default_factory=set)
-    chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal] buyer message
+    chat_days: dict[str, int] = field(default_factory=dict)  # day → its buyer messages' ROUTED/INTERNAL_MESSAGE bits
     routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
     # Every human message (ts, agent, day, internal, settings version), in timeline order: for chases, follow-ups and,
@@ -177,6 +177,9 @@ class Fold:
 
 
 Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
+# Fold.chat_days bits (an int per day, not a list: a dict of ints is not walked by the garbage collector)
+ROUTED_MESSAGE = 1  # a buyer message of the day routed to an agent
+INTERNAL_MESSAGE = 2  # a buyer message of the day from a buyer in filter_buyers
 
 
 def derive(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings]) -> BuyerFacts:
@@ -329,13 +332,14 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 elif agent not in activity:
                     activity[agent] = 0
             if kind == "buyer":
-                routed_internal = chat_days.get(day)  # for robot_only: routed / internal buyer messages
-                if routed_internal is None:
-                    routed_internal = chat_days[day] = [agent is not None, internal]
+                # for robot_only: the day's routed / internal buyer messages
+                flags = (ROUTED_MESSAGE if agent is not None else 0) | (INTERNAL_MESSAGE if internal else 0)
+                day_flags = chat_days.get(day)
+                if day_flags is None:
+                    chat_days[day] = flags
                     version += 1
-                elif (agent is not None and not routed_internal[0]) or (internal and not routed_internal[1]):
-                    routed_internal[0] |= agent is not None
-                    routed_internal[1] |= internal
+                elif flags & ~day_flags:
+                    chat_days[day] = day_flags | flags
                     version += 1
                 if agent not in pending_since:
                     pending_since[agent] = clock_start(ts, settings)
@@ -632,8 +636,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         values = counters[(SCOPE_GROUP_DAY, day, group)]
         for name, value in flags.items():
             values[name] = values.get(name, 0) + int(value)
-    for day, (any_routed, any_internal) in fold.chat_days.items():
-        if not any_routed and not any_internal:
+    for day, day_flags in fold.chat_days.items():
+        if not day_flags:  # no buyer message of the day routed, none internal
             add((SCOPE_TEAM_DAY, day), "robot_only")
 
     return counters, open_sla
