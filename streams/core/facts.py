@@ -387,19 +387,23 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     continue
                 minute = minute_of(ts)
                 group = settings.group_of(agent)
-                add_all(day, agent, group, "agent_messages")
-                add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")
-                add((SCOPE_TEAM_MINUTE, minute), "agent_messages")
-                if clock is not None:
+                if clock is None:
+                    names: tuple[tuple[str, int], ...] = (("agent_messages", 1),)
+                else:
                     response_ms = max(0, ts - clock)  # a reply before the opening: 0 s
                     slow = int(response_ms > settings.slow_response_s * 1000)
-                    add_all(day, agent, group, "responses")
-                    add_all(day, agent, group, "response_ms", response_ms)
-                    add_all(day, agent, group, "slow", slow)
-                    for scope in ((SCOPE_AGENT_MINUTE, minute, agent), (SCOPE_TEAM_MINUTE, minute)):
-                        add(scope, "responses")
-                        add(scope, "response_ms", response_ms)
-                        add(scope, "slow", slow)
+                    names = (("agent_messages", 1), ("responses", 1), ("response_ms", response_ms), ("slow", slow))
+                # Each scope built once for all its names (the counters get the same values, in the same order
+                # per scope, as one add per name would give).
+                for scope in ((SCOPE_AGENT_DAY, day, agent), (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day),
+                              (SCOPE_AGENT_MINUTE, minute, agent), (SCOPE_TEAM_MINUTE, minute)):
+                    values = counters.get(scope)
+                    if values is None:
+                        values = counters[scope] = {}
+                    for name, value in names:
+                        values[name] = values.get(name, 0) + value
+                        if deltas is not None and value:
+                            deltas.append((scope, name, value))
         elif kind == "transfer":
             assert agent is not None
             agents.add(agent)
