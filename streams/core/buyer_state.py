@@ -148,7 +148,11 @@ def apply(
     if event.event_id in record.event_ids:
         return Outcome.DUPLICATE
     record.event_ids.add(event.event_id)
-    insort(record.timeline, to_timeline_event(event, record.next_seq, settings_version, settings),
-           key=timeline_order)
+    timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
+    timeline = record.timeline
+    if not timeline or timeline_order(timeline[-1]) < timeline_order(timeline_event):
+        timeline.append(timeline_event)  # the usual case: after every event so far (keys are unique: seq)
+    else:
+        insort(timeline, timeline_event, key=timeline_order)
     record.next_seq += 1
     return Outcome.APPLIED
