@@ -256,9 +256,10 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
         finished, open_sla = _finish(fold, settings_for)
         extra = {}
         for scope, values in finished.items():  # without zeros, and compared with what finishing gave before
-            values = {name: value for name, value in values.items() if value}
-            if not values:
-                continue
+            if not values or 0 in values.values():  # finishing's own dicts: kept unless empty or holding zeros
+                values = {name: value for name, value in values.items() if value}
+                if not values:
+                    continue
             extra[scope] = values
             before = old_extra.get(scope)
             if before is None:
