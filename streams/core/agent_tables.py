@@ -178,7 +178,18 @@ class ShopTables:
         counters_of = self._counters_of
         cached = self._scope_counters
         dirty_minutes, dirty_rows, mark_row = self.dirty_minutes, self.dirty_rows, self._mark_row
+        # Deltas of one scope mostly come one after the other, with the same scope object (facts builds a
+        # scope once for its names): the scope is then resolved, and its row or minute marked, once.
+        last_scope: tuple | None = None
+        counters: dict[str, int] = {}
         for scope, name, change in deltas:
+            if scope is last_scope:
+                value = counters.get(name, 0) + change
+                if value:
+                    counters[name] = value
+                else:
+                    counters.pop(name, None)
+                continue
             kind = scope[0]
             if kind == SCOPE_UNPAID_ORDER:  # an entry, not a sum: a buyer's order is in the list or not
                 if change > 0:
@@ -186,6 +197,7 @@ class ShopTables:
                 else:
                     self.unpaid_orders.discard((buyer, *scope[1:]))
                 continue
+            last_scope = scope
             cached_scope = cached.get(scope)
             if cached_scope is None:
                 counters = counters_of(scope)  # marks its day row or minute dirty

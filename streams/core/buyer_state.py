@@ -31,6 +31,10 @@ KEY_INGEST_EVENTS = "n"  # events that came through the ingest API (for /lag)
 KEY_NEXT_SEQ = "s"  # the seq the next TimelineEvent gets (arrival order among equal ts)
 KEY_ARRIVED = "r"  # buyer: the partition's event clock at the last arrival (retention); absent when 0
 
+# Timelines shorter than this are encoded whole at each write (measured: keeping and joining the earlier
+# encoding costs more than it saves below ~8 events); longer ones encode only their new events.
+ENCODE_WHOLE_BELOW = 8
+
 _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "order.paid": "paid",
                 "order.closed": "closed", "order.refunded": "refunded"}
 
@@ -53,16 +57,42 @@ class BuyerRecord:
     # event's own ts, so an event that arrives late still finds the record (streams/core/retention.py).
     # 0 for records written before it was kept (their newest event's ts decides alone).
     arrived: int = 0
+    # to_bytes()'s encoding of the first `_encoded_count` timeline events (a JSON array), the last of
+    # them kept to check the prefix is still there: events mostly arrive in ts order, so a record is
+    # written again and again with only new events at the end, and only those are encoded (timelines
+    # of ENCODE_WHOLE_BELOW events or more; shorter ones keep nothing).
+    _encoded_timeline: bytes = field(default=b"[]", repr=False, compare=False)
+    _encoded_count: int = field(default=0, repr=False, compare=False)
+    _encoded_last: TimelineEvent | None = field(default=None, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
+        timeline: object
+        if len(self.timeline) < ENCODE_WHOLE_BELOW:  # one call to orjson is cheaper for a short timeline
+            timeline, self._encoded_count = [tuple(event) for event in self.timeline], 0
+        else:
+            timeline = orjson.Fragment(self._timeline_json())
         data = {
-            KEY_TIMELINE: [tuple(event) for event in self.timeline], KEY_EVENT_IDS: sorted(self.event_ids),
+            KEY_TIMELINE: timeline, KEY_EVENT_IDS: sorted(self.event_ids),
             KEY_APPLIED_THROUGH: self.applied_through, KEY_INGEST_EVENTS: self.ingest_events,
             KEY_NEXT_SEQ: self.next_seq,
         }
         if self.arrived:
             data[KEY_ARRIVED] = self.arrived
         return right_sized(orjson.dumps(data))
+
+    def _timeline_json(self) -> bytes:
+        """The timeline as to_bytes() stores it: the same bytes as encoding it whole (orjson is compact
+        and deterministic, so an array's encoding is its rows' encodings joined by commas)."""
+        timeline = self.timeline
+        count = self._encoded_count
+        if count and (len(timeline) < count or timeline[count - 1] is not self._encoded_last):
+            count = 0  # an event was put before the encoded ones (late or out of order): encode it all
+        if count == len(timeline):
+            return self._encoded_timeline if count else b"[]"
+        rows = orjson.dumps([tuple(event) for event in timeline[count:]])
+        encoded = rows if count == 0 else self._encoded_timeline[:-1] + b"," + rows[1:]
+        self._encoded_timeline, self._encoded_count, self._encoded_last = encoded, len(timeline), timeline[-1]
+        return encoded
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
@@ -138,7 +168,11 @@ def apply(
     if event.event_id in record.event_ids:
         return Outcome.DUPLICATE
     record.event_ids.add(event.event_id)
-    insort(record.timeline, to_timeline_event(event, record.next_seq, settings_version, settings),
-           key=timeline_order)
+    timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
+    timeline = record.timeline
+    if not timeline or timeline_order(timeline[-1]) < timeline_order(timeline_event):
+        timeline.append(timeline_event)  # the usual case: after every event so far (keys are unique: seq)
+    else:
+        insort(timeline, timeline_event, key=timeline_order)
     record.next_seq += 1
     return Outcome.APPLIED

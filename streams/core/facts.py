@@ -162,7 +162,7 @@ class Fold:
     consults: dict[tuple[str, str], _Consult] = field(default_factory=dict)
     awaiting_first: dict[str, list[_Consult]] = field(default_factory=dict)
     agent_message_days: set[tuple[str, str]] = field(default_factory=set)
-    chat_days: dict[str, list[bool]] = field(default_factory=dict)  # day → [any routed, any internal] buyer message
+    chat_days: dict[str, int] = field(default_factory=dict)  # day → its buyer messages' ROUTED/INTERNAL_MESSAGE bits
     routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
     # Every human message (ts, agent, day, internal, settings version), in timeline order: for chases, follow-ups and,
@@ -177,6 +177,9 @@ class Fold:
 
 
 Delta = tuple[tuple, str, int]  # (scope, counter name, amount to add)
+# Fold.chat_days bits (an int per day, not a list: a dict of ints is not walked by the garbage collector)
+ROUTED_MESSAGE = 1  # a buyer message of the day routed to an agent
+INTERNAL_MESSAGE = 2  # a buyer message of the day from a buyer in filter_buyers
 
 
 def derive(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings]) -> BuyerFacts:
@@ -197,14 +200,31 @@ def derive_from(timeline: Sequence[TimelineEvent], settings_for: Callable[[int],
 
 @dataclass(slots=True)
 class Derivation:
-    """A buyer's facts kept as the fold plus what finishing added (for the agent tables' deltas)."""
+    """A buyer's facts kept as the fold plus what finishing added (for the agent tables' deltas).
+
+    `live` is a view of the fold, built when read (the agent tables turn it into tuples at once): it
+    shares the fold's containers, so read it before the derivation is advanced again. Keeping no copy
+    per cached buyer saves the copies' time and five objects the garbage collector walks per buyer."""
 
     fold: Fold
     finished_version: int  # fold.version that `extra` and `open_sla` were finished at
     extra: Counters  # finishing's counters, without zeros
     open_sla: list[OpenSla]
-    live: BuyerLive
-    max_ts: int
+
+    @property
+    def live(self) -> BuyerLive:
+        """The buyer's live facts (as derive() gives them, without copying the fold's containers)."""
+        fold = self.fold
+        if fold.internal_now:
+            return BuyerLive(open_sla=self.open_sla, agents=fold.agents)
+        pending_since = fold.pending_since
+        if None in pending_since:  # the queue's clock is no agent's pending clock
+            pending_since = {owner: clock for owner, clock in pending_since.items() if owner is not None}
+        return BuyerLive(fold.activity, pending_since, self.open_sla, fold.agents, fold.queue.open_wait())
+
+    @property
+    def max_ts(self) -> int:
+        return self.fold.max_ts
 
 
 def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
@@ -231,11 +251,16 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
             old_extra = {}
         deltas += [(scope, name, value) for scope, values in fold.counters.items()
                    for name, value in values.items() if value]
-        derivation = Derivation(fold, -1, old_extra, [], BuyerLive(), 0)
+        derivation = Derivation(fold, -1, old_extra, [])
     if derivation.finished_version != fold.version:
-        extra, open_sla = _finish(fold, settings_for)
-        extra = _without_zeros(extra)
-        for scope, values in extra.items():
+        finished, open_sla = _finish(fold, settings_for)
+        extra = {}
+        for scope, values in finished.items():  # without zeros, and compared with what finishing gave before
+            if not values or 0 in values.values():  # finishing's own dicts: kept unless empty or holding zeros
+                values = {name: value for name, value in values.items() if value}
+                if not values:
+                    continue
+            extra[scope] = values
             before = old_extra.get(scope)
             if before is None:
                 deltas += [(scope, name, value) for name, value in values.items()]
@@ -249,8 +274,6 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
             if scope not in extra:
                 deltas += [(scope, name, -value) for name, value in values.items()]
         derivation.extra, derivation.open_sla, derivation.finished_version = extra, open_sla, fold.version
-    derivation.live = _live(fold, derivation.open_sla)
-    derivation.max_ts = fold.max_ts
     return derivation, deltas
 
 
@@ -310,13 +333,14 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 elif agent not in activity:
                     activity[agent] = 0
             if kind == "buyer":
-                routed_internal = chat_days.get(day)  # for robot_only: routed / internal buyer messages
-                if routed_internal is None:
-                    routed_internal = chat_days[day] = [agent is not None, internal]
+                # for robot_only: the day's routed / internal buyer messages
+                flags = (ROUTED_MESSAGE if agent is not None else 0) | (INTERNAL_MESSAGE if internal else 0)
+                day_flags = chat_days.get(day)
+                if day_flags is None:
+                    chat_days[day] = flags
                     version += 1
-                elif (agent is not None and not routed_internal[0]) or (internal and not routed_internal[1]):
-                    routed_internal[0] |= agent is not None
-                    routed_internal[1] |= internal
+                elif flags & ~day_flags:
+                    chat_days[day] = day_flags | flags
                     version += 1
                 if agent not in pending_since:
                     pending_since[agent] = clock_start(ts, settings)
@@ -364,19 +388,23 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     continue
                 minute = minute_of(ts)
                 group = settings.group_of(agent)
-                add_all(day, agent, group, "agent_messages")
-                add((SCOPE_AGENT_MINUTE, minute, agent), "agent_messages")
-                add((SCOPE_TEAM_MINUTE, minute), "agent_messages")
-                if clock is not None:
+                if clock is None:
+                    names: tuple[tuple[str, int], ...] = (("agent_messages", 1),)
+                else:
                     response_ms = max(0, ts - clock)  # a reply before the opening: 0 s
                     slow = int(response_ms > settings.slow_response_s * 1000)
-                    add_all(day, agent, group, "responses")
-                    add_all(day, agent, group, "response_ms", response_ms)
-                    add_all(day, agent, group, "slow", slow)
-                    for scope in ((SCOPE_AGENT_MINUTE, minute, agent), (SCOPE_TEAM_MINUTE, minute)):
-                        add(scope, "responses")
-                        add(scope, "response_ms", response_ms)
-                        add(scope, "slow", slow)
+                    names = (("agent_messages", 1), ("responses", 1), ("response_ms", response_ms), ("slow", slow))
+                # Each scope built once for all its names (the counters get the same values, in the same order
+                # per scope, as one add per name would give).
+                for scope in ((SCOPE_AGENT_DAY, day, agent), (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day),
+                              (SCOPE_AGENT_MINUTE, minute, agent), (SCOPE_TEAM_MINUTE, minute)):
+                    values = counters.get(scope)
+                    if values is None:
+                        values = counters[scope] = {}
+                    for name, value in names:
+                        values[name] = values.get(name, 0) + value
+                        if deltas is not None and value:
+                            deltas.append((scope, name, value))
         elif kind == "transfer":
             assert agent is not None
             agents.add(agent)
@@ -472,49 +500,73 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
     followups = money.followups(fold, settings_for) if fold.human_messages else {}
     money.add_followups(counters, followups)
 
-    # The buyer as a consulting buyer: per (agent, day), then distinct per team/group and day.
+    # The buyer as a consulting buyer: per (agent, day), then distinct per team/group and day. The
+    # hottest loop of finishing (every buyer touched runs it): the adds are written out on local
+    # dicts, in the same order as add()/add_all() would make them.
     team_days: dict[str, dict[str, bool]] = defaultdict(dict)
     group_days: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
     inquiries: list[tuple[str, str, str, int]] = []  # (agent, day, group, inquiry_valid_days)
     team_first_ts: dict[str, int] = {}
+    settings_version: int | None = None
+    settings = None
     for (agent, day), consult in fold.consults.items():
-        settings = settings_for(consult.settings_version)
+        if consult.settings_version != settings_version:
+            settings_version = consult.settings_version
+            settings = settings_for(settings_version)
+        assert settings is not None
         group = settings.group_of(agent)
         received = consult.received and not consult.internal
         replied = received and (agent, day) in agent_message_days
-        add((SCOPE_AGENT_DAY, day, agent), "consult")
-        team_first_ts[day] = min(team_first_ts.get(day, consult.first_ts), consult.first_ts)
-        for distinct in (team_days[day], group_days[(day, group)]):
+        agent_scope = (SCOPE_AGENT_DAY, day, agent)
+        agent_values = counters[agent_scope]
+        agent_values["consult"] = agent_values.get("consult", 0) + 1
+        first_ts = consult.first_ts
+        team_first = team_first_ts.get(day)
+        if team_first is None or first_ts < team_first:
+            team_first_ts[day] = first_ts
+        team_flags = team_days[day]
+        group_flags = group_days[(day, group)]
+        for distinct in (team_flags, group_flags):
             distinct["consult"] = True
             distinct["received"] = distinct.get("received", False) or received
             distinct["replied"] = distinct.get("replied", False) or replied
         if not received:
             continue
-        add((SCOPE_AGENT_DAY, day, agent), "received")
-        add((SCOPE_AGENT_DAY, day, agent), "replied", int(replied))
+        agent_values["received"] = agent_values.get("received", 0) + 1
+        agent_values["replied"] = agent_values.get("replied", 0) + int(replied)
         sla_ms = int(settings.sla_s * 1000)
-        if consult.clock_start != consult.first_ts:  # first message outside the service hours (留言)
-            add((SCOPE_AGENT_DAY, day, agent), "after_hours")
-            team_days[day]["after_hours"] = True
-            group_days[(day, group)]["after_hours"] = True
-        if consult.first_response_ms is None:
+        if consult.clock_start != first_ts:  # first message outside the service hours (留言)
+            agent_values["after_hours"] = agent_values.get("after_hours", 0) + 1
+            team_flags["after_hours"] = True
+            group_flags["after_hours"] = True
+        first_response_ms = consult.first_response_ms
+        if first_response_ms is None:
             open_sla.append(OpenSla(agent, day, group, consult.clock_start, sla_ms))
         else:
-            add_all(day, agent, group, "first_responses")
-            add_all(day, agent, group, "first_response_ms", consult.first_response_ms)
-            add_all(day, agent, group, "sla_buyers")
-            add_all(day, agent, group, "sla_met", int(consult.first_response_ms <= sla_ms))
+            met = int(first_response_ms <= sla_ms)
+            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
+                values = counters[scope]
+                values["first_responses"] = values.get("first_responses", 0) + 1
+            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
+                values = counters[scope]
+                values["first_response_ms"] = values.get("first_response_ms", 0) + first_response_ms
+            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
+                values = counters[scope]
+                values["sla_buyers"] = values.get("sla_buyers", 0) + 1
+            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
+                values = counters[scope]
+                values["sla_met"] = values.get("sla_met", 0) + met
             # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
             # first response when met, the moment the clock ran out when missed.
-            decided = (SCOPE_AGENT_MINUTE,
-                       minute_of(consult.clock_start + min(consult.first_response_ms, sla_ms + 1)), agent)
-            add(decided, "sla_buyers")
-            add(decided, "sla_met", int(consult.first_response_ms <= sla_ms))
+            decided = counters[(SCOPE_AGENT_MINUTE,
+                                minute_of(consult.clock_start + min(first_response_ms, sla_ms + 1)), agent)]
+            decided["sla_buyers"] = decided.get("sla_buyers", 0) + 1
+            decided["sla_met"] = decided.get("sla_met", 0) + met
         if group in settings.presale_groups and (agent, day) not in followups:  # a follow-up is no inquiry
             inquiries.append((agent, day, group, settings.inquiry_valid_days))
-            add((SCOPE_AGENT_DAY, day, agent), "inquiry")
-            team_days[day]["inquiry"] = True
-            group_days[(day, group)]["inquiry"] = True
+            agent_values["inquiry"] = agent_values.get("inquiry", 0) + 1
+            team_flags["inquiry"] = True
+            group_flags["inquiry"] = True
     for first_ts in team_first_ts.values():
         add((SCOPE_TEAM_MINUTE, minute_of(first_ts)), "new_consult")
 
@@ -539,16 +591,9 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         if order.deposit is not None:  # credited like a payment, the payment agent taken at the deposit
             deposit_settings = settings_for(order.deposit.settings_version)
             deposit_agent = contacts.agent_at(order.deposit, deposit_settings.inquiry_valid_days)
-        credited = {
-            "order": order_agent,
-            "payment": payment_agent,
-            "order_first": order_agent or payment_agent,
-        }[settings.attribution]
-        deposit_credited = {
-            "order": order_agent,
-            "payment": deposit_agent,
-            "order_first": order_agent or deposit_agent,
-        }[settings.attribution] if order.deposit is not None else None
+        credited = _credited(settings.attribution, order_agent, payment_agent)
+        deposit_credited = (_credited(settings.attribution, order_agent, deposit_agent)
+                            if order.deposit is not None else None)
         credited_orders.append((order.created_day, order_agent, credited, order.paid is not None))
         money_orders.append(money.CreditedOrder(order, order_agent, credited, deposit_credited))
         paid = order.paid
@@ -574,36 +619,44 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         money.add_order_figures(counters, money_orders, fold, settings_for)
 
     for agent, day, group, valid_days in inquiries:
-        last_day = day_offset(day, valid_days - 1)
-        window = [o for o in credited_orders if day <= o[0] <= last_day]
-        ordered = any(order_agent == agent for _, order_agent, _, _ in window)
-        paid = any(credit == agent and is_paid for _, _, credit, is_paid in window)
-        add((SCOPE_AGENT_DAY, day, agent), "ordered", int(ordered))
-        add((SCOPE_AGENT_DAY, day, agent), "paid", int(paid))
+        if credited_orders:
+            last_day = day_offset(day, valid_days - 1)
+            window = [o for o in credited_orders if day <= o[0] <= last_day]
+            ordered = any(order_agent == agent for _, order_agent, _, _ in window)
+            paid = any(credit == agent and is_paid for _, _, credit, is_paid in window)
+        else:
+            ordered = paid = False
+        agent_values = counters[(SCOPE_AGENT_DAY, day, agent)]
+        agent_values["ordered"] = agent_values.get("ordered", 0) + int(ordered)
+        agent_values["paid"] = agent_values.get("paid", 0) + int(paid)
         for distinct in (team_days[day], group_days[(day, group)]):
             distinct["ordered"] = distinct.get("ordered", False) or ordered
             distinct["paid"] = distinct.get("paid", False) or paid
 
     for day, flags in team_days.items():
+        values = counters[(SCOPE_TEAM_DAY, day)]
         for name, value in flags.items():
-            add((SCOPE_TEAM_DAY, day), name, int(value))
+            values[name] = values.get(name, 0) + int(value)
     for (day, group), flags in group_days.items():
+        values = counters[(SCOPE_GROUP_DAY, day, group)]
         for name, value in flags.items():
-            add((SCOPE_GROUP_DAY, day, group), name, int(value))
-    for day, (any_routed, any_internal) in fold.chat_days.items():
-        if not any_routed and not any_internal:
+            values[name] = values.get(name, 0) + int(value)
+    for day, day_flags in fold.chat_days.items():
+        if not day_flags:  # no buyer message of the day routed, none internal
             add((SCOPE_TEAM_DAY, day), "robot_only")
 
     return counters, open_sla
 
 
-def _without_zeros(counters: Counters) -> Counters:
-    cleaned: Counters = {}
-    for scope, values in counters.items():
-        kept = {name: value for name, value in values.items() if value}
-        if kept:
-            cleaned[scope] = kept
-    return cleaned
+def _credited(attribution: str, order_agent: str | None, payment_agent: str | None) -> str | None:
+    """Who an order's sales (or deposit) go to under `attribution` (业绩判定)."""
+    if attribution == "order":
+        return order_agent
+    if attribution == "payment":
+        return payment_agent
+    if attribution == "order_first":
+        return order_agent or payment_agent
+    raise KeyError(attribution)
 
 
 def _summed_without_zeros(first: Counters, second: Counters) -> Counters:

@@ -38,22 +38,28 @@ class OpenQueueWait(NamedTuple):
         return now_ms - self.start > self.window_ms
 
 
+# A day's queue flags in QueueFold.days (bits): one dict of ints instead of a set per flag, because
+# every buyer kept decoded holds a QueueFold, and a dict of str → int is not walked by the garbage
+# collector where five sets are.
+ROBOT_DAY = 1  # a robot message that day
+UNROUTED_DAY = 2  # a buyer message not routed to an agent that day
+ROBOT_BUYER_DAY = 4  # counted in robot_buyers that day
+TO_HUMAN_DAY = 8  # counted in to_human that day
+ABANDONED_DAY = 16  # counted in queue_abandoned that day
+
+
 @dataclass(slots=True)
 class QueueFold:
     wait_start: int | None = None
     wait_day: str = ""
     wait_window_ms: int = 0
-    robot_days: set[str] = field(default_factory=set)  # days with a robot message
-    unrouted_days: set[str] = field(default_factory=set)  # days with a buyer message not routed to an agent
-    robot_buyer_days: set[str] = field(default_factory=set)  # days counted in robot_buyers
-    to_human_days: set[str] = field(default_factory=set)
-    abandoned_days: set[str] = field(default_factory=set)
+    days: dict[str, int] = field(default_factory=dict)  # day → its flags (the *_DAY bits)
 
     def open_wait(self) -> OpenQueueWait | None:
         if self.wait_start is None:
             return None
         return OpenQueueWait(self.wait_start, self.wait_day, self.wait_window_ms,
-                             self.wait_day in self.abandoned_days)
+                             bool(self.days.get(self.wait_day, 0) & ABANDONED_DAY))
 
 
 Add = Callable[..., None]  # add(scope, counter name, value=1)
@@ -66,9 +72,11 @@ def fold_queue(q: QueueFold, kind: str, ts: int, day: str, agent: str | None, re
         return
     if q.wait_start is not None and ts - q.wait_start > q.wait_window_ms:
         _abandon(q, add)  # nothing ended it in time: abandoned at start + window
+    days = q.days
     if kind == "queued":
-        if day not in q.to_human_days:
-            q.to_human_days.add(day)
+        flags = days.get(day, 0)
+        if not flags & TO_HUMAN_DAY:
+            days[day] = flags | TO_HUMAN_DAY
             add((SCOPE_TEAM_DAY, day), "to_human")
         if q.wait_start is None:
             q.wait_start, q.wait_day, q.wait_window_ms = ts, day, int(active_window_s * 1000)
@@ -79,18 +87,19 @@ def fold_queue(q: QueueFold, kind: str, ts: int, day: str, agent: str | None, re
         add((SCOPE_TEAM_DAY, day), "queue_wait_ms", ts - q.wait_start)
         q.wait_start = None
     if kind == "robot":
-        q.robot_days.add(day)
+        flags = days[day] = days.get(day, 0) | ROBOT_DAY
     elif kind == "buyer" and agent is None:
-        q.unrouted_days.add(day)
+        flags = days[day] = days.get(day, 0) | UNROUTED_DAY
     else:
         return
-    if day in q.robot_days and day in q.unrouted_days and day not in q.robot_buyer_days:
-        q.robot_buyer_days.add(day)
+    if flags & (ROBOT_DAY | UNROUTED_DAY | ROBOT_BUYER_DAY) == ROBOT_DAY | UNROUTED_DAY:
+        days[day] = flags | ROBOT_BUYER_DAY
         add((SCOPE_TEAM_DAY, day), "robot_buyers")
 
 
 def _abandon(q: QueueFold, add: Add) -> None:
-    if q.wait_day not in q.abandoned_days:
-        q.abandoned_days.add(q.wait_day)
+    flags = q.days.get(q.wait_day, 0)
+    if not flags & ABANDONED_DAY:
+        q.days[q.wait_day] = flags | ABANDONED_DAY
         add((SCOPE_TEAM_DAY, q.wait_day), "queue_abandoned")
     q.wait_start = None
