@@ -162,13 +162,17 @@ class ShopTables:
 
         The same sums as taking the buyer's old facts out in full and putting the new ones in; a counter
         that comes back to zero is dropped, as if it had never been added."""
+        self.apply_entry(buyer, deltas, live_entry(live), live.agents, max_ts)
+
+    def apply_entry(self, buyer: str, deltas: list[Delta], entry: LiveEntry | None, agents: set[str],
+                    max_ts: int) -> None:
+        """apply() with the live facts already as the tables keep them (facts.Derivation.live_entry)."""
         self.add(buyer, deltas)
-        entry = live_entry(live)
         if entry is None:
             self.live.pop(buyer, None)
         else:
             self.live[buyer] = entry
-        self.agents |= live.agents
+        self.agents |= agents
         if max_ts > self.watermark:
             self.watermark = max_ts
         self.dirty_live = True

@@ -222,6 +222,23 @@ class Derivation:
             pending_since = {owner: clock for owner, clock in pending_since.items() if owner is not None}
         return BuyerLive(fold.activity, pending_since, self.open_sla, fold.agents, fold.queue.open_wait())
 
+    def live_entry(self) -> tuple[tuple | None, set[str]]:
+        """`agent_tables.live_entry(self.live)` and `self.live.agents`, built straight from the fold
+        without the BuyerLive in between (the processor's path: one object and ~1 µs less per call).
+        The entry is None when nothing of the buyer is live; the agents set is the fold's own."""
+        fold = self.fold
+        open_sla = self.open_sla
+        if fold.internal_now:
+            return (((), (), tuple(open_sla), None) if open_sla else None), fold.agents
+        pending_since = fold.pending_since
+        if None in pending_since:  # the queue's clock is no agent's pending clock
+            pending_since = {owner: clock for owner, clock in pending_since.items() if owner is not None}
+        queue_wait = fold.queue.open_wait()
+        activity = fold.activity
+        if not (activity or pending_since or open_sla or queue_wait):
+            return None, fold.agents
+        return (tuple(activity.items()), tuple(pending_since.items()), tuple(open_sla), queue_wait), fold.agents
+
     @property
     def max_ts(self) -> int:
         return self.fold.max_ts

@@ -305,7 +305,8 @@ class PartitionProcessor:
             tables.processed += record.ingest_events - buyer.ingest_before
             if not buyer.existed or len(record.timeline) != buyer.length_before:
                 derivation, deltas = advance(buyer.derivation, record.timeline, self._settings_for(buyer.shop_id))
-                tables.apply(buyer.buyer_id, deltas, derivation.live, derivation.max_ts)
+                entry, agents = derivation.live_entry()
+                tables.apply_entry(buyer.buyer_id, deltas, entry, agents, derivation.max_ts)
                 buyer.derivation = derivation
             tables.dirty_live = True  # processed count changed at least
             # Retention's horizon runs from this arrival as well as from the newest event's ts (a late
@@ -353,7 +354,8 @@ class PartitionProcessor:
             record = BuyerRecord.from_bytes(raw)
             derivation, deltas = advance(None, record.timeline, self._settings_for(shop_id))
             tables = self.tables.shop(shop_id)
-            tables.apply(buyer_id, deltas, derivation.live, derivation.max_ts)
+            entry, agents = derivation.live_entry()
+            tables.apply_entry(buyer_id, deltas, entry, agents, derivation.max_ts)
             tables.processed += record.ingest_events
             if len(self._buyers) < self._cache_size:
                 self._buyers[key] = _Buyer(record, derivation, shop_id, buyer_id)

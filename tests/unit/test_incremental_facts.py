@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streams.core.agent_tables import live_entry
 from streams.core.buyer_state import BuyerRecord, apply
 from streams.core.events import parse_event
 from streams.core.facts import Derivation, advance, derive
@@ -80,7 +81,8 @@ def buyer_timelines(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 def _advance_in_batches(events: list[Any], cuts: list[int], shop: Any) -> None:
     """Apply `events` in the order given, `cuts` events at a time; after each batch the deltas summed
-    so far, the open SLA clocks and the live facts equal derive()'s from scratch."""
+    so far, the open SLA clocks and the live facts (as a BuyerLive and as the tables' entry) equal
+    derive()'s from scratch."""
     settings_for = lambda version: shop  # noqa: E731
     record = BuyerRecord()
     derivation: Derivation | None = None
@@ -98,6 +100,8 @@ def _advance_in_batches(events: list[Any], cuts: list[int], shop: Any) -> None:
         assert _without_zeros(tables) == want.counters
         assert derivation.open_sla == want.live.open_sla
         assert derivation.live == want.live
+        # The processor's path: the tables' live entry straight from the fold, no BuyerLive in between.
+        assert derivation.live_entry() == (live_entry(want.live), want.live.agents)
         assert derivation.max_ts == want.max_ts
 
 
