@@ -564,14 +564,8 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
             for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
                 values = counters[scope]
                 values["first_responses"] = values.get("first_responses", 0) + 1
-            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
-                values = counters[scope]
                 values["first_response_ms"] = values.get("first_response_ms", 0) + first_response_ms
-            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
-                values = counters[scope]
                 values["sla_buyers"] = values.get("sla_buyers", 0) + 1
-            for scope in (agent_scope, (SCOPE_GROUP_DAY, day, group), (SCOPE_TEAM_DAY, day)):
-                values = counters[scope]
                 values["sla_met"] = values.get("sla_met", 0) + met
             # For alert windows (streams/alerts): the SLA outcome in the minute it was decided — the
             # first response when met, the moment the clock ran out when missed.
