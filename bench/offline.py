@@ -3,10 +3,9 @@ buyer records → facts → agent tables → snapshot exports (serialised as wri
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
 partition), exports run like the exporter's timer (each shop/partition at most every
-export_interval_s of run time, live facts every 0.5 s and at most 10 % of the CPU, as the exporter
-paces them). Used for profiling
-(`python -m bench.offline --profile`) and for the cost-growth table (state size and throughput with
-1×, 10×, 100× buyers and agents).
+export_interval_s of run time, live facts every 0.5 s and at most 10 % of the CPU for all partitions
+together, as the exporter paces them). Used for profiling (`python -m bench.offline --profile`) and for
+the cost-growth table (state size and throughput with 1×, 10×, 100× buyers and agents).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
-from streams.worker.exporter import LIVE_EXPORT_CPU_SHARE, LIVE_EXPORT_INTERVAL_S, SERIES_KEEP_MS
+from streams.worker.exporter import SERIES_KEEP_MS, next_live_export
 from streams.worker.main import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
@@ -71,7 +70,7 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
     agent_store: dict[str, bytes] = {}
     offsets: dict[tuple[str, int], int] = defaultdict(int)
     last_export: dict[tuple[int, str], float] = {}
-    last_live: dict[tuple[int, str], float] = {}
+    next_live: dict[tuple[int, str], float] = {}
     exports = size = 0
     export_s = 0.0
     gc.collect()
@@ -90,10 +89,12 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
         for batch_records in agent_records.values():
             process_agent_events(batch_records, partitions, agent_store, now_ms=2**62)
         now = time.perf_counter()
+        live_pairs = sum(1 for processor in processors.values() for tables in processor.tables.shops.values()
+                         if tables.live)
         for partition, processor in processors.items():
             for shop, tables in processor.tables.shops.items():
                 if tables.dirty and now - last_export.get((partition, shop), 0) >= EXPORT_INTERVAL_S:
-                    live_due = now - last_live.get((partition, shop), 0) >= LIVE_EXPORT_INTERVAL_S
+                    live_due = now >= next_live.get((partition, shop), 0)
                     if not (tables.dirty_days or tables.dirty_minutes or live_due):
                         continue
                     t = time.perf_counter()
@@ -102,11 +103,8 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
                     export = export_shop(tables, now_ms, DEFAULT_SETTINGS.active_window_s, SERIES_KEEP_MS,
                                          with_live=live_due)
                     if export.live is not None:
-                        # As the exporter paces them: live facts at most every LIVE_EXPORT_INTERVAL_S and
-                        # never more than LIVE_EXPORT_CPU_SHARE of the time (streams/worker/exporter.py).
-                        cost = time.thread_time() - cpu
-                        last_live[(partition, shop)] = now + max(0.0, cost / LIVE_EXPORT_CPU_SHARE
-                                                                 - LIVE_EXPORT_INTERVAL_S)
+                        # As the exporter paces them (streams/worker/exporter.py).
+                        next_live[(partition, shop)] = next_live_export(now, time.thread_time() - cpu, live_pairs)
                     size += export_bytes(export)
                     export_s += time.perf_counter() - t
                     exports += 1

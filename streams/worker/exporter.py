@@ -28,9 +28,19 @@ SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more fo
 # building them walks every live buyer of the partition, and no screen shows them more often (the
 # API's frames are at most every 0.5 s). Counters and meta go every config.export_interval_s.
 LIVE_EXPORT_INTERVAL_S = 0.5
-# ... and never more than this share of the worker's time: with very many buyers inside the active
-# window the walk grows, and the live gauges then refresh less often rather than the pipeline falling behind.
+# ... and never more than this share of the worker's time, all its shops and partitions together: with
+# very many buyers inside the active window the walk grows, and the live gauges then refresh less often
+# rather than the pipeline falling behind.
 LIVE_EXPORT_CPU_SHARE = 0.1
+
+
+def next_live_export(now: float, cost: float, live_pairs: int) -> float:
+    """When a (shop, partition)'s live facts may be exported again after an export that took `cost` s of
+    CPU: not before LIVE_EXPORT_INTERVAL_S, and each of the worker's `live_pairs` (shop, partition) pairs
+    with live facts waits cost × live_pairs ÷ LIVE_EXPORT_CPU_SHARE, so that together (the sum of
+    cost ÷ wait over the pairs) they spend at most the share. Paced per pair alone, a worker owning the 8
+    partitions of one large shop could spend 8 × the share."""
+    return now + max(LIVE_EXPORT_INTERVAL_S, cost * max(1, live_pairs) / LIVE_EXPORT_CPU_SHARE)
 
 
 @dataclass(slots=True)
@@ -99,6 +109,8 @@ class Exporter:
             for agent_partition in agents.values():
                 agent_partition.mark_all_dirty()
         now = time.monotonic()
+        live_pairs = sum(1 for processor in processors.values() for tables in processor.tables.shops.values()
+                         if tables.live)
         for partition, processor in list(processors.items()):
             for shop, tables in list(processor.tables.shops.items()):
                 if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
@@ -129,8 +141,7 @@ class Exporter:
                     raise
                 self._last_export[(partition, shop)] = now
                 if export.live is not None:
-                    self._next_live[(partition, shop)] = now + max(LIVE_EXPORT_INTERVAL_S,
-                                                                   cost / LIVE_EXPORT_CPU_SHARE)
+                    self._next_live[(partition, shop)] = next_live_export(now, cost, live_pairs)
                 written += 1
         for partition, agent_partition in list(agents.items()):
             for shop in list(agent_partition.dirty_shops):
