@@ -39,6 +39,9 @@ _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "or
                 "order.closed": "closed", "order.refunded": "refunded"}
 
 
+_new_timeline_event = tuple.__new__
+
+
 class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # same event_id seen before: counted as processed, changes no figure
@@ -128,25 +131,28 @@ def to_timeline_event(event: Event, seq: int, settings_version: int, settings: S
     The message text is used for the filter-phrase decision only (when ingest did not decide it)."""
     kind = event.type
     internal = event.buyer_id in settings.filter_buyers
-    common = (event.ts, seq)
-    day = local_day(event.ts, settings.timezone)
+    ts = event.ts
+    day = local_day(ts, settings.timezone)
+    # tuple.__new__ straight: the same TimelineEvent as TimelineEvent(...), without its Python-level __new__
     if kind == "chat.message":
         if event.filter_phrase is not None:  # decided by ingest under the same settings version
             filter_phrase = event.sender == "buyer" and event.filter_phrase
         else:  # produced straight to Kafka, with its text
             filter_phrase = is_filter_phrase(event.sender, event.text, settings)
-        return TimelineEvent(*common, event.sender or "", settings_version, day, internal,
-                             event.agent_id, None, filter_phrase, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, event.sender or "", settings_version, day, internal,
+                                                   event.agent_id, None, filter_phrase, 0, 0))
     if kind == "chat.transfer":
-        return TimelineEvent(*common, "transfer", settings_version, day, internal,
-                             event.to_agent, event.from_agent, False, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "transfer", settings_version, day, internal,
+                                                   event.to_agent, event.from_agent, False, 0, 0))
     if kind == "chat.queued":
-        return TimelineEvent(*common, "queued", settings_version, day, internal, None, None, False, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "queued", settings_version, day, internal,
+                                                   None, None, False, 0, 0))
     if kind == "chat.rating":
-        return TimelineEvent(*common, "rating", settings_version, day, internal,
-                             event.agent_id, None, False, event.score or 0, 0)
-    return TimelineEvent(*common, _ORDER_KINDS[kind], settings_version, day, internal,
-                         None, event.order_id, False, event.amount_fen or 0, event.items or 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "rating", settings_version, day, internal,
+                                                   event.agent_id, None, False, event.score or 0, 0))
+    return _new_timeline_event(TimelineEvent, (ts, seq, _ORDER_KINDS[kind], settings_version, day, internal,
+                                               None, event.order_id, False, event.amount_fen or 0,
+                                               event.items or 0))
 
 
 def apply(
@@ -170,8 +176,10 @@ def apply(
     record.event_ids.add(event.event_id)
     timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
     timeline = record.timeline
-    if not timeline or timeline_order(timeline[-1]) < timeline_order(timeline_event):
-        timeline.append(timeline_event)  # the usual case: after every event so far (keys are unique: seq)
+    # The usual case: after every event so far (keys are unique: seq). A later ts alone decides it.
+    if not timeline or timeline[-1].ts < timeline_event.ts \
+            or timeline_order(timeline[-1]) < timeline_order(timeline_event):
+        timeline.append(timeline_event)
     else:
         insort(timeline, timeline_event, key=timeline_order)
     record.next_seq += 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 from streams.core import money
@@ -272,24 +273,26 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
     if derivation.finished_version != fold.version:
         finished, open_sla = _finish(fold, settings_for)
         extra = {}
+        extend = deltas.extend
         for scope, values in finished.items():  # without zeros, and compared with what finishing gave before
             if not values or 0 in values.values():  # finishing's own dicts: kept unless empty or holding zeros
                 values = {name: value for name, value in values.items() if value}
                 if not values:
                     continue
             extra[scope] = values
-            before = old_extra.get(scope)
-            if before is None:
-                deltas += [(scope, name, value) for name, value in values.items()]
+            before = old_extra.get(scope) if old_extra else None
+            if before is None:  # (scope, name, value) for each of its values, in order
+                extend(zip(repeat(scope), values, values.values()))
             elif before != values:
                 for name, value in values.items():
                     change = value - before.get(name, 0)
                     if change:
                         deltas.append((scope, name, change))
                 deltas += [(scope, name, -value) for name, value in before.items() if name not in values]
-        for scope, values in old_extra.items():
-            if scope not in extra:
-                deltas += [(scope, name, -value) for name, value in values.items()]
+        if old_extra:
+            for scope, values in old_extra.items():
+                if scope not in extra:
+                    deltas += [(scope, name, -value) for name, value in values.items()]
         derivation.extra, derivation.open_sla, derivation.finished_version = extra, open_sla, fold.version
     return derivation, deltas
 
@@ -500,6 +503,14 @@ def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
 def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Counters, list[OpenSla]]:
     """What finishing adds on top of the fold's counters (consults, orders, inquiries), and the open
     SLA clocks. Reads the fold, never changes it."""
+    if not fold.consults and not fold.orders and not fold.human_messages:
+        # No consult, order or human message (robot and unrouted buyer messages, queue events): of all
+        # below, only the robot-only days can add anything (the same counters, without the set-up).
+        robot_only: Counters = {}
+        for day, day_flags in fold.chat_days.items():
+            if not day_flags:
+                robot_only[(SCOPE_TEAM_DAY, day)] = {"robot_only": 1}
+        return robot_only, []
     counters: Counters = defaultdict(dict)
 
     def add(scope: tuple, name: str, value: int = 1) -> None:
