@@ -40,6 +40,10 @@ _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "or
 
 
 _new_timeline_event = tuple.__new__
+# orjson's `default` for a TimelineEvent (a NamedTuple, which orjson does not encode): its fields as a JSON
+# array, the stored row. A record holds no other type orjson lacks (str, int, bool, None, lists, dicts,
+# tuples), and tuple() called from orjson is cheaper than a list of tuple(event) built beforehand.
+_as_row = tuple
 
 
 class Outcome(Enum):
@@ -71,7 +75,7 @@ class BuyerRecord:
     def to_bytes(self) -> bytes:
         timeline: object
         if len(self.timeline) < ENCODE_WHOLE_BELOW:  # one call to orjson is cheaper for a short timeline
-            timeline, self._encoded_count = [tuple(event) for event in self.timeline], 0
+            timeline, self._encoded_count = self.timeline, 0
         else:
             timeline = orjson.Fragment(self._timeline_json())
         data = {
@@ -81,7 +85,7 @@ class BuyerRecord:
         }
         if self.arrived:
             data[KEY_ARRIVED] = self.arrived
-        return right_sized(orjson.dumps(data))
+        return right_sized(orjson.dumps(data, default=_as_row))
 
     def _timeline_json(self) -> bytes:
         """The timeline as to_bytes() stores it: the same bytes as encoding it whole (orjson is compact
@@ -92,7 +96,7 @@ class BuyerRecord:
             count = 0  # an event was put before the encoded ones (late or out of order): encode it all
         if count == len(timeline):
             return self._encoded_timeline if count else b"[]"
-        rows = orjson.dumps([tuple(event) for event in timeline[count:]])
+        rows = orjson.dumps(timeline[count:], default=_as_row)
         encoded = rows if count == 0 else self._encoded_timeline[:-1] + b"," + rows[1:]
         self._encoded_timeline, self._encoded_count, self._encoded_last = encoded, len(timeline), timeline[-1]
         return encoded
