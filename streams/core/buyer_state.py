@@ -39,6 +39,13 @@ _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "or
                 "order.closed": "closed", "order.refunded": "refunded"}
 
 
+_new_timeline_event = tuple.__new__
+# orjson's `default` for a TimelineEvent (a NamedTuple, which orjson does not encode): its fields as a JSON
+# array, the stored row. A record holds no other type orjson lacks (str, int, bool, None, lists, dicts,
+# tuples), and tuple() called from orjson is cheaper than a list of tuple(event) built beforehand.
+_as_row = tuple
+
+
 class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # same event_id seen before: counted as processed, changes no figure
@@ -68,7 +75,7 @@ class BuyerRecord:
     def to_bytes(self) -> bytes:
         timeline: object
         if len(self.timeline) < ENCODE_WHOLE_BELOW:  # one call to orjson is cheaper for a short timeline
-            timeline, self._encoded_count = [tuple(event) for event in self.timeline], 0
+            timeline, self._encoded_count = self.timeline, 0
         else:
             timeline = orjson.Fragment(self._timeline_json())
         data = {
@@ -78,7 +85,7 @@ class BuyerRecord:
         }
         if self.arrived:
             data[KEY_ARRIVED] = self.arrived
-        return right_sized(orjson.dumps(data))
+        return right_sized(orjson.dumps(data, default=_as_row))
 
     def _timeline_json(self) -> bytes:
         """The timeline as to_bytes() stores it: the same bytes as encoding it whole (orjson is compact
@@ -89,7 +96,7 @@ class BuyerRecord:
             count = 0  # an event was put before the encoded ones (late or out of order): encode it all
         if count == len(timeline):
             return self._encoded_timeline if count else b"[]"
-        rows = orjson.dumps([tuple(event) for event in timeline[count:]])
+        rows = orjson.dumps(timeline[count:], default=_as_row)
         encoded = rows if count == 0 else self._encoded_timeline[:-1] + b"," + rows[1:]
         self._encoded_timeline, self._encoded_count, self._encoded_last = encoded, len(timeline), timeline[-1]
         return encoded
@@ -128,25 +135,28 @@ def to_timeline_event(event: Event, seq: int, settings_version: int, settings: S
     The message text is used for the filter-phrase decision only (when ingest did not decide it)."""
     kind = event.type
     internal = event.buyer_id in settings.filter_buyers
-    common = (event.ts, seq)
-    day = local_day(event.ts, settings.timezone)
+    ts = event.ts
+    day = local_day(ts, settings.timezone)
+    # tuple.__new__ straight: the same TimelineEvent as TimelineEvent(...), without its Python-level __new__
     if kind == "chat.message":
         if event.filter_phrase is not None:  # decided by ingest under the same settings version
             filter_phrase = event.sender == "buyer" and event.filter_phrase
         else:  # produced straight to Kafka, with its text
             filter_phrase = is_filter_phrase(event.sender, event.text, settings)
-        return TimelineEvent(*common, event.sender or "", settings_version, day, internal,
-                             event.agent_id, None, filter_phrase, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, event.sender or "", settings_version, day, internal,
+                                                   event.agent_id, None, filter_phrase, 0, 0))
     if kind == "chat.transfer":
-        return TimelineEvent(*common, "transfer", settings_version, day, internal,
-                             event.to_agent, event.from_agent, False, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "transfer", settings_version, day, internal,
+                                                   event.to_agent, event.from_agent, False, 0, 0))
     if kind == "chat.queued":
-        return TimelineEvent(*common, "queued", settings_version, day, internal, None, None, False, 0, 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "queued", settings_version, day, internal,
+                                                   None, None, False, 0, 0))
     if kind == "chat.rating":
-        return TimelineEvent(*common, "rating", settings_version, day, internal,
-                             event.agent_id, None, False, event.score or 0, 0)
-    return TimelineEvent(*common, _ORDER_KINDS[kind], settings_version, day, internal,
-                         None, event.order_id, False, event.amount_fen or 0, event.items or 0)
+        return _new_timeline_event(TimelineEvent, (ts, seq, "rating", settings_version, day, internal,
+                                                   event.agent_id, None, False, event.score or 0, 0))
+    return _new_timeline_event(TimelineEvent, (ts, seq, _ORDER_KINDS[kind], settings_version, day, internal,
+                                               None, event.order_id, False, event.amount_fen or 0,
+                                               event.items or 0))
 
 
 def apply(
@@ -170,8 +180,10 @@ def apply(
     record.event_ids.add(event.event_id)
     timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
     timeline = record.timeline
-    if not timeline or timeline_order(timeline[-1]) < timeline_order(timeline_event):
-        timeline.append(timeline_event)  # the usual case: after every event so far (keys are unique: seq)
+    # The usual case: after every event so far (keys are unique: seq). A later ts alone decides it.
+    if not timeline or timeline[-1].ts < timeline_event.ts \
+            or timeline_order(timeline[-1]) < timeline_order(timeline_event):
+        timeline.append(timeline_event)
     else:
         insort(timeline, timeline_event, key=timeline_order)
     record.next_seq += 1

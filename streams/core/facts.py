@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 from streams.core import money
@@ -156,18 +157,21 @@ class Fold:
     last_seq: int = -1  # seq of the last event folded (seq is unique per buyer)
     version: int = 0
     counters: Counters = field(default_factory=dict)  # the fold's own counters (may hold zeros)
-    agents: set[str] = field(default_factory=set)  # every agent id the events name
+    # The four containers below start as shared empty immutables and get a container of their own at their
+    # first item (_fold): most buyers never have one of them, and each kept container is one more object
+    # for the garbage collector to walk, for every buyer kept decoded.
+    agents: set[str] | frozenset[str] = frozenset()  # every agent id the events name
     activity: dict[str, int] = field(default_factory=dict)  # agent → last message ts
     pending_since: dict[str | None, int] = field(default_factory=dict)  # owner (None = the queue) → start
     consults: dict[tuple[str, str], _Consult] = field(default_factory=dict)
     awaiting_first: dict[str, list[_Consult]] = field(default_factory=dict)
-    agent_message_days: set[tuple[str, str]] = field(default_factory=set)
+    agent_message_days: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
     chat_days: dict[str, int] = field(default_factory=dict)  # day → its buyer messages' ROUTED/INTERNAL_MESSAGE bits
-    routed_buyer_messages: list[tuple[int, str, str]] = field(default_factory=list)  # (ts, agent, day)
+    routed_buyer_messages: list[tuple[int, str, str]] | tuple[()] = ()  # (ts, agent, day)
     orders: dict[str, _Order] = field(default_factory=dict)
     # Every human message (ts, agent, day, internal, settings version), in timeline order: for chases, follow-ups and,
     # under followup_not_lost, crediting (streams/core/money.py).
-    human_messages: list[tuple[int, str, str, bool, int]] = field(default_factory=list)
+    human_messages: list[tuple[int, str, str, bool, int]] | tuple[()] = ()
     max_ts: int = 0
     # Whether the buyer is in filter_buyers for the live figures: as the newest settings version among
     # its events says (a version's flag is the same for all its events, so arrival order cannot matter).
@@ -272,24 +276,26 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
     if derivation.finished_version != fold.version:
         finished, open_sla = _finish(fold, settings_for)
         extra = {}
+        extend = deltas.extend
         for scope, values in finished.items():  # without zeros, and compared with what finishing gave before
             if not values or 0 in values.values():  # finishing's own dicts: kept unless empty or holding zeros
                 values = {name: value for name, value in values.items() if value}
                 if not values:
                     continue
             extra[scope] = values
-            before = old_extra.get(scope)
-            if before is None:
-                deltas += [(scope, name, value) for name, value in values.items()]
+            before = old_extra.get(scope) if old_extra else None
+            if before is None:  # (scope, name, value) for each of its values, in order
+                extend(zip(repeat(scope), values, values.values()))
             elif before != values:
                 for name, value in values.items():
                     change = value - before.get(name, 0)
                     if change:
                         deltas.append((scope, name, change))
                 deltas += [(scope, name, -value) for name, value in before.items() if name not in values]
-        for scope, values in old_extra.items():
-            if scope not in extra:
-                deltas += [(scope, name, -value) for name, value in values.items()]
+        if old_extra:
+            for scope, values in old_extra.items():
+                if scope not in extra:
+                    deltas += [(scope, name, -value) for name, value in values.items()]
         derivation.extra, derivation.open_sla, derivation.finished_version = extra, open_sla, fold.version
     return derivation, deltas
 
@@ -344,6 +350,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             continue  # never an agent's activity, whatever its agent_id (metrics.md)
         if kind == "buyer" or kind == "agent":
             if agent is not None:
+                if not agents:
+                    agents = fold.agents = set()
                 agents.add(agent)
                 if ts > activity.get(agent, 0):
                     activity[agent] = ts
@@ -380,6 +388,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                     consult.received |= not event.filter_phrase
                     version += 1
                 if not event.filter_phrase:
+                    if not routed_buyer_messages:
+                        routed_buyer_messages = fold.routed_buyer_messages = []
                     routed_buyer_messages.append((ts, agent, day))
                     if orders:
                         version += 1  # an order's serving agent may change
@@ -390,6 +400,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             elif kind == "agent":
                 assert agent is not None
                 if (agent, day) not in agent_message_days:
+                    if not agent_message_days:
+                        agent_message_days = fold.agent_message_days = set()
                     agent_message_days.add((agent, day))
                     version += 1
                 waiting_consults = awaiting_first.pop(agent, None)
@@ -398,7 +410,10 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         waiting_consult.first_response_ms = max(0, ts - waiting_consult.clock_start)
                     version += 1
                 clock = pending_since.pop(agent, None)
-                fold.human_messages.append((ts, agent, day, internal, event.settings_version))
+                human_messages = fold.human_messages
+                if not human_messages:
+                    human_messages = fold.human_messages = []
+                human_messages.append((ts, agent, day, internal, event.settings_version))
                 if orders and (settings.followup_not_lost or _any_open(orders)):
                     version += 1  # a chase, or (as a contact) an order's serving agent, may change
                 if internal:
@@ -424,6 +439,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                             deltas.append((scope, name, value))
         elif kind == "transfer":
             assert agent is not None
+            if not agents:
+                agents = fold.agents = set()
             agents.add(agent)
             if event.ref is not None:
                 agents.add(event.ref)
@@ -433,6 +450,8 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 pending_since[agent] = min(pending_since.get(agent, start), start)
         elif kind == "rating":
             assert agent is not None
+            if not agents:
+                agents = fold.agents = set()
             agents.add(agent)
             if not internal:
                 group = settings.group_of(agent)
@@ -500,6 +519,14 @@ def _live(fold: Fold, open_sla: list[OpenSla]) -> BuyerLive:
 def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Counters, list[OpenSla]]:
     """What finishing adds on top of the fold's counters (consults, orders, inquiries), and the open
     SLA clocks. Reads the fold, never changes it."""
+    if not fold.consults and not fold.orders and not fold.human_messages:
+        # No consult, order or human message (robot and unrouted buyer messages, queue events): of all
+        # below, only the robot-only days can add anything (the same counters, without the set-up).
+        robot_only: Counters = {}
+        for day, day_flags in fold.chat_days.items():
+            if not day_flags:
+                robot_only[(SCOPE_TEAM_DAY, day)] = {"robot_only": 1}
+        return robot_only, []
     counters: Counters = defaultdict(dict)
 
     def add(scope: tuple, name: str, value: int = 1) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from streams.core.agent_tables import PartitionTables
+from streams.core.agent_tables import PartitionTables, ShopTables
 from streams.core.agent_time import add_status
 from streams.core.buyer_state import (
     KEY_APPLIED_THROUGH,
@@ -191,7 +191,10 @@ class _Buyer:
     shop_id: str
     buyer_id: str
     existed: bool = True  # the store had a record before this batch
-    applied_before: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # This batch: an event of the buyer that was not a replay (so its applied_through moved on; apply()
+    # changes applied_through for exactly those), and the record's ingest count and timeline length
+    # before the batch.
+    applied_any: bool = False
     ingest_before: int = 0
     length_before: int = 0
 
@@ -235,13 +238,14 @@ class PartitionProcessor:
                 through = self._expired_through.get(shop_id)
                 if through is None:
                     through = self._expired_through[shop_id] = expired_through(self.store, shop_id)
-                buyer = _Buyer(BuyerRecord(applied_through=dict(through)), None, shop_id, buyer_id, existed=False)
-            else:
-                record = BuyerRecord.from_bytes(raw)
-                derivation, _ = advance(None, record.timeline, self._settings_for(shop_id))
-                buyer = _Buyer(record, derivation, shop_id, buyer_id)
+                # (ingest count and timeline length before the batch: 0, the defaults)
+                return _Buyer(BuyerRecord(applied_through=dict(through)), None, shop_id, buyer_id, False)
+            record = BuyerRecord.from_bytes(raw)
+            derivation, _ = advance(None, record.timeline, self._settings_for(shop_id))
+            buyer = _Buyer(record, derivation, shop_id, buyer_id)
+        else:
+            buyer.applied_any = False
         record = buyer.record
-        buyer.applied_before = dict(record.applied_through)
         buyer.ingest_before = record.ingest_events
         buyer.length_before = len(record.timeline)
         return buyer
@@ -274,8 +278,10 @@ class PartitionProcessor:
                                 topic, (offset, index))
                 if outcome is _APPLIED:
                     applied += 1
+                    buyer.applied_any = True
                 elif outcome is _DUPLICATE:
                     duplicates += 1
+                    buyer.applied_any = True
                 else:
                     replayed += 1
         result.applied, result.duplicates, result.replayed = applied, duplicates, replayed
@@ -286,36 +292,50 @@ class PartitionProcessor:
         # buyer written is stamped with it (BuyerRecord.arrived, for retention), whatever its own ts.
         arrival_clock: dict[str, int] = {}
         for buyer in touched.values():
-            if buyer.record.timeline:
-                newest = buyer.record.timeline[-1].ts
+            timeline = buyer.record.timeline
+            if timeline:
+                newest = timeline[-1].ts
                 if newest > arrival_clock.get(buyer.shop_id, 0):
                     arrival_clock[buyer.shop_id] = newest
+        # Per shop of the batch, looked up once (not once per buyer): its tables, its settings reader, its
+        # arrival clock.
+        shops: dict[str, tuple[ShopTables, Callable[[int], ShopSettings], int]] = {}
+        store, changed, cache, cache_size = self.store, result.changed, self._buyers, self._cache_size
         for key, buyer in touched.items():
             record = buyer.record
-            if record.applied_through == buyer.applied_before:
+            if not buyer.applied_any:
                 # Every event was a replay: no figure changes. The record is written again all the same: a
                 # worker killed after writing its local store but before the changelog got the record
                 # would otherwise never send it (its events now look applied). Replays of an expired
                 # record's events leave no record.
                 if buyer.existed:
-                    result.changed[key] = self.store[key]
+                    changed[key] = store[key]
                     self._keep(key, buyer)
                 continue
-            tables = self.tables.shop(buyer.shop_id)
+            shop_id = buyer.shop_id
+            shop = shops.get(shop_id)
+            if shop is None:
+                shop = shops[shop_id] = (self.tables.shop(shop_id), self._settings_for(shop_id),
+                                         arrival_clock.get(shop_id, 0))
+            tables, settings_for, arrival = shop
             tables.processed += record.ingest_events - buyer.ingest_before
             if not buyer.existed or len(record.timeline) != buyer.length_before:
-                derivation, deltas = advance(buyer.derivation, record.timeline, self._settings_for(buyer.shop_id))
+                derivation, deltas = advance(buyer.derivation, record.timeline, settings_for)
                 entry, agents = derivation.live_entry()
-                tables.apply_entry(buyer.buyer_id, deltas, entry, agents, derivation.max_ts)
+                tables.apply_entry(buyer.buyer_id, deltas, entry, agents, derivation.fold.max_ts)
                 buyer.derivation = derivation
             tables.dirty_live = True  # processed count changed at least
             # Retention's horizon runs from this arrival as well as from the newest event's ts (a late
             # event's ts can be days old).
-            record.arrived = max(record.arrived, tables.watermark, arrival_clock.get(buyer.shop_id, 0))
+            record.arrived = max(record.arrived, tables.watermark, arrival)
             data = record.to_bytes()
-            self.store[key] = data
-            result.changed[key] = data
-            self._keep(key, buyer)
+            store[key] = data
+            changed[key] = data
+            # _keep(), written out: once per buyer touched
+            buyer.existed = True
+            cache[key] = buyer
+            if len(cache) > cache_size:
+                cache.popitem(last=False)
         return result
 
     def cached(self, key: str) -> tuple[BuyerRecord, Derivation | None] | None:
