@@ -51,12 +51,11 @@ from streams.worker.state_store import ROCKSDB_OPTIONS, BufferedStore, Estimated
 log = logging.getLogger("kefu.worker")
 config = get_config()
 BATCH_MAX = 2000
-# Faust's take_events waits this long after each batch (unless BATCH_MAX records came first). Under load a
-# longer wait gives larger batches: a buyer's events share a batch more often (one derivation instead of
-# several) and the per-batch work (RocksDB write batch, changelog, cursors) is paid less often. 0.1 s
-# against 0.02 s took a worker's CPU per event from 94-116 µs to 47-67 µs in three bench pairs
-# (docs/performance.md); it adds at most 0.1 s to the latency of a figure, inside the screens' 0.5 s.
-BATCH_WITHIN_S = 0.1
+# Faust's take_events waits this long after each batch (unless BATCH_MAX records came first). A longer wait
+# gives larger batches and less CPU per event under load, but a batch of up to BATCH_MAX records is then
+# processed before any of it is exported: 0.1 s took the end-to-end p99 at 80 % of the sustainable rate
+# from 0.6 s to 2.4 s in a full `make bench` without raising two workers' events/s (docs/performance.md).
+BATCH_WITHIN_S = 0.02
 EXPORT_TICK_S = 0.05  # the export timer; each (shop, partition) at most every config.export_interval_s
 
 app = faust.App(
