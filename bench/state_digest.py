@@ -6,7 +6,7 @@ them in that order).
 For changes that must not change a figure or a stored byte (performance work): run it on two checkouts
 over the same events and compare the two lines, e.g.
     PYTHONPATH=$PWD python -m bench.state_digest --shops 1 --agents 1200 --events 150000
-Runs under PYTHONHASHSEED=0 (it starts itself again so when needed): some dict orders follow set
+Runs under PYTHONHASHSEED=0 (it restarts itself with it when needed): some dict orders follow set
 iteration order, which a random string hash seed changes from run to run.
 """
 

@@ -53,8 +53,8 @@ config = get_config()
 BATCH_MAX = 2000
 # Faust's take_events waits this long after each batch (unless BATCH_MAX records came first). A longer wait
 # gives larger batches and less CPU per event under load, but a batch of up to BATCH_MAX records is then
-# processed before any of it is exported: 0.1 s took the end-to-end p99 at 80 % of the sustainable rate
-# from 0.6 s to 2.4 s in a full `make bench` without raising two workers' events/s (docs/performance.md).
+# processed before any of it is exported: with 0.1 s a full `make bench` missed the end-to-end p99 at 80 % of
+# the sustainable rate (2.4 s against ≤ 1 s) and two workers' events/s did not rise (docs/performance.md).
 BATCH_WITHIN_S = 0.02
 EXPORT_TICK_S = 0.05  # the export timer; each (shop, partition) at most every config.export_interval_s
 
