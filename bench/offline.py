@@ -25,7 +25,7 @@ from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
-from streams.worker.exporter import SERIES_KEEP_MS, next_live_export
+from streams.worker.exporter import SERIES_KEEP_MS, next_live_export, pairs_with_live_facts
 from streams.worker.main import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
@@ -89,8 +89,7 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
         for batch_records in agent_records.values():
             process_agent_events(batch_records, partitions, agent_store, now_ms=2**62)
         now = time.perf_counter()
-        live_pairs = sum(1 for processor in processors.values() for tables in processor.tables.shops.values()
-                         if tables.live)
+        live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in processors.items():
             for shop, tables in processor.tables.shops.items():
                 if tables.dirty and now - last_export.get((partition, shop), 0) >= EXPORT_INTERVAL_S:

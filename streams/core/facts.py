@@ -522,11 +522,7 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
     if not fold.consults and not fold.orders and not fold.human_messages:
         # No consult, order or human message (robot and unrouted buyer messages, queue events): of all
         # below, only the robot-only days can add anything (the same counters, without the set-up).
-        robot_only: Counters = {}
-        for day, day_flags in fold.chat_days.items():
-            if not day_flags:
-                robot_only[(SCOPE_TEAM_DAY, day)] = {"robot_only": 1}
-        return robot_only, []
+        return {(SCOPE_TEAM_DAY, day): {"robot_only": 1} for day in _robot_only_days(fold)}, []
     counters: Counters = defaultdict(dict)
 
     def add(scope: tuple, name: str, value: int = 1) -> None:
@@ -679,11 +675,15 @@ def _finish(fold: Fold, settings_for: Callable[[int], ShopSettings]) -> tuple[Co
         values = counters[(SCOPE_GROUP_DAY, day, group)]
         for name, value in flags.items():
             values[name] = values.get(name, 0) + int(value)
-    for day, day_flags in fold.chat_days.items():
-        if not day_flags:  # no buyer message of the day routed, none internal
-            add((SCOPE_TEAM_DAY, day), "robot_only")
+    for day in _robot_only_days(fold):
+        add((SCOPE_TEAM_DAY, day), "robot_only")
 
     return counters, open_sla
+
+
+def _robot_only_days(fold: Fold) -> list[str]:
+    """The days with buyer messages none of which was routed to an agent or internal (robot_only)."""
+    return [day for day, day_flags in fold.chat_days.items() if not day_flags]
 
 
 def _credited(attribution: str, order_agent: str | None, payment_agent: str | None) -> str | None:

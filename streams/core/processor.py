@@ -300,7 +300,7 @@ class PartitionProcessor:
         # Per shop of the batch, looked up once (not once per buyer): its tables, its settings reader, its
         # arrival clock.
         shops: dict[str, tuple[ShopTables, Callable[[int], ShopSettings], int]] = {}
-        store, changed, cache, cache_size = self.store, result.changed, self._buyers, self._cache_size
+        store, changed = self.store, result.changed
         for key, buyer in touched.items():
             record = buyer.record
             if not buyer.applied_any:
@@ -331,11 +331,7 @@ class PartitionProcessor:
             data = record.to_bytes()
             store[key] = data
             changed[key] = data
-            # _keep(), written out: once per buyer touched
-            buyer.existed = True
-            cache[key] = buyer
-            if len(cache) > cache_size:
-                cache.popitem(last=False)
+            self._keep(key, buyer)
         return result
 
     def cached(self, key: str) -> tuple[BuyerRecord, Derivation | None] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,11 @@ def next_live_export(now: float, cost: float, live_pairs: int) -> float:
     cost ÷ wait over the pairs) they spend at most the share. Paced per pair alone, a worker owning the 8
     partitions of one large shop could spend 8 × the share."""
     return now + max(LIVE_EXPORT_INTERVAL_S, cost * max(1, live_pairs) / LIVE_EXPORT_CPU_SHARE)
+
+
+def pairs_with_live_facts(processors: Iterable[PartitionProcessor]) -> int:
+    """The worker's (shop, partition) pairs that have live facts: next_live_export's `live_pairs`."""
+    return sum(1 for processor in processors for tables in processor.tables.shops.values() if tables.live)
 
 
 @dataclass(slots=True)
@@ -109,8 +115,7 @@ class Exporter:
             for agent_partition in agents.values():
                 agent_partition.mark_all_dirty()
         now = time.monotonic()
-        live_pairs = sum(1 for processor in processors.values() for tables in processor.tables.shops.values()
-                         if tables.live)
+        live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in list(processors.items()):
             for shop, tables in list(processor.tables.shops.items()):
                 if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
