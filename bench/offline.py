@@ -3,7 +3,8 @@ buyer records → facts → agent tables → snapshot exports (serialised as wri
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
 partition), exports run like the exporter's timer (each shop/partition at most every
-export_interval_s of run time, live facts every 0.5 s and at most 10 % of the CPU for all partitions
+export_interval_s of run time, or every second while more than CATCH_UP_RECORDS records of its partition
+are still to come; settled first; live facts every 0.5 s and at most 10 % of the CPU for all partitions
 together, as the exporter paces them). Used for profiling (`python -m bench.offline --profile`) and for
 the cost-growth table (state size and throughput with 1×, 10×, 100× buyers and agents).
 """
@@ -25,7 +26,13 @@ from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
-from streams.worker.exporter import SERIES_KEEP_MS, next_live_export, pairs_with_live_facts
+from streams.worker.exporter import (
+    SERIES_KEEP_MS,
+    export_interval,
+    next_live_export,
+    pairs_with_live_facts,
+    shops_to_export,
+)
 from streams.worker.main import GC_THRESHOLDS
 
 EXPORT_INTERVAL_S = Config().export_interval_s  # as the worker's exporter (counters; live facts every 0.5 s)
@@ -73,6 +80,11 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
     next_live: dict[tuple[int, str], float] = {}
     exports = size = 0
     export_s = 0.0
+    # Records of each buyer partition still to come after the current batch (what waits in Kafka).
+    still_to_come: dict[int, int] = defaultdict(int)
+    for topic, partition, _, _ in records:
+        if topic != AGENT_EVENTS:
+            still_to_come[partition] += 1
     gc.collect()
     t0 = time.perf_counter()
     for start in range(0, len(records), batch):
@@ -83,6 +95,8 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
             offsets[(topic, partition)] = offset + 1
             target = agent_records if topic == AGENT_EVENTS else by_partition
             target[partition].append(SourceRecord(topic, partition, offset, value))
+            if target is by_partition:
+                still_to_come[partition] -= 1
         for partition, batch_records in by_partition.items():
             batch_records.sort(key=lambda r: (r.offset, r.topic))
             processors[partition].process(batch_records)
@@ -91,8 +105,13 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
         now = time.perf_counter()
         live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in processors.items():
-            for shop, tables in processor.tables.shops.items():
-                if tables.dirty and now - last_export.get((partition, shop), 0) >= EXPORT_INTERVAL_S:
+            interval = export_interval(EXPORT_INTERVAL_S, still_to_come[partition])
+            for shop in shops_to_export(processor):
+                if now - last_export.get((partition, shop), 0) < interval:
+                    continue
+                processor.settle(shop)
+                tables = processor.tables_as_derived().shop(shop)
+                if tables.dirty:
                     live_due = now >= next_live.get((partition, shop), 0)
                     if not (tables.dirty_days or tables.dirty_minutes or live_due):
                         continue

@@ -2,8 +2,17 @@
 
 No Faust and no I/O here: the Faust agent (streams/worker/app.py) feeds batches and writes the changed
 records to the table changelog; the batch engine (streams/tools/engine.py) and replays use it directly.
-Costs are paid per batch: each buyer touched is derived once per batch, whatever its event count, and
-buyers touched recently stay decoded with their derivation, so a batch resumes it (facts.advance).
+Records are written per batch; derivations are settled later. A batch applies its events to the buyers'
+records and writes them (the store and the changelog see every batch); the buyers it touched wait,
+decoded, until their shop's tables are read (`settle`: the exporter, before each export of the shop;
+`tables`, for everything else). A buyer touched in several batches in between is derived once, whatever
+its event count; buyers touched recently stay decoded with their derivation, so settling resumes it
+(facts.advance).
+
+Invariant: the tables always equal what the derivations of the buyers not waiting give, and a waiting
+buyer's `derivation` is what the tables hold for it (its record may be ahead). So a waiting buyer is
+never read again from the store (the stored record is ahead of the tables) and never dropped before it
+is settled.
 """
 
 from __future__ import annotations
@@ -192,11 +201,9 @@ class _Buyer:
     buyer_id: str
     existed: bool = True  # the store had a record before this batch
     # This batch: an event of the buyer that was not a replay (so its applied_through moved on; apply()
-    # changes applied_through for exactly those), and the record's ingest count and timeline length
-    # before the batch.
+    # changes applied_through for exactly those), and the record's ingest count before the batch.
     applied_any: bool = False
     ingest_before: int = 0
-    length_before: int = 0
 
 
 _APPLIED, _DUPLICATE = Outcome.APPLIED, Outcome.DUPLICATE
@@ -209,7 +216,8 @@ class PartitionProcessor:
     neither decodes their records again nor derives them from scratch: facts.advance() resumes the
     derivation and gives the agent tables' changes directly. A batch takes its buyers out of that cache
     and puts them back only once it completed: a batch that fails half-way (settings unreadable) leaves
-    nothing changed behind, and is simply processed again from the stored records.
+    nothing changed behind (a waiting buyer's record is read back from the store, which holds it as the
+    last complete batch left it), and is simply processed again from the stored records.
     """
 
     def __init__(self, partition: int, partitions: int, store: MutableMapping[str, bytes],
@@ -219,19 +227,59 @@ class PartitionProcessor:
         self.partitions = partitions
         self.store = store
         self.settings = settings
-        self.tables = PartitionTables()
+        self._tables = PartitionTables()
         self.clock = clock  # validation's "now" (None: wall clock)
         self._buyers: OrderedDict[str, _Buyer] = OrderedDict()
         self._cache_size = cache_size
         self._expired_through: dict[str, dict[str, Position]] = {}  # per shop (retention.expired_through)
+        # Per shop, the buyers whose record changed since they were last derived (key → buyer).
+        self._waiting: dict[str, dict[str, _Buyer]] = {}
+        # Per shop, its event clock in the partition: the largest event ts of the batches so far (the
+        # tables' watermark lags it while buyers wait to be derived).
+        self._event_clock: dict[str, int] = {}
+
+    @property
+    def tables(self) -> PartitionTables:
+        """The agent tables with every buyer processed so far derived into them."""
+        self.settle()
+        return self._tables
+
+    def tables_as_derived(self) -> PartitionTables:
+        """The agent tables as they are, buyers waiting to be derived left out (for the exporter, which
+        settles one shop before exporting it, and for counting)."""
+        return self._tables
+
+    def waiting_shops(self) -> list[str]:
+        """Shops with buyers waiting to be derived."""
+        return [shop_id for shop_id, waiting in self._waiting.items() if waiting]
+
+    def settle(self, shop_id: str | None = None) -> None:
+        """Derive the buyers waiting (of `shop_id`, else of every shop) into the agent tables."""
+        if not self._waiting:
+            return
+        for shop in ([shop_id] if shop_id is not None else list(self._waiting)):
+            waiting = self._waiting.pop(shop, None)
+            if not waiting:
+                continue
+            tables, settings_for = self._tables.shop(shop), self._settings_for(shop)
+            apply_entry = tables.apply_entry
+            for buyer in waiting.values():
+                derivation, deltas = advance(buyer.derivation, buyer.record.timeline, settings_for)
+                entry, agents = derivation.live_entry()
+                apply_entry(buyer.buyer_id, deltas, entry, agents, derivation.fold.max_ts)
+                buyer.derivation = derivation
 
     def _settings_for(self, shop_id: str) -> Callable[[int], ShopSettings]:
         get = self.settings.get
         return lambda version: get(shop_id, version)
 
     def _take(self, key: str, shop_id: str, buyer_id: str) -> _Buyer:
-        """The buyer out of the cache, else from the store (derived as the agent tables hold it)."""
+        """The buyer out of the cache or the buyers waiting, else from the store (derived as the agent
+        tables hold it)."""
         buyer = self._buyers.pop(key, None)
+        if buyer is None:
+            waiting = self._waiting.get(shop_id)
+            buyer = waiting.get(key) if waiting else None
         if buyer is None:
             raw = self.store.get(key)
             if raw is None:  # a new buyer, or one whose record expired: replays of its events are skipped
@@ -245,9 +293,7 @@ class PartitionProcessor:
             buyer = _Buyer(record, derivation, shop_id, buyer_id)
         else:
             buyer.applied_any = False
-        record = buyer.record
-        buyer.ingest_before = record.ingest_events
-        buyer.length_before = len(record.timeline)
+        buyer.ingest_before = buyer.record.ingest_events
         return buyer
 
     def _keep(self, key: str, buyer: _Buyer) -> None:
@@ -257,8 +303,23 @@ class PartitionProcessor:
             self._buyers.popitem(last=False)
 
     def process(self, records: list[SourceRecord]) -> BatchResult:
-        result = BatchResult()
+        """Apply a batch to the buyer records and write the changed ones (`BatchResult.changed`, and the
+        store); its buyers wait to be derived (`settle`)."""
         touched: dict[str, _Buyer] = {}
+        try:
+            return self._process(records, touched)
+        except BaseException:
+            # Nothing of a failed batch stays: a waiting buyer it changed gets its record back as the store
+            # holds it (the other buyers it took are out of the cache: they are read again when next seen).
+            store = self.store
+            for key, buyer in touched.items():
+                waiting = self._waiting.get(buyer.shop_id)
+                if waiting is not None and waiting.get(key) is buyer:
+                    buyer.record = BuyerRecord.from_bytes(store[key])
+            raise
+
+    def _process(self, records: list[SourceRecord], touched: dict[str, _Buyer]) -> BatchResult:
+        result = BatchResult()
         now_ms = self.clock()
         settings = self.settings
         applied = duplicates = replayed = 0
@@ -290,16 +351,17 @@ class PartitionProcessor:
         # their facts were derived (here, or in an earlier batch: versions are cached for good).
         # The shop's event clock in the partition once this batch is in (its largest event ts): each
         # buyer written is stamped with it (BuyerRecord.arrived, for retention), whatever its own ts.
-        arrival_clock: dict[str, int] = {}
+        event_clock = self._event_clock
+        batch_clock: dict[str, int] = {}
         for buyer in touched.values():
             timeline = buyer.record.timeline
             if timeline:
                 newest = timeline[-1].ts
-                if newest > arrival_clock.get(buyer.shop_id, 0):
-                    arrival_clock[buyer.shop_id] = newest
-        # Per shop of the batch, looked up once (not once per buyer): its tables, its settings reader, its
-        # arrival clock.
-        shops: dict[str, tuple[ShopTables, Callable[[int], ShopSettings], int]] = {}
+                if newest > batch_clock.get(buyer.shop_id, 0):
+                    batch_clock[buyer.shop_id] = newest
+        # Per shop of the batch, looked up once (not once per buyer): its tables, its buyers waiting, its
+        # event clock.
+        shops: dict[str, tuple[ShopTables, dict[str, _Buyer], int]] = {}
         store, changed = self.store, result.changed
         for key, buyer in touched.items():
             record = buyer.record
@@ -315,19 +377,19 @@ class PartitionProcessor:
             shop_id = buyer.shop_id
             shop = shops.get(shop_id)
             if shop is None:
-                shop = shops[shop_id] = (self.tables.shop(shop_id), self._settings_for(shop_id),
-                                         arrival_clock.get(shop_id, 0))
-            tables, settings_for, arrival = shop
+                tables = self._tables.shop(shop_id)
+                clock = max(event_clock.get(shop_id, 0), tables.watermark, batch_clock.get(shop_id, 0))
+                event_clock[shop_id] = clock
+                shop = shops[shop_id] = (tables, self._waiting.setdefault(shop_id, {}), clock)
+            tables, waiting, clock = shop
             tables.processed += record.ingest_events - buyer.ingest_before
-            if not buyer.existed or len(record.timeline) != buyer.length_before:
-                derivation, deltas = advance(buyer.derivation, record.timeline, settings_for)
-                entry, agents = derivation.live_entry()
-                tables.apply_entry(buyer.buyer_id, deltas, entry, agents, derivation.fold.max_ts)
-                buyer.derivation = derivation
+            derivation = buyer.derivation
+            if derivation is None or derivation.fold.count != len(record.timeline):
+                waiting[key] = buyer  # its timeline changed (duplicates change none): derived when settled
             tables.dirty_live = True  # processed count changed at least
             # Retention's horizon runs from this arrival as well as from the newest event's ts (a late
             # event's ts can be days old).
-            record.arrived = max(record.arrived, tables.watermark, arrival)
+            record.arrived = max(record.arrived, clock)
             data = record.to_bytes()
             store[key] = data
             changed[key] = data
@@ -340,7 +402,7 @@ class PartitionProcessor:
         return None if buyer is None else (buyer.record, buyer.derivation)
 
     def evict(self, key: str) -> None:
-        """Forget a buyer whose record was deleted (expired: streams/core/retention.py)."""
+        """Forget a buyer whose record was deleted (expired: streams/core/retention.py; settled before)."""
         self._buyers.pop(key, None)
         self._expired_through.pop(key.partition("|")[0], None)  # its shop's final record changed
 
@@ -350,32 +412,36 @@ class PartitionProcessor:
 
     def restored(self, tables: PartitionTables) -> None:
         """Take tables restored from a checkpoint (streams/core/checkpoint.py) instead of rebuilding."""
-        self.tables = tables
+        self._tables = tables
         self._buyers.clear()
         self._expired_through.clear()
+        self._waiting.clear()
+        self._event_clock.clear()
 
     def rebuild(self) -> None:
         """Rebuild the agent tables from the buyer records and the final records of expired buyers
         (streams/core/retention.py), after recovery or a rebalance."""
-        self.tables = PartitionTables()
+        self._tables = PartitionTables()
         self._buyers.clear()
         self._expired_through.clear()
+        self._waiting.clear()
+        self._event_clock.clear()
         for key, raw in list(self.store.items()):
             if key.startswith(FINAL_PREFIX):
-                apply_final(self.tables, key, raw, +1)
+                apply_final(self._tables, key, raw, +1)
                 continue
             if not self.belongs(key):
                 continue  # bookkeeping (offset cursors, checkpoint), not a buyer
             shop_id, _, buyer_id = key.partition("|")
             record = BuyerRecord.from_bytes(raw)
             derivation, deltas = advance(None, record.timeline, self._settings_for(shop_id))
-            tables = self.tables.shop(shop_id)
+            tables = self._tables.shop(shop_id)
             entry, agents = derivation.live_entry()
             tables.apply_entry(buyer_id, deltas, entry, agents, derivation.max_ts)
             tables.processed += record.ingest_events
             if len(self._buyers) < self._cache_size:
                 self._buyers[key] = _Buyer(record, derivation, shop_id, buyer_id)
-        for tables in self.tables.shops.values():
+        for tables in self._tables.shops.values():
             tables.mark_all_dirty()
 
 

@@ -101,6 +101,9 @@ exporter = Exporter(redis_client, config, settings_cache)
 processors: dict[int, PartitionProcessor] = {}
 upkeeps: dict[int, PartitionUpkeep] = {}  # checkpoint and retention per buyer partition (worker/recovery.py)
 agent_partitions: dict[int, AgentPartition] = {}
+# (topic, buyer partition) → records waiting in Kafka after the last batch: how far behind the worker is
+# (the exporter exports less often while it catches up; streams/worker/exporter.py export_interval).
+records_waiting: dict[TP, int] = {}
 # ---- worker metrics (streams/worker/prometheus.py; served only when KEFU_WORKER_METRICS_PORT is set) ----
 metrics = WorkerMetrics(config.worker_name or f"worker-{config.worker_index}")
 install_metrics_server(app, metrics, config, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS),
@@ -286,10 +289,34 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             log.warning("settings unavailable (%s); retrying batch", exc)
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
+    note_records_waiting(partition, records)
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention)  # checkpoint, retention
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
+
+
+def note_records_waiting(partition: int, records: list[SourceRecord]) -> None:
+    """How many records of each topic of the batch wait in Kafka after it (the consumer's highwater as
+    of its last fetch, minus the batch's last offset + 1)."""
+    last: dict[str, int] = {}
+    for record in records:
+        if record.offset > last.get(record.topic, -1):
+            last[record.topic] = record.offset
+    for topic, offset in last.items():
+        tp = TP(topic, partition)
+        try:
+            highwater = app.consumer.highwater(tp)
+        except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
+            highwater = None
+        records_waiting[tp] = max(0, highwater - offset - 1) if highwater else 0
+
+
+def records_waiting_by_partition() -> dict[int, int]:
+    waiting: dict[int, int] = defaultdict(int)
+    for tp, count in records_waiting.items():
+        waiting[tp.partition] += count
+    return waiting
 
 
 async def apply_agent_batch(partition: int, store: PartitionStore, records: list[SourceRecord],
@@ -349,7 +376,7 @@ async def rebuild_agent_tables() -> None:
 async def export_snapshots() -> None:
     started = time.perf_counter()  # worker metrics
     try:
-        written = await exporter.export(processors, agent_partitions)
+        written = await exporter.export(processors, agent_partitions, records_waiting_by_partition())
     except RedisError as exc:
         metrics.on_export_error()  # worker metrics
         log.warning("snapshot export failed (%s); will retry", exc)

@@ -33,6 +33,13 @@ LIVE_EXPORT_INTERVAL_S = 0.5
 # very many buyers inside the active window the walk grows, and the live gauges then refresh less often
 # rather than the pipeline falling behind.
 LIVE_EXPORT_CPU_SHARE = 0.1
+# A worker that is behind (more than CATCH_UP_RECORDS records of a partition wait in Kafka after its last
+# batch: a restart, a surge beyond its rate) exports that partition's shops at most every
+# CATCH_UP_EXPORT_INTERVAL_S: each export first derives the buyers its batches touched (settle), and a
+# buyer touched in many batches is derived once per export rather than once per batch. Its screens are
+# seconds behind then anyway; once it has caught up, exports go every config.export_interval_s again.
+CATCH_UP_RECORDS = 200
+CATCH_UP_EXPORT_INTERVAL_S = 1.0
 
 
 def next_live_export(now: float, cost: float, live_pairs: int) -> float:
@@ -46,7 +53,20 @@ def next_live_export(now: float, cost: float, live_pairs: int) -> float:
 
 def pairs_with_live_facts(processors: Iterable[PartitionProcessor]) -> int:
     """The worker's (shop, partition) pairs that have live facts: next_live_export's `live_pairs`."""
-    return sum(1 for processor in processors for tables in processor.tables.shops.values() if tables.live)
+    return sum(1 for processor in processors for tables in processor.tables_as_derived().shops.values()
+               if tables.live)
+
+
+def export_interval(interval_s: float, records_waiting: int) -> float:
+    """How long a (shop, partition) waits between exports: `interval_s` (config.export_interval_s), or
+    CATCH_UP_EXPORT_INTERVAL_S while more than CATCH_UP_RECORDS records of the partition wait in Kafka."""
+    return CATCH_UP_EXPORT_INTERVAL_S if records_waiting > CATCH_UP_RECORDS else interval_s
+
+
+def shops_to_export(processor: PartitionProcessor) -> list[str]:
+    """The partition's shops that may have something to export: with tables, or buyers waiting."""
+    shops = processor.tables_as_derived().shops
+    return [*shops, *(shop for shop in processor.waiting_shops() if shop not in shops)]
 
 
 @dataclass(slots=True)
@@ -104,22 +124,29 @@ class Exporter:
         return now_ms(self.config.clock, watermark)
 
     async def export(
-        self, processors: dict[int, PartitionProcessor], agents: dict[int, AgentPartition]
+        self, processors: dict[int, PartitionProcessor], agents: dict[int, AgentPartition],
+        records_waiting: dict[int, int] | None = None,
     ) -> int:
-        """Export what changed; returns the number of (shop, partition) exports written."""
+        """Export what changed; returns the number of (shop, partition) exports written.
+        `records_waiting`: per buyer partition, the records waiting in Kafka after its last batch."""
         written = 0
+        waiting = records_waiting or {}
         if not await self._redis_kept_our_exports():
             for processor in processors.values():
-                for tables in processor.tables.shops.values():
+                for tables in processor.tables_as_derived().shops.values():
                     tables.mark_all_dirty()
             for agent_partition in agents.values():
                 agent_partition.mark_all_dirty()
         now = time.monotonic()
         live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in list(processors.items()):
-            for shop, tables in list(processor.tables.shops.items()):
-                if not tables.dirty or now - self._last_export.get((partition, shop), 0) < \
-                        self.config.export_interval_s:
+            interval = export_interval(self.config.export_interval_s, waiting.get(partition, 0))
+            for shop in shops_to_export(processor):
+                if now - self._last_export.get((partition, shop), 0) < interval:
+                    continue
+                processor.settle(shop)
+                tables = processor.tables_as_derived().shop(shop)
+                if not tables.dirty:
                     continue
                 live_due = now >= self._next_live.get((partition, shop), 0)
                 if not (tables.dirty_days or tables.dirty_minutes or live_due):
