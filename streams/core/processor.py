@@ -310,12 +310,16 @@ class PartitionProcessor:
             return self._process(records, touched)
         except BaseException:
             # Nothing of a failed batch stays: a waiting buyer it changed gets its record back as the store
-            # holds it (the other buyers it took are out of the cache: they are read again when next seen).
-            store = self.store
+            # holds it, or stops waiting if the store has none (the other buyers it took are out of the
+            # cache: they are read again when next seen).
             for key, buyer in touched.items():
                 waiting = self._waiting.get(buyer.shop_id)
                 if waiting is not None and waiting.get(key) is buyer:
-                    buyer.record = BuyerRecord.from_bytes(store[key])
+                    raw = self.store.get(key)
+                    if raw is None:
+                        del waiting[key]
+                    else:
+                        buyer.record = BuyerRecord.from_bytes(raw)
             raise
 
     def _process(self, records: list[SourceRecord], touched: dict[str, _Buyer]) -> BatchResult:

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 import streams.core.processor as processor_module
 from streams.config import Config
-from streams.core.processor import PartitionProcessor, SourceRecord
+from streams.core.processor import PartitionProcessor
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings
 from streams.tools.engine import StaticSettings
 from streams.worker import exporter as exporter_module
