@@ -28,6 +28,8 @@ from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
 from streams.worker.exporter import (
     SERIES_KEEP_MS,
+    cpu_mark,
+    export_cpu_since,
     export_interval,
     next_live_export,
     pairs_with_live_facts,
@@ -117,12 +119,12 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
                         continue
                     t = time.perf_counter()
                     now_ms = tables.watermark if event_clock else int(time.time() * 1000)
-                    cpu = time.thread_time()
+                    cpu = cpu_mark()
                     export = export_shop(tables, now_ms, DEFAULT_SETTINGS.active_window_s, SERIES_KEEP_MS,
                                          with_live=live_due)
                     if export.live is not None:
                         # As the exporter paces them (streams/worker/exporter.py).
-                        next_live[(partition, shop)] = next_live_export(now, time.thread_time() - cpu, live_pairs)
+                        next_live[(partition, shop)] = next_live_export(now, export_cpu_since(cpu), live_pairs)
                     size += export_bytes(export)
                     export_s += time.perf_counter() - t
                     exports += 1
