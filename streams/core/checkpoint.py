@@ -18,7 +18,8 @@ Invariants:
   (Faust's changelog restore: streams/worker/recovery.journal_restored). A crash between the
   journal write and the record write leaves old == current: a no-op fix-up.
 - A checkpoint is written in one atomic store batch that also drops the journal (`write_batch`);
-  it is taken between batches, when the tables equal what the records derive to.
+  it is taken between batches, of `PartitionProcessor.tables` (the buyers waiting to be derived are
+  derived first), when the tables equal what the records derive to.
 - A checkpoint from other code (its fingerprint differs) or of another format is ignored: the worker
   derives every record again, once.
 - Before the first checkpoint nothing is journalled (a fresh store is rebuilt in full anyway).

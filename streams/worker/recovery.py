@@ -87,8 +87,9 @@ def recover(processor: PartitionProcessor, store: JournaledStore, fingerprint: s
 
 def upkeep(processor: PartitionProcessor, state: PartitionUpkeep, clock: ClockMode,
            fingerprint: str = FINGERPRINT, retention: bool = True) -> dict[str, bytes | None]:
-    """After a batch (tables equal what the records derive to): retention's sweep (if `retention`) and
-    the checkpoint, when due. Returns the sweep's changes for the changelog."""
+    """After a batch: retention's sweep (if `retention`) and the checkpoint, when due; both read
+    `processor.tables`, which first derives the buyers waiting (so the tables equal what the records
+    derive to). Returns the sweep's changes for the changelog."""
     changed: dict[str, bytes | None] = {}
     now = time.monotonic()
     if retention and now - state.last_sweep >= SWEEP_INTERVAL_S:
