@@ -43,7 +43,7 @@ from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.changelog import CoalescedChangelog, install
-from streams.worker.exporter import AgentPartition, Exporter
+from streams.worker.exporter import AgentPartition, Exporter, catching_up
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
 from streams.worker.recovery import PartitionUpkeep, journal_restored, recover, upkeep
 from streams.worker.state_store import ROCKSDB_OPTIONS, BufferedStore, EstimatedKeys, PartitionStore
@@ -290,8 +290,10 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
     note_records_waiting(partition, records)
+    # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
+    # worker's time) waits while the partition catches up: records expire a little later, never earlier.
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
-                     retention=config.retention)  # checkpoint, retention
+                     retention=config.retention and not catching_up(records_waiting_of(partition)))
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
@@ -310,6 +312,10 @@ def note_records_waiting(partition: int, records: list[SourceRecord]) -> None:
         except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
             highwater = None
         records_waiting[tp] = max(0, highwater - offset - 1) if highwater else 0
+
+
+def records_waiting_of(partition: int) -> int:
+    return sum(count for tp, count in records_waiting.items() if tp.partition == partition)
 
 
 def records_waiting_by_partition() -> dict[int, int]:

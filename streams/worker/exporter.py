@@ -94,10 +94,15 @@ def pairs_with_live_facts(processors: Iterable[PartitionProcessor]) -> int:
                if tables.live)
 
 
+def catching_up(records_waiting: int) -> bool:
+    """A partition with more than CATCH_UP_RECORDS records waiting in Kafka after its last batch."""
+    return records_waiting > CATCH_UP_RECORDS
+
+
 def export_interval(interval_s: float, records_waiting: int) -> float:
     """How long a (shop, partition) waits between exports: `interval_s` (config.export_interval_s), or
-    CATCH_UP_EXPORT_INTERVAL_S while more than CATCH_UP_RECORDS records of the partition wait in Kafka."""
-    return CATCH_UP_EXPORT_INTERVAL_S if records_waiting > CATCH_UP_RECORDS else interval_s
+    CATCH_UP_EXPORT_INTERVAL_S while the partition is catching up."""
+    return CATCH_UP_EXPORT_INTERVAL_S if catching_up(records_waiting) else interval_s
 
 
 def shops_to_export(processor: PartitionProcessor) -> list[str]:

@@ -16,7 +16,13 @@ from streams.core.processor import PartitionProcessor
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings
 from streams.tools.engine import StaticSettings
 from streams.worker import exporter as exporter_module
-from streams.worker.exporter import CATCH_UP_EXPORT_INTERVAL_S, CATCH_UP_RECORDS, Exporter, export_interval
+from streams.worker.exporter import (
+    CATCH_UP_EXPORT_INTERVAL_S,
+    CATCH_UP_RECORDS,
+    Exporter,
+    catching_up,
+    export_interval,
+)
 from tests.unit.test_processor import PARTITIONS, P, Versions, _partition_of_simulated_day, hello, record
 
 
@@ -114,6 +120,7 @@ def test_export_interval_stretches_only_while_records_wait() -> None:
     assert export_interval(0.1, 0) == 0.1
     assert export_interval(0.1, CATCH_UP_RECORDS) == 0.1
     assert export_interval(0.1, CATCH_UP_RECORDS + 1) == CATCH_UP_EXPORT_INTERVAL_S
+    assert not catching_up(CATCH_UP_RECORDS) and catching_up(CATCH_UP_RECORDS + 1)  # (retention waits then)
 
 
 class SteppingClock:
