@@ -33,7 +33,6 @@ from streams.worker.exporter import (
     export_interval,
     next_live_export,
     pairs_with_live_facts,
-    shops_to_export,
 )
 from streams.worker.main import GC_THRESHOLDS
 
@@ -108,7 +107,7 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
         live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in processors.items():
             interval = export_interval(EXPORT_INTERVAL_S, still_to_come[partition])
-            for shop in shops_to_export(processor):
+            for shop in list(processor.tables_as_derived().shops):
                 if now - last_export.get((partition, shop), 0) < interval:
                     continue
                 processor.settle(shop)

@@ -108,11 +108,6 @@ def export_interval(interval_s: float, records_waiting: int) -> float:
     return CATCH_UP_EXPORT_INTERVAL_S if catching_up(records_waiting) else interval_s
 
 
-def shops_to_export(processor: PartitionProcessor) -> list[str]:
-    """The partition's shops that may have something to export: with tables, or buyers waiting."""
-    shops = processor.tables_as_derived().shops
-    return [*shops, *(shop for shop in processor.waiting_shops() if shop not in shops)]
-
 
 @dataclass(slots=True)
 class AgentPartition:
@@ -186,7 +181,8 @@ class Exporter:
         live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in list(processors.items()):
             interval = export_interval(self.config.export_interval_s, waiting.get(partition, 0))
-            for shop in shops_to_export(processor):
+            # (process() makes a shop's tables before any of its buyers waits: every shop to settle is here)
+            for shop in list(processor.tables_as_derived().shops):
                 if now - self._last_export.get((partition, shop), 0) < interval:
                     continue
                 processor.settle(shop)
