@@ -6,6 +6,7 @@ could take 8 × the share)."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -102,6 +103,9 @@ def test_a_worker_with_every_partition_of_a_shop_spends_the_share_once(monkeypat
     clock = FakeClock(cost)
     monkeypatch.setattr(exporter_module, "write_export", write_export)
     monkeypatch.setattr(exporter_module, "time", clock)
+    # The collector's pauses are real time; against this fake CPU clock a real collection during the
+    # run would be subtracted from the fake costs.
+    monkeypatch.setattr(exporter_module, "GC_PAUSES", SimpleNamespace(seconds=0.0))
     exporter = Exporter(Redis(), Config(), StaticSettings(DEFAULT_SETTINGS))  # type: ignore[arg-type]
     exporter._marker_checked = clock.monotonic()
     asyncio.run(exporter.export(processors, {}))
