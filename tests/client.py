@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 
 from tests import oracle
 from tests.scenarios import assert_matches
@@ -19,8 +20,6 @@ class Api:
 
     def ingest(self, events: Any, *, token: str | None = None, atomic: bool = False,
                content_type: str = "application/json", raw: bytes | None = None) -> httpx.Response:
-        import orjson
-
         body = raw if raw is not None else orjson.dumps(events)
         return self.http.post("/api/v1/events", content=body, params={"atomic": "true"} if atomic else None,
                               headers={"Authorization": f"Bearer {token or self.stack.ingest_token}",
@@ -46,8 +45,31 @@ class Api:
             if lag["pending_events"] == 0 and lag["accepted_events"] > 0:
                 return lag
             if time.monotonic() > deadline:
-                raise TimeoutError(f"shop {shop}: still {lag} after {timeout}s")
+                raise TimeoutError(f"shop {shop}: still {lag} after {timeout}s; {self.exported_counts(shop)}")
             time.sleep(0.1)
+
+    def exported_counts(self, shop: str) -> str:
+        """What each partition's export says it processed (buyer topics "p<N>", agent-events "ap<N>"), and
+        the worker log's warnings and errors: where a count stopped, for the message of a failed wait."""
+        from streams.readside.keys import agent_meta_key, meta_key
+
+        partitions = int(self.stack.env.get("KEFU_PARTITIONS", "4"))
+        keys = {f"p{p}": meta_key(shop, p) for p in range(partitions)}
+        keys |= {f"ap{p}": agent_meta_key(shop, p) for p in range(partitions)}
+        try:
+            client = self.stack.redis_client()
+            try:
+                values = client.mget(list(keys.values()))
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - a diagnostic only
+            return f"exported counts unreadable ({exc})"
+        counts = {name: (orjson.loads(raw).get("processed"), orjson.loads(raw).get("watermark")) if raw else None
+                  for name, raw in zip(keys, values, strict=True)}
+        workers = range(1, int(self.stack.env.get("KEFU_WORKERS", "1")) + 1)
+        logs = [line for i in workers for line in self.stack.log(f"worker-{i}").splitlines()
+                if ("WARNING" in line or "ERROR" in line) and "is overlapping" not in line]
+        return f"exported (processed, watermark) per partition: {counts}; worker warnings: {logs[-20:]}"
 
 
 def assert_same_figures(api: Api, shop: str, events: list[dict[str, Any]], settings: dict[str, Any] | None) -> None:

@@ -292,8 +292,9 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
     note_records_waiting(partition, records)
     # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
     # worker's time) waits while the partition catches up: records expire a little later, never earlier.
+    behind = catching_up(records_waiting_by_partition().get(partition, 0))
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
-                     retention=config.retention and not catching_up(records_waiting_of(partition)))
+                     retention=config.retention and not behind)
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
 
@@ -312,10 +313,6 @@ def note_records_waiting(partition: int, records: list[SourceRecord]) -> None:
         except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
             highwater = None
         records_waiting[tp] = max(0, highwater - offset - 1) if highwater else 0
-
-
-def records_waiting_of(partition: int) -> int:
-    return sum(count for tp, count in records_waiting.items() if tp.partition == partition)
 
 
 def records_waiting_by_partition() -> dict[int, int]:

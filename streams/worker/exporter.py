@@ -181,7 +181,8 @@ class Exporter:
         live_pairs = pairs_with_live_facts(processors.values())
         for partition, processor in list(processors.items()):
             interval = export_interval(self.config.export_interval_s, waiting.get(partition, 0))
-            # (process() makes a shop's tables before any of its buyers waits: every shop to settle is here)
+            # process() makes a shop's tables before any of its buyers waits, so every shop to settle is here
+            # (tests/unit/test_settle.py checks it).
             for shop in list(processor.tables_as_derived().shops):
                 if now - self._last_export.get((partition, shop), 0) < interval:
                     continue

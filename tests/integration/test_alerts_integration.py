@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from streams.alerts.formats import GENERIC_FIELDS
 from streams.alerts.receiver import Receiver
+from streams.readside.keys import state_key
 from tests.client import Api
 
 pytestmark = pytest.mark.integration
@@ -61,6 +62,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
 
 def alerts(api: Api, shop: str) -> list[dict[str, Any]]:
     return api.get(shop, "alerts", limit=500)["alerts"]
+
+
+def alert_state(api: Api, shop: str) -> dict[str, Any]:
+    """The shop's alert state as the runner left it (streams/readside/keys.py: firing entries with their
+    clear_since)."""
+    client = api.stack.redis_client()
+    try:
+        raw = client.get(state_key(shop))
+    finally:
+        client.close()
+    return orjson.loads(raw) if raw else {}
 
 
 def free_port() -> int:
@@ -148,6 +160,12 @@ def test_buyer_waiting_fires_before_the_reply_and_resolves_after_it_one_delivery
         # The reply (70 s); resolved only once it has been clear for clear_s (30 s) of shop time.
         ingest(api, message(shop, "m4", T0 + 70_000, "b1", sender="agent"))
         api.wait_processed(shop)
+        # The clear time is the "now" of the first evaluation that sees the reply: wait for that evaluation
+        # before m5 moves "now" on (the runner may merge the two exports' evaluations into one at T0 + 90 s).
+        clear_since = wait_until(
+            lambda: alert_state(api, shop).get("firing", {}).get("wait-60", {}).get("A", {}).get("clear_since"),
+            what="the reply seen by the alert runner")
+        assert clear_since == T0 + 70_000
         ingest(api, message(shop, "m5", T0 + 90_000, "b4", agent="B"))
         api.wait_processed(shop)
         time.sleep(1.0)

@@ -68,6 +68,8 @@ def test_buyers_touched_in_many_batches_are_derived_once_with_the_same_figures(
     lazy = PartitionProcessor(P, PARTITIONS, lazy_store, Versions(), cache_size=20, clock=lambda: 2**62)
     for number, start in enumerate(range(0, len(records), 50)):
         lazy.process(records[start:start + 50])
+        # The exporter settles the shops that have tables: every shop with buyers waiting has them.
+        assert set(lazy.waiting_shops()) <= set(lazy.tables_as_derived().shops)
         if number % 10 == 9:
             lazy.settle()
     assert figures(lazy) == figures(eager)
