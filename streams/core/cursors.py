@@ -7,6 +7,10 @@ its offset still counts as read, the next message opens a "gap" that Faust treat
 commit passes the lost message. The cursor is written to the table changelog after the batch's
 records (same changelog partition, so it is never durable before them); on a gap the worker seeks
 back to the cursor, and what was already applied comes back as replays that the records skip.
+
+A hole is seen only when a later record of the partition arrives. When the lost message was the
+partition's last one so far, nothing follows it: `TailWatch` notices a partition whose cursor stays
+behind Kafka's end offset while it does not move, and the worker seeks back to the cursor as well.
 """
 
 from __future__ import annotations
@@ -57,3 +61,35 @@ def split_at_gaps(records: list[SourceRecord], cursors: Mapping[str, int]) -> Sp
             split.cursors[topic] = expected
     split.ready.sort(key=lambda r: (r.offset, r.topic))
     return split
+
+
+# Ticks of the worker's tail check (one a second) that a partition's cursor must stay behind Kafka's end
+# offset without moving before the worker seeks back to it. Counted in ticks, not seconds: an event loop
+# blocked for a while (a large checkpoint) delays the ticks too, so it never makes every partition look
+# stuck at once. A busy partition moves its cursor with every batch, many times a second.
+TAIL_STALL_TICKS = 10
+
+
+@dataclass(slots=True)
+class TailWatch:
+    """Per source partition, how long its cursor has stayed behind the end offset without moving."""
+
+    stall_ticks: int = TAIL_STALL_TICKS
+    _stalled: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # → (cursor, ticks)
+
+    def stuck(self, topic: str, partition: int, cursor: int, end_offset: int | None) -> bool:
+        """One tick: True when records up to `end_offset` (Kafka's next offset to be written) exist beyond
+        `cursor` and the cursor has not moved for `stall_ticks` ticks. Counting starts again after a True,
+        so a seek that does not help is repeated only every `stall_ticks` ticks."""
+        tp = (topic, partition)
+        if end_offset is None or end_offset <= cursor:
+            self._stalled.pop(tp, None)
+            return False
+        last_cursor, ticks = self._stalled.get(tp, (cursor, 0))
+        ticks = ticks + 1 if last_cursor == cursor else 1
+        if ticks >= self.stall_ticks:
+            self._stalled.pop(tp, None)
+            return True
+        self._stalled[tp] = (cursor, ticks)
+        return False
+

@@ -8,6 +8,8 @@
 - `agent_events` keeps each agent's last status in the `agents` table.
 - After every recovery/rebalance the agent tables are rebuilt from the records and fully re-exported.
 - A timer on every worker exports changed figures to Redis.
+- A timer seeks a source partition back to its offset cursor when its last records never reached the
+  worker (streams/worker/kafka_positions.py).
 
 Processing is at-least-once; exactness comes from the records (ids and Kafka positions applied), and
 Faust flushes the changelog before it commits offsets.
@@ -44,6 +46,7 @@ from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.changelog import CoalescedChangelog, install
 from streams.worker.exporter import AgentPartition, Exporter, catching_up
+from streams.worker.kafka_positions import TAIL_CHECK_S, KafkaPositions
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
 from streams.worker.recovery import PartitionUpkeep, journal_restored, recover, upkeep
 from streams.worker.state_store import ROCKSDB_OPTIONS, BufferedStore, EstimatedKeys, PartitionStore
@@ -101,9 +104,8 @@ exporter = Exporter(redis_client, config, settings_cache)
 processors: dict[int, PartitionProcessor] = {}
 upkeeps: dict[int, PartitionUpkeep] = {}  # checkpoint and retention per buyer partition (worker/recovery.py)
 agent_partitions: dict[int, AgentPartition] = {}
-# (topic, buyer partition) → records waiting in Kafka after the last batch: how far behind the worker is
-# (the exporter exports less often while it catches up; streams/worker/exporter.py export_interval).
-records_waiting: dict[TP, int] = {}
+# How far behind Kafka's end each source partition is (records waiting; stuck tails).
+positions = KafkaPositions(lambda: app.consumer)
 # ---- worker metrics (streams/worker/prometheus.py; served only when KEFU_WORKER_METRICS_PORT is set) ----
 metrics = WorkerMetrics(config.worker_name or f"worker-{config.worker_index}")
 install_metrics_server(app, metrics, config, (CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS),
@@ -289,37 +291,14 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             log.warning("settings unavailable (%s); retrying batch", exc)
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
-    note_records_waiting(partition, records)
+    positions.note_batch(partition, records)
     # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
     # worker's time) waits while the partition catches up: records expire a little later, never earlier.
-    behind = catching_up(records_waiting_by_partition().get(partition, 0))
+    behind = catching_up(positions.records_waiting_by_partition().get(partition, 0))
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention and not behind)
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
     return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
-
-
-def note_records_waiting(partition: int, records: list[SourceRecord]) -> None:
-    """How many records of each topic of the batch wait in Kafka after it (the consumer's highwater as
-    of its last fetch, minus the batch's last offset + 1)."""
-    last: dict[str, int] = {}
-    for record in records:
-        if record.offset > last.get(record.topic, -1):
-            last[record.topic] = record.offset
-    for topic, offset in last.items():
-        tp = TP(topic, partition)
-        try:
-            highwater = app.consumer.highwater(tp)
-        except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
-            highwater = None
-        records_waiting[tp] = max(0, highwater - offset - 1) if highwater else 0
-
-
-def records_waiting_by_partition() -> dict[int, int]:
-    waiting: dict[int, int] = defaultdict(int)
-    for tp, count in records_waiting.items():
-        waiting[tp.partition] += count
-    return waiting
 
 
 async def apply_agent_batch(partition: int, store: PartitionStore, records: list[SourceRecord],
@@ -379,12 +358,27 @@ async def rebuild_agent_tables() -> None:
 async def export_snapshots() -> None:
     started = time.perf_counter()  # worker metrics
     try:
-        written = await exporter.export(processors, agent_partitions, records_waiting_by_partition())
+        written = await exporter.export(processors, agent_partitions, positions.records_waiting_by_partition())
     except RedisError as exc:
         metrics.on_export_error()  # worker metrics
         log.warning("snapshot export failed (%s); will retry", exc)
     else:
         metrics.on_export(time.perf_counter() - started, written)  # worker metrics
+
+
+def source_cursor(tp: TP) -> int:
+    """The partition's offset cursor: the next offset of `tp` to apply (streams/core/cursors.py)."""
+    raw = PartitionStore(agents if tp.topic == AGENT_EVENTS else buyers, tp.partition).get(
+        cursor_key(tp.topic, tp.partition))
+    return int(raw) if raw is not None else 0
+
+
+@app.timer(interval=TAIL_CHECK_S)
+async def seek_back_stuck_tails() -> None:
+    """Records at the end of a partition that Faust dropped in a rebalance's hand-over are fetched again
+    (streams/worker/kafka_positions.py); not while a rebalance or a recovery runs."""
+    if processing():
+        await positions.seek_back_stuck_tails((CHAT_EVENTS, ORDER_EVENTS, AGENT_EVENTS), source_cursor)
 
 
 # ---- alerts (issue 5; streams/alerts/runner.py): each shop evaluated by the owner of its home partition ----

@@ -1,9 +1,15 @@
-"""Offset cursors: replays pass, a contiguous run advances the cursor, a hole stops it."""
+"""Offset cursors: replays pass, a contiguous run advances the cursor, a hole stops it; a cursor that stays
+behind the end offset without moving is a lost tail (TailWatch, and the worker's seek back to it)."""
 
 from __future__ import annotations
 
-from streams.core.cursors import cursor_key, is_cursor_key, split_at_gaps
+import asyncio
+
+from faust.types import TP
+
+from streams.core.cursors import TAIL_STALL_TICKS, TailWatch, cursor_key, is_cursor_key, split_at_gaps
 from streams.core.processor import SourceRecord
+from streams.worker.kafka_positions import KafkaPositions
 
 
 def records(topic: str, *offsets: int) -> list[SourceRecord]:
@@ -32,3 +38,62 @@ def test_a_hole_holds_back_everything_after_it() -> None:
 
 def test_cursor_keys_never_look_like_buyers() -> None:
     assert is_cursor_key(cursor_key("chat-events", 3)) and not is_cursor_key("shop|buyer")
+
+
+def test_a_cursor_behind_the_end_offset_is_stuck_only_after_it_stayed_still_for_the_stall() -> None:
+    watch = TailWatch(stall_ticks=3)
+    assert [watch.stuck("chat-events", 0, 7, 10) for _ in range(3)] == [False, False, True]
+    # Counting starts again after a seek: a seek that does not help is repeated every stall, not every tick.
+    assert [watch.stuck("chat-events", 0, 7, 10) for _ in range(3)] == [False, False, True]
+    # A cursor that moves is a partition at work, however far behind.
+    assert [watch.stuck("chat-events", 0, cursor, 100) for cursor in (1, 1, 2, 2, 3)] == [False] * 5
+    # Caught up (or no end offset known yet): never stuck, and the count is forgotten.
+    watch.stuck("chat-events", 1, 4, 9)
+    watch.stuck("chat-events", 1, 4, 9)
+    assert not watch.stuck("chat-events", 1, 9, 9) and not watch.stuck("chat-events", 1, 9, None)
+    assert [watch.stuck("chat-events", 1, 9, 12) for _ in range(3)] == [False, False, True]
+    # Partitions and topics are counted apart.
+    assert not watch.stuck("order-events", 0, 7, 10)
+
+
+class FakeConsumer:
+    def __init__(self, end_offsets: dict[TP, int]) -> None:
+        self.end_offsets = end_offsets
+        self.seeks: list[tuple[TP, int]] = []
+
+    def assignment(self) -> set[TP]:
+        return set(self.end_offsets)
+
+    def highwater(self, tp: TP) -> int:
+        return self.end_offsets[tp]
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+def test_the_worker_seeks_a_stuck_source_partition_back_to_its_cursor_once_per_stall() -> None:
+    stuck, caught_up, changelog = TP("chat-events", 2), TP("agent-events", 2), TP("kefu-buyers-changelog", 2)
+    consumer = FakeConsumer({stuck: 10, caught_up: 5, changelog: 99})
+    cursors = {stuck: 7, caught_up: 5, changelog: 0}
+    positions = KafkaPositions(lambda: consumer)
+
+    async def ticks(n: int) -> list[list[TP]]:
+        return [await positions.seek_back_stuck_tails(("chat-events", "agent-events"), cursors.__getitem__)
+                for _ in range(n)]
+
+    sought = asyncio.run(ticks(TAIL_STALL_TICKS))
+    assert sought == [[]] * (TAIL_STALL_TICKS - 1) + [[stuck]]
+    assert consumer.seeks == [(stuck, 7)]  # never the changelog, never a partition that is caught up
+    cursors[stuck] = 10  # the records came again and were applied
+    assert asyncio.run(ticks(2 * TAIL_STALL_TICKS)) == [[]] * (2 * TAIL_STALL_TICKS)
+
+
+def test_records_waiting_after_a_batch_per_partition() -> None:
+    consumer = FakeConsumer({TP("chat-events", 1): 120, TP("order-events", 1): 40, TP("chat-events", 3): 9})
+    positions = KafkaPositions(lambda: consumer)
+    positions.note_batch(1, [SourceRecord("chat-events", 1, offset, b"{}") for offset in (17, 19, 18)]
+                         + [SourceRecord("order-events", 1, 39, b"{}")])
+    positions.note_batch(3, [SourceRecord("chat-events", 3, 8, b"{}")])
+    positions.note_batch(0, [SourceRecord("chat-events", 0, 5, b"{}")])  # not assigned any more: 0
+    assert positions.records_waiting_by_partition() == {1: 100, 3: 0, 0: 0}
+
