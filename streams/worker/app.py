@@ -44,7 +44,7 @@ from streams.core.topics import (
 from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
-from streams.worker.changelog import CoalescedChangelog, install
+from streams.worker.changelog import CoalescedChangelog, install, send_as_one_batch
 from streams.worker.exporter import AgentPartition, Exporter, catching_up
 from streams.worker.kafka_positions import TAIL_CHECK_S, KafkaPositions
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
@@ -182,6 +182,18 @@ async def send_changelog(table: faust.Table, partition: int, changed: dict[str, 
         sent.add_done_callback(lambda done: persist_offset(table, partition, done))
 
 
+async def write_expiry(table: faust.Table, partition: int, expired: dict[str, bytes | None]) -> None:
+    """Retention's expiry to the changelog in one record batch: the final records and the deletes of the
+    records they freeze land together or not at all (sent apart, a kill between them left a changelog
+    that a fresh restore counted the buyer twice from). What the coalesced changelog holds goes first:
+    it may hold an older value of a record the expiry deletes."""
+    await buyer_changelog.flush()
+    producer = app.producer._ensure_producer()  # aiokafka's own: Faust's Producer has no batch API
+    sent = await send_as_one_batch(producer, table.changelog_topic.get_topic_name(), partition, expired)
+    if sent is not None:
+        sent.add_done_callback(lambda done: persist_offset(table, partition, done))
+
+
 buyer_changelog = CoalescedChangelog(lambda partition, changed: send_changelog(buyers, partition, changed),
                                      is_cursor_key)
 
@@ -247,6 +259,7 @@ class Applied(NamedTuple):
     changed: dict[str, bytes | None]  # table key → new record (None: deleted): to the table's changelog
     dead_letters: list[DeadLetter]
     after_changelog: Callable[[], None] | None = None  # in-memory follow-up, once the changelog writes are sent
+    expired: dict[str, bytes | None] | None = None  # retention's final records and deletes (write_expiry)
 
 
 def records_by_partition(events: list[faust.EventT]) -> dict[int, list[SourceRecord]]:
@@ -265,7 +278,8 @@ async def apply_in_partition_batches(
     """The loop of both agents: batches of up to BATCH_MAX records, one partition at a time.
 
     Per partition, in this order: the records up to the first offset gap are applied (`apply`, which
-    also updates the table's store), the changed records go to the table's changelog, then the
+    also updates the table's store), the changed records go to the table's changelog, then retention's
+    expiry if the batch's sweep expired buyers (one record batch: write_expiry), then the
     partition's new cursors (same changelog partition, so never durable before the records they cover:
     streams/core/cursors.py), then the in-memory follow-up, then the dead letters. Faust flushes the producer
     before it commits offsets; what a crash or a seek brings back again, the records skip as replays."""
@@ -275,6 +289,8 @@ async def apply_in_partition_batches(
             split = await without_gaps(store, partition, records)
             applied = await apply(partition, store, records, split)
             await write_changelog(table, partition, applied.changed)
+            if applied.expired:
+                await write_expiry(table, partition, applied.expired)
             await write_changelog(table, partition, advance_cursors(store, partition, split))
             if applied.after_changelog is not None:
                 applied.after_changelog()
@@ -298,7 +314,11 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention and not behind)
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
-    return Applied({**result.changed, **expired} if expired else result.changed, result.dead_letters)
+    if not expired:
+        return Applied(result.changed, result.dead_letters)
+    # A record this batch only rewrote (replays) and the sweep then expired: the delete supersedes it.
+    changed = {key: value for key, value in result.changed.items() if key not in expired}
+    return Applied(changed, result.dead_letters, expired=expired)
 
 
 async def apply_agent_batch(partition: int, store: PartitionStore, records: list[SourceRecord],

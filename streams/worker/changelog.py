@@ -18,6 +18,11 @@ sends them. Invariants:
 - **Bounded.** More than `max_keys` waiting keys (all partitions) flush at once from `add`.
 - The local store always holds what is sent (the worker writes it before `add`), so the changelog offset
   Faust persists with the DB (`on_sent`) keeps meaning "every record up to here is in the DB".
+
+Writes that must land together or not at all (retention's final records and the deletes of the records
+they replace) bypass the coalescing: `send_as_one_batch` sends them as one Kafka record batch, which the
+broker appends whole or not at all, after flushing what waits here (it may hold an older value of a
+record they delete).
 """
 
 from __future__ import annotations
@@ -89,3 +94,21 @@ def install(producer: Any, changelog: CoalescedChangelog) -> None:
 
     producer.flush = flush_waiting_first
     producer._kefu_coalesced = changelog
+
+
+async def send_as_one_batch(producer: Any, topic: str, partition: int, changed: dict[str, bytes | None]) -> Any:
+    """`changed` to one partition of `topic` as one record batch of the aiokafka `producer`
+    (create_batch / send_batch). Returns the future of the last batch sent (its result: the batch's first
+    offset), None if nothing was sent. Only what outgrows one batch (the producer's max batch size, 1 MB
+    here) is split, in order: the atomicity then holds per batch."""
+    batch, sent = producer.create_batch(), None
+    for key, value in changed.items():
+        while batch.append(key=key.encode(), value=value, timestamp=None) is None:
+            if not batch.record_count():
+                raise ValueError(f"changelog record {key!r} larger than a producer batch")
+            sent = await producer.send_batch(batch, topic, partition=partition)
+            batch = producer.create_batch()
+    if batch.record_count():
+        sent = await producer.send_batch(batch, topic, partition=partition)
+    return sent
+

@@ -1,6 +1,7 @@
 """Coalesced changelog writes (streams/worker/changelog.py, streams/worker/app.py): a buyer changed in several
 batches is sent once, with its latest value, always before Faust commits the source offsets that cover it
-(Faust awaits `producer.flush()` before every commit), records before the cursors that cover them."""
+(Faust awaits `producer.flush()` before every commit), records before the cursors that cover them; retention's
+expiry in one record batch after whatever waits."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 import streams.worker.app as worker
 from streams.core.cursors import cursor_key, is_cursor_key
-from streams.worker.changelog import CoalescedChangelog, install
+from streams.worker.changelog import CoalescedChangelog, install, send_as_one_batch
 
 
 class Producer:
@@ -28,6 +29,36 @@ class Producer:
 
     async def flush(self) -> None:
         self.log.append(("flush",))
+
+    # aiokafka's batch API (Faust's producer hands out its aiokafka producer: _ensure_producer)
+    def _ensure_producer(self) -> Producer:
+        return self
+
+    def create_batch(self) -> Batch:
+        return Batch(self.batch_capacity)
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> asyncio.Future:
+        self.log.append(("batch", partition, [(key.decode(), value) for key, value in batch.records]))
+        return asyncio.get_running_loop().create_future()
+
+    batch_capacity = 100
+
+
+class Batch:
+    """aiokafka's BatchBuilder as send_as_one_batch uses it: append returns None once full."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.records: list[tuple[bytes, bytes | None]] = []
+
+    def append(self, *, key: bytes, value: bytes | None, timestamp: Any) -> object | None:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.records)
 
 
 @pytest.fixture
@@ -105,3 +136,28 @@ async def test_install_flushes_the_waiting_writes_before_the_producer() -> None:
     await changelog.add(0, {"k": b"v"})
     await producer.flush()
     assert order == ["changelog"] and producer.log == [("flush",)]
+
+
+async def test_an_expiry_goes_in_one_record_batch_after_what_waits(producer: Producer) -> None:
+    """Final records and the deletes they replace land together or not at all; an older value of a deleted
+    record still waiting is sent before them, never after (it would bring the record back)."""
+    chat = cursor_key(worker.CHAT_EVENTS, 3)
+    await worker.write_changelog(worker.buyers, 3, {"s|b1": b"old", "s|b2": b"w1"})
+    await worker.write_changelog(worker.buyers, 3, {chat: b"10"})
+    await worker.write_expiry(worker.buyers, 3, {"\x00final|s|2026-11-11": b"F", "\x00final|s|": b"S",
+                                                 "s|b1": None})
+    assert producer.log == [("send", 3, "s|b1", b"old"), ("send", 3, "s|b2", b"w1"), ("send", 3, chat, b"10"),
+                            ("batch", 3, [("\x00final|s|2026-11-11", b"F"), ("\x00final|s|", b"S"),
+                                          ("s|b1", None)])]
+
+
+async def test_what_outgrows_one_batch_is_split_in_order_and_an_oversized_record_is_refused() -> None:
+    fake = Producer()
+    fake.batch_capacity = 2
+    assert await send_as_one_batch(fake, "t", 0, {}) is None
+    await send_as_one_batch(fake, "t", 1, {"a": b"1", "b": b"2", "c": None})
+    assert fake.log == [("batch", 1, [("a", b"1"), ("b", b"2")]), ("batch", 1, [("c", None)])]
+    fake.batch_capacity = 0
+    with pytest.raises(ValueError, match="larger than a producer batch"):
+        await send_as_one_batch(fake, "t", 1, {"a": b"1"})
+

@@ -146,3 +146,28 @@ async def test_agent_batches(trace: list[tuple[Any, ...]]) -> None:
         ("agent partition", "agent@1", b"agent-events@1"),
         ("dead letters", []),
     ]
+
+
+async def test_an_expiry_goes_after_the_records_and_before_the_cursors(
+        trace: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's sweep expired buyer@5 (its record only rewritten by this batch: replays) and another: the
+    records go first without the superseded one, then the expiry as one write (write_expiry: one record
+    batch), then the cursors."""
+    chat, table = worker.CHAT_EVENTS, worker.buyers.name
+    expiry = {"\x00final|s|": b"F", "buyer@5": None, "s|b9": None}
+
+    async def write_expiry(table_: Any, partition: int, expired: dict[str, bytes | None]) -> None:
+        trace.append(("expiry", table_.name, partition, dict(expired)))
+
+    monkeypatch.setattr(worker, "write_expiry", write_expiry)
+    monkeypatch.setattr(worker, "upkeep", lambda processor, state, clock, retention: dict(expiry))
+    await worker.buyer_events.fun(Stream([message(chat, 1, 5), message(chat, 1, 6)]))
+    assert trace == [
+        ("sleep", 1),  # (the fixture's settings are unreadable once)
+        ("process buyers", [(chat, 5), (chat, 6)]),
+        ("metrics buyers", [5, 6]),
+        ("changelog", table, 1, {}),  # buyer@5 superseded by its delete
+        ("expiry", table, 1, expiry),
+        ("changelog", table, 1, {cursor_key(chat, 1): b"7"}),
+        ("dead letters", [6]),
+    ]
