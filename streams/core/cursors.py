@@ -92,4 +92,3 @@ class TailWatch:
             return True
         self._stalled[tp] = (cursor, ticks)
         return False
-

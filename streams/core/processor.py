@@ -61,6 +61,7 @@ class SourceRecord:
     partition: int
     offset: int
     value: bytes | None
+    produced_ms: int = 0  # the Kafka record's timestamp (when ingest produced it); 0 when not known
 
 
 REDACTED = "[redacted]"

@@ -267,7 +267,8 @@ def records_by_partition(events: list[faust.EventT]) -> dict[int, list[SourceRec
     for event in events:
         message = event.message
         by_partition[message.partition].append(
-            SourceRecord(message.topic, message.partition, message.offset, message.value))
+            SourceRecord(message.topic, message.partition, message.offset, message.value,
+                         int(message.timestamp * 1000)))
     return by_partition
 
 
@@ -310,7 +311,7 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
     positions.note_batch(partition, records)
     # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
     # worker's time) waits while the partition catches up: records expire a little later, never earlier.
-    behind = catching_up(positions.records_waiting_by_partition().get(partition, 0))
+    behind = catching_up(positions.backlog_by_partition().get(partition, 0))
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention and not behind)
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog
@@ -378,7 +379,7 @@ async def rebuild_agent_tables() -> None:
 async def export_snapshots() -> None:
     started = time.perf_counter()  # worker metrics
     try:
-        written = await exporter.export(processors, agent_partitions, positions.records_waiting_by_partition())
+        written = await exporter.export(processors, agent_partitions, positions.backlog_by_partition())
     except RedisError as exc:
         metrics.on_export_error()  # worker metrics
         log.warning("snapshot export failed (%s); will retry", exc)

@@ -39,7 +39,8 @@ LIVE_EXPORT_CPU_SHARE = 0.1
 # never held back longer than this, whatever one export measured.
 LIVE_EXPORT_MAX_WAIT_S = 5.0
 # A worker that is behind (more than CATCH_UP_RECORDS records of a partition wait in Kafka after its last
-# batch: a restart, a surge beyond its rate) exports that partition's shops at most every
+# batch, and that batch's records are no longer fresh: streams/worker/kafka_positions.py; a restart, an
+# overload beyond its rate) exports that partition's shops at most every
 # CATCH_UP_EXPORT_INTERVAL_S: each export first derives the buyers its batches touched (settle), and a
 # buyer touched in many batches is derived once per export rather than once per batch. Its screens are
 # seconds behind then anyway; once it has caught up, exports go every config.export_interval_s again.
@@ -168,7 +169,7 @@ class Exporter:
         records_waiting: dict[int, int] | None = None,
     ) -> int:
         """Export what changed; returns the number of (shop, partition) exports written.
-        `records_waiting`: per buyer partition, the records waiting in Kafka after its last batch."""
+        `records_waiting`: per buyer partition, its backlog (kafka_positions.backlog_by_partition)."""
         written = 0
         waiting = records_waiting or {}
         if not await self._redis_kept_our_exports():

@@ -9,7 +9,7 @@ from faust.types import TP
 
 from streams.core.cursors import TAIL_STALL_TICKS, TailWatch, cursor_key, is_cursor_key, split_at_gaps
 from streams.core.processor import SourceRecord
-from streams.worker.kafka_positions import KafkaPositions
+from streams.worker.kafka_positions import FRESH_S, KafkaPositions
 
 
 def records(topic: str, *offsets: int) -> list[SourceRecord]:
@@ -88,12 +88,20 @@ def test_the_worker_seeks_a_stuck_source_partition_back_to_its_cursor_once_per_s
     assert asyncio.run(ticks(2 * TAIL_STALL_TICKS)) == [[]] * (2 * TAIL_STALL_TICKS)
 
 
-def test_records_waiting_after_a_batch_per_partition() -> None:
-    consumer = FakeConsumer({TP("chat-events", 1): 120, TP("order-events", 1): 40, TP("chat-events", 3): 9})
-    positions = KafkaPositions(lambda: consumer)
-    positions.note_batch(1, [SourceRecord("chat-events", 1, offset, b"{}") for offset in (17, 19, 18)]
-                         + [SourceRecord("order-events", 1, 39, b"{}")])
-    positions.note_batch(3, [SourceRecord("chat-events", 3, 8, b"{}")])
-    positions.note_batch(0, [SourceRecord("chat-events", 0, 5, b"{}")])  # not assigned any more: 0
-    assert positions.records_waiting_by_partition() == {1: 100, 3: 0, 0: 0}
+def test_the_backlog_after_a_batch_counts_records_waiting_behind_records_no_longer_fresh() -> None:
+    consumer = FakeConsumer({TP("chat-events", 1): 120, TP("order-events", 1): 40, TP("chat-events", 3): 9,
+                             TP("chat-events", 2): 5_000})
+    now_s = 1_800_000_000.0
+    positions = KafkaPositions(lambda: consumer, wall_clock=lambda: now_s)
+    old_ms = int((now_s - FRESH_S) * 1000) - 1
+    positions.note_batch(1, [SourceRecord("chat-events", 1, offset, b"{}", old_ms) for offset in (17, 19, 18)]
+                         + [SourceRecord("order-events", 1, 39, b"{}")])  # (no timestamp: not fresh)
+    positions.note_batch(3, [SourceRecord("chat-events", 3, 8, b"{}", old_ms)])
+    positions.note_batch(0, [SourceRecord("chat-events", 0, 5, b"{}", old_ms)])  # not assigned any more: 0
+    # 4,899 records fetched ahead during a surge, but the batch's newest record is fresh: no backlog.
+    positions.note_batch(2, [SourceRecord("chat-events", 2, 99, b"{}", old_ms),
+                             SourceRecord("chat-events", 2, 100, b"{}", int(now_s * 1000) - 300)])
+    assert positions.backlog_by_partition() == {1: 100, 3: 0, 0: 0, 2: 0}
+    positions.note_batch(2, [SourceRecord("chat-events", 2, 101, b"{}", old_ms)])  # late again: counted
+    assert positions.backlog_by_partition()[2] == 4_898
 

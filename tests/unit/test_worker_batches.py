@@ -21,7 +21,7 @@ from streams.core.processor import AgentStatusResult, BatchResult, DeadLetter
 
 def message(topic: str, partition: int, offset: int) -> SimpleNamespace:
     return SimpleNamespace(message=SimpleNamespace(topic=topic, partition=partition, offset=offset,
-                                                   value=f"{topic}@{offset}".encode()))
+                                                   value=f"{topic}@{offset}".encode(), timestamp=0.0))
 
 
 class Stream:
