@@ -34,6 +34,12 @@ def is_cursor_key(key: str) -> bool:
     return key.startswith(CURSOR_PREFIX)
 
 
+def stored_cursor(store: Mapping[str, bytes], topic: str, partition: int) -> int | None:
+    """The partition's cursor for `topic` as the table's store holds it (None: no record applied yet)."""
+    raw = store.get(cursor_key(topic, partition))
+    return None if raw is None else int(raw)
+
+
 @dataclass(slots=True)
 class Split:
     ready: list[SourceRecord] = field(default_factory=list)  # replays and the run without holes

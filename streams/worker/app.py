@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 
 from streams.config import get_config
 from streams.core.checkpoint import JournaledStore
-from streams.core.cursors import Split, cursor_key, is_cursor_key, split_at_gaps
+from streams.core.cursors import Split, cursor_key, is_cursor_key, split_at_gaps, stored_cursor
 from streams.core.processor import DeadLetter, PartitionProcessor, SourceRecord, process_agent_events
 from streams.core.topics import (
     AGENT_EVENTS,
@@ -218,9 +218,9 @@ async def without_gaps(store: PartitionStore, partition: int, records: list[Sour
     """The records that can be applied now; over a hole in the offsets, seek back (streams/core/cursors.py)."""
     cursors = {}
     for topic in {record.topic for record in records}:
-        raw = store.get(cursor_key(topic, partition))
-        if raw is not None:
-            cursors[topic] = int(raw)
+        cursor = stored_cursor(store, topic, partition)
+        if cursor is not None:
+            cursors[topic] = cursor
     split = split_at_gaps(records, cursors)
     for topic, offset in split.gaps.items():
         tp = TP(topic, partition)
@@ -389,9 +389,8 @@ async def export_snapshots() -> None:
 
 def source_cursor(tp: TP) -> int:
     """The partition's offset cursor: the next offset of `tp` to apply (streams/core/cursors.py)."""
-    raw = PartitionStore(agents if tp.topic == AGENT_EVENTS else buyers, tp.partition).get(
-        cursor_key(tp.topic, tp.partition))
-    return int(raw) if raw is not None else 0
+    store = PartitionStore(agents if tp.topic == AGENT_EVENTS else buyers, tp.partition)
+    return stored_cursor(store, tp.topic, tp.partition) or 0
 
 
 @app.timer(interval=TAIL_CHECK_S)

@@ -111,4 +111,3 @@ async def send_as_one_batch(producer: Any, topic: str, partition: int, changed: 
     if batch.record_count():
         sent = await producer.send_batch(batch, topic, partition=partition)
     return sent
-

@@ -109,7 +109,6 @@ def export_interval(interval_s: float, records_waiting: int) -> float:
     return CATCH_UP_EXPORT_INTERVAL_S if catching_up(records_waiting) else interval_s
 
 
-
 @dataclass(slots=True)
 class AgentPartition:
     """Agent statuses of one agent-events partition (from the agents table)."""

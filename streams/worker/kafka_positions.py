@@ -35,11 +35,10 @@ FRESH_S = 2.0
 
 
 class KafkaPositions:
-    def __init__(self, consumer: Callable[[], Any], tail_watch: TailWatch | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, consumer: Callable[[], Any], wall_clock: Callable[[], float] = time.time) -> None:
         self._consumer = consumer  # the app's consumer (Faust creates it lazily)
         self._backlog: dict[TP, int] = {}  # (topic, partition) → records late after its last batch
-        self.tail_watch = tail_watch or TailWatch()
+        self.tail_watch = TailWatch()
         self._wall_clock = wall_clock
 
     def note_batch(self, partition: int, records: list[SourceRecord]) -> None:
