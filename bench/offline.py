@@ -3,10 +3,11 @@ buyer records → facts → agent tables → snapshot exports (serialised as wri
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
 partition), exports run like the exporter's timer (each shop/partition at most every
-export_interval_s of run time, or every second while more than CATCH_UP_RECORDS records of its partition
-are still to come; settled first; live facts every 0.5 s and at most 10 % of the CPU for all partitions
-together, as the exporter paces them). Used for profiling (`python -m bench.offline --profile`) and for
-the cost-growth table (state size and throughput with 1×, 10×, 100× buyers and agents).
+export_interval_s of run time, or every CATCH_UP_EXPORT_INTERVAL_S while more than CATCH_UP_RECORDS
+records of its partition are still to come; settled first; live facts every 0.5 s and at most 10 % of
+the CPU for all partitions together, as the exporter paces them). Used for profiling
+(`python -m bench.offline --profile`) and for the cost-growth table (state size and throughput with
+1×, 10×, 100× buyers and agents).
 """
 
 from __future__ import annotations

@@ -155,16 +155,19 @@ def test_a_partition_that_is_behind_exports_less_often(monkeypatch: pytest.Monke
     monkeypatch.setattr(exporter_module, "time", clock)
     exporter = Exporter(Redis(), Config(), StaticSettings(DEFAULT_SETTINGS))  # type: ignore[arg-type]
     exporter._marker_checked = clock.now
-    steps, behind_steps = 20, 12
+    step_s = 0.25
+    stride = round(CATCH_UP_EXPORT_INTERVAL_S / step_s)  # steps between two exports while behind
+    behind_steps = 3 * stride
+    steps = behind_steps + 8
     for step in range(steps):
         for partition, processor in processors.items():
             size = -(-len(records[partition]) // steps)
             processor.process(records[partition][step * size:(step + 1) * size])
         waiting = {P: CATCH_UP_RECORDS + 1} if step < behind_steps else {}
         asyncio.run(exporter.export(processors, {}, waiting))
-        clock.now += 0.25
-    # Behind: at its first step, then every 4th (1 s); caught up: every step (0.25 s ≥ export_interval_s).
-    # The other partition, never behind: every step.
+        clock.now += step_s
+    # Behind: at its first step, then every CATCH_UP_EXPORT_INTERVAL_S; caught up: every step
+    # (0.25 s ≥ export_interval_s). The other partition, never behind: every step.
     assert written.count(other) == steps
-    assert written.count(P) == behind_steps // 4 + (steps - behind_steps)
+    assert written.count(P) == 3 + (steps - behind_steps)
     assert processors[P].waiting_shops() == []  # its last export settled everything
