@@ -18,6 +18,7 @@ prints a table and writes bench/results/<timestamp>.json. Method: docs/performan
   9. large shop: a 1,200-agent shop's events/s ÷ a 12-agent shop's (large_shop_ratio) (bench/scaling.py)
 
 Full run ≈ 12–15 minutes; --quick ≈ 3–4 minutes (fewer events, shorter phases, no 100× scale).
+--only e2e --peaks 12000,17000: the surges at fixed rates (after a warm-up, each twice) instead of shares of S.
 """
 
 from __future__ import annotations
@@ -49,7 +50,25 @@ QUICK = {"events": 100_000, "shops": 4, "agents": 12, "pipeline_runs": 1, "ceili
          "peer_processes": [1], "saturation_s": 5.0, "step_s": 2.5, "levels": [25, 80, 100],
          "level_s": 12.0, "ws_clients": 1000, "ws_s": 8.0, "scales": [1, 10], "scale_base_events": 5_000,
          "multishop_shops": 100, "multishop_events_per_shop": 150, "large_shop_events": 300_000}
+PEAK_WARM_UP_EPS = 3_000
 PARTS = ("pipeline", "peer", "e2e", "fanout", "scale", "recovery", "multishop", "large")
+
+
+async def fixed_peaks(stack: BenchStack, plan: dict[str, Any]) -> dict[str, Any]:
+    """`--peaks`: surges at fixed peak rates instead of shares of a measured S, after a warm-up surge
+    (the first surge on a fresh stack is slower): the same rates for two commits, one after the other."""
+    from bench.latency import probe_level
+
+    say(f"e2e: warm-up surge, peak {PEAK_WARM_UP_EPS:,} events/s, {plan['level_s']:.0f}s")
+    await probe_level(stack, "warm-up", PEAK_WARM_UP_EPS, plan["level_s"], seed=0)
+    levels = {}
+    for round_ in range(plan["peak_rounds"]):
+        for peak in plan["peaks"]:
+            say(f"e2e: surge peak {peak:,} events/s, {plan['level_s']:.0f}s (round {round_ + 1} of "
+                f"{plan['peak_rounds']})")
+            levels[f"{peak}/s #{round_ + 1}"] = await probe_level(stack, f"peak{peak}r{round_ + 1}", peak,
+                                                                  plan["level_s"], seed=peak + round_)
+    return levels
 
 
 def median_by(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -118,20 +137,23 @@ async def measure(stack: BenchStack, plan: dict[str, Any], parts: set[str], out:
             if "e2e" in parts:
                 from bench.latency import probe_level, sustainable_rate
 
-                say(f"e2e: sustainable rate (saturation run {plan['saturation_s']:.0f}s, then a staircase of "
-                    f"{plan['step_s']:.1f}s steps)")
-                saturation = await sustainable_rate(stack, plan["saturation_s"], plan["step_s"])
-                sustainable = saturation["sustainable_eps"]
-                levels = {}
-                for pct in plan["levels"]:
-                    say(f"e2e: surge peak at {pct} % of S = {sustainable * pct / 100:,.0f} events/s, "
-                        f"{plan['level_s']:.0f}s")
-                    levels[f"{pct}%"] = await probe_level(stack, f"{pct}pct", sustainable * pct / 100,
-                                                          plan["level_s"], seed=pct)
-                out["e2e"] = {"saturation": saturation, "levels": levels}
-                target = levels.get("80%") or levels[f"{plan['levels'][-1]}%"]
-                out["e2e_p50_ms"], out["e2e_p95_ms"], out["e2e_p99_ms"] = (target["p50_ms"], target["p95_ms"],
-                                                                           target["p99_ms"])
+                if plan.get("peaks"):
+                    out["e2e"] = {"peaks": await fixed_peaks(stack, plan)}
+                else:
+                    say(f"e2e: sustainable rate (saturation run {plan['saturation_s']:.0f}s, then a staircase of "
+                        f"{plan['step_s']:.1f}s steps)")
+                    saturation = await sustainable_rate(stack, plan["saturation_s"], plan["step_s"])
+                    sustainable = saturation["sustainable_eps"]
+                    levels = {}
+                    for pct in plan["levels"]:
+                        say(f"e2e: surge peak at {pct} % of S = {sustainable * pct / 100:,.0f} events/s, "
+                            f"{plan['level_s']:.0f}s")
+                        levels[f"{pct}%"] = await probe_level(stack, f"{pct}pct", sustainable * pct / 100,
+                                                              plan["level_s"], seed=pct)
+                    out["e2e"] = {"saturation": saturation, "levels": levels}
+                    target = levels.get("80%") or levels[f"{plan['levels'][-1]}%"]
+                    out["e2e_p50_ms"], out["e2e_p95_ms"], out["e2e_p99_ms"] = (target["p50_ms"], target["p95_ms"],
+                                                                               target["p99_ms"])
             if "fanout" in parts:
                 from bench.fanout import run_fanout
 
@@ -204,7 +226,10 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if out.get("peer_eps_2p") and w2:
         rows.append(("Quix Streams peer, 2 processes", f"{out['peer_eps_2p']:,} ev/s",
                      "pipeline (2 workers) ahead", yes(w2 > out["peer_eps_2p"])))
-    if "e2e" in out:
+    for label, level in out.get("e2e", {}).get("peaks", {}).items():
+        rows.append((f"e2e latency, surge peak {label}", f"p50 {level['p50_ms']} / p95 {level['p95_ms']} / "
+                     f"p99 {level['p99_ms']} ms", "", ""))
+    if "saturation" in out.get("e2e", {}):
         sat = out["e2e"]["saturation"]
         rows.append(("sustainable rate S (HTTP ingest → figures, backlog < 1 s)", f"{sat['sustainable_eps']:,} ev/s "
                      f"(saturated: {sat['upper_eps']:,})", "", ""))
@@ -271,12 +296,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a ~3-4 minute version (fewer events, shorter phases)")
     parser.add_argument("--only", help=f"comma-separated parts to run: {','.join(PARTS)} (default: all)")
+    parser.add_argument("--peaks", help="e2e only: comma-separated surge peaks in events/s (e.g. 12000,17000), "
+                        "each run twice after a warm-up, instead of shares of a measured S: to compare two "
+                        "commits at the same rates")
     args = parser.parse_args()
     parts = set(args.only.split(",")) if args.only else set(PARTS)
     unknown = parts - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    plan = QUICK if args.quick else FULL
+    plan = dict(QUICK if args.quick else FULL)
+    if args.peaks:
+        try:
+            plan["peaks"] = [int(peak) for peak in args.peaks.split(",")]
+        except ValueError:
+            parser.error(f"--peaks takes events/s as whole numbers separated by commas, not {args.peaks!r}")
+        if any(peak <= 0 for peak in plan["peaks"]):
+            parser.error("--peaks: every peak must be more than 0 events/s")
+        if "e2e" not in parts:
+            parser.error("--peaks sets the e2e part's surges: run it with e2e (e.g. --only e2e)")
+        plan["peak_rounds"] = 2
     started = time.monotonic()
     out: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
