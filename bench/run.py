@@ -218,7 +218,8 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append(("ceiling (raw consumer, decode only)", f"{ceiling:,} ev/s", "", ""))
     if w1 and w2:
         rows.append(("pipeline, 1 worker", f"{w1:,} ev/s ({100 * w1 / ceiling:.1f} % of ceiling)", "", ""))
-        rows.append(("pipeline, 2 workers", f"{w2:,} ev/s", "≥ 20,000 ev/s", yes(w2 >= 20_000)))
+        rows.append(("pipeline, 2 workers (the lower run)", f"{w2:,} ev/s", "≥ 50,000 ev/s (issue 16)",
+                     yes(w2 >= 50_000)))
         rows.append(("pipeline / ceiling (2 workers)", f"{100 * w2 / ceiling:.1f} %", "≥ 50 %", yes(w2 >= ceiling / 2)))
     if out.get("peer_eps") and w1:
         rows.append(("Quix Streams peer, 1 process", f"{out['peer_eps']:,} ev/s",
@@ -226,6 +227,11 @@ def verdicts(out: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if out.get("peer_eps_2p") and w2:
         rows.append(("Quix Streams peer, 2 processes", f"{out['peer_eps_2p']:,} ev/s",
                      "pipeline (2 workers) ahead", yes(w2 > out["peer_eps_2p"])))
+    if out.get("peer_eps") and w2:
+        # Against the faster of the peer's runs (one process, or two where measured).
+        peer = max(out["peer_eps"], out.get("peer_eps_2p") or 0)
+        rows.append(("pipeline, 2 workers ÷ the Quix peer's better run", f"{w2 / peer:.2f}×", "≥ 4× (issue 16)",
+                     yes(w2 >= 4 * peer)))
     for label, level in out.get("e2e", {}).get("peaks", {}).items():
         rows.append((f"e2e latency, surge peak {label}", f"p50 {level['p50_ms']} / p95 {level['p95_ms']} / "
                      f"p99 {level['p99_ms']} ms", "", ""))
