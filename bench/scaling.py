@@ -137,7 +137,6 @@ def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str,
     return row
 
 
-
 def _small_shop_runs(agents: int, events: int, started: Any, stop: Any, results: Any) -> None:
     """The 12-agent shop's run, again and again until `stop`: (start, end, events/s) per run."""
     small = build(1, agents, events, PARTITIONS, prefix="small")
@@ -169,7 +168,7 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
         gc.collect()
         if not started.wait(300):
             raise RuntimeError("the small shop's process did not start within 300 s")
-        t0 = time.monotonic()
+        t0 = time.monotonic()  # one clock for both processes (CLOCK_MONOTONIC is system-wide)
         result = run(large.records, large.count, PARTITIONS, batch=256)
         t1 = time.monotonic()
     finally:
