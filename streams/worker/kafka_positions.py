@@ -5,7 +5,8 @@
   FRESH_S ago. While a partition catches up (a backlog of more than exporter.CATCH_UP_RECORDS) the
   exporter exports it less often and retention's sweep waits (streams/worker/exporter.py `catching_up`).
   A worker that keeps up processes records a fraction of a second old, however many its consumer has
-  fetched ahead (a surge); a restart's or an overload's backlog is seconds to hours old.
+  fetched ahead (a surge); a restart's or an overload's backlog is seconds to hours old. A partition
+  starting or ending a catch-up is logged (INFO), with how many records wait and how old they are.
 - **Stuck tails** (`seek_back_stuck_tails`): a partition whose offset cursor stays behind the end offset
   while no batch moves it lost its last records in Faust's hand-over during a rebalance (the lost message
   opens no hole while nothing follows it: streams/core/cursors.py `TailWatch`). The worker seeks back to
@@ -24,6 +25,7 @@ from faust.types import TP
 
 from streams.core.cursors import TailWatch
 from streams.core.processor import SourceRecord
+from streams.worker.exporter import CATCH_UP_EXPORT_INTERVAL_S, catching_up
 
 log = logging.getLogger("kefu.worker")
 TAIL_CHECK_S = 1.0  # one TailWatch tick
@@ -40,6 +42,7 @@ class KafkaPositions:
         self._backlog: dict[TP, int] = {}  # (topic, partition) → records late after its last batch
         self.tail_watch = TailWatch()
         self._wall_clock = wall_clock
+        self._catching_up: set[int] = set()  # partitions whose last batch left a backlog (exporter.catching_up)
 
     def note_batch(self, partition: int, records: list[SourceRecord]) -> None:
         """Per topic of the batch, the records waiting in Kafka after it (the consumer's highwater as of its
@@ -52,7 +55,8 @@ class KafkaPositions:
             if record.produced_ms > newest.get(record.topic, 0):
                 newest[record.topic] = record.produced_ms
         consumer = self._consumer()
-        fresh_since = (self._wall_clock() - FRESH_S) * 1000
+        now_ms = self._wall_clock() * 1000
+        fresh_since = now_ms - FRESH_S * 1000
         for topic, offset in last.items():
             tp = TP(topic, partition)
             if newest.get(topic, 0) >= fresh_since:
@@ -63,6 +67,17 @@ class KafkaPositions:
             except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
                 highwater = None
             self._backlog[tp] = max(0, highwater - offset - 1) if highwater else 0
+        waiting = sum(self._backlog.get(TP(topic, partition), 0) for topic in last)
+        behind = catching_up(waiting)
+        if behind and partition not in self._catching_up:
+            self._catching_up.add(partition)
+            age_s = (now_ms - max(newest.values(), default=0)) / 1000
+            log.info("partition %d is catching up: %d records wait after a batch whose newest record is %.1f s "
+                     "old; its shops are exported every %.0f s until it has caught up", partition, waiting,
+                     age_s, CATCH_UP_EXPORT_INTERVAL_S)
+        elif not behind and partition in self._catching_up:
+            self._catching_up.discard(partition)
+            log.info("partition %d has caught up", partition)
 
     def backlog_by_partition(self) -> dict[int, int]:
         """Per partition, its topics' backlog after their last batch (note_batch)."""

@@ -4,11 +4,14 @@ behind the end offset without moving is a lost tail (TailWatch, and the worker's
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from faust.types import TP
 
 from streams.core.cursors import TAIL_STALL_TICKS, TailWatch, cursor_key, is_cursor_key, split_at_gaps
 from streams.core.processor import SourceRecord
+from streams.worker.exporter import CATCH_UP_EXPORT_INTERVAL_S
 from streams.worker.kafka_positions import FRESH_S, KafkaPositions
 
 
@@ -105,3 +108,20 @@ def test_the_backlog_after_a_batch_counts_records_waiting_behind_records_no_long
     positions.note_batch(2, [SourceRecord("chat-events", 2, 101, b"{}", old_ms)])  # late again: counted
     assert positions.backlog_by_partition()[2] == 4_898
 
+
+
+def test_a_partition_starting_and_ending_a_catch_up_is_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
+    tp = TP("chat-events", 4)
+    consumer = FakeConsumer({tp: 5_000})
+    now_s = 1_800_000_000.0
+    positions = KafkaPositions(lambda: consumer, wall_clock=lambda: now_s)
+    old_ms = int((now_s - 12.5) * 1000)
+    caplog.set_level(logging.INFO, logger="kefu.worker")
+    for offset in (10, 20, 30):  # behind for three batches: one line
+        positions.note_batch(4, [SourceRecord("chat-events", 4, offset, b"{}", old_ms)])
+    positions.note_batch(4, [SourceRecord("chat-events", 4, 4_999, b"{}", old_ms)])  # nothing waits now
+    positions.note_batch(4, [SourceRecord("chat-events", 4, 4_999, b"{}", old_ms)])
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == ["partition 4 is catching up: 4989 records wait after a batch whose newest record is 12.5 s "
+                     f"old; its shops are exported every {CATCH_UP_EXPORT_INTERVAL_S:.0f} s until it has caught up",
+                     "partition 4 has caught up"]
