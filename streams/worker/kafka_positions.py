@@ -67,7 +67,8 @@ class KafkaPositions:
             except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
                 highwater = None
             self._backlog[tp] = max(0, highwater - offset - 1) if highwater else 0
-        waiting = sum(self._backlog.get(TP(topic, partition), 0) for topic in last)
+        # The partition's backlog over both topics, as the exporter reads it (backlog_by_partition).
+        waiting = sum(count for tp, count in self._backlog.items() if tp.partition == partition)
         behind = catching_up(waiting)
         if behind and partition not in self._catching_up:
             self._catching_up.add(partition)
