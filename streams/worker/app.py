@@ -178,8 +178,7 @@ async def send_changelog(table: faust.Table, partition: int, changed: dict[str, 
     sent = None
     for key, value in changed.items():
         sent = await send(topic, key.encode(), value, partition, None, None)
-    if sent is not None:
-        sent.add_done_callback(lambda done: persist_offset(table, partition, done))
+    persist_offset_when_acknowledged(table, partition, sent)
 
 
 async def write_expiry(table: faust.Table, partition: int, expired: dict[str, bytes | None]) -> None:
@@ -190,12 +189,17 @@ async def write_expiry(table: faust.Table, partition: int, expired: dict[str, by
     await buyer_changelog.flush()
     producer = app.producer._ensure_producer()  # aiokafka's own: Faust's Producer has no batch API
     sent = await send_as_one_batch(producer, table.changelog_topic.get_topic_name(), partition, expired)
-    if sent is not None:
-        sent.add_done_callback(lambda done: persist_offset(table, partition, done))
+    persist_offset_when_acknowledged(table, partition, sent)
 
 
 buyer_changelog = CoalescedChangelog(lambda partition, changed: send_changelog(buyers, partition, changed),
                                      is_cursor_key)
+
+
+def persist_offset_when_acknowledged(table: faust.Table, partition: int, sent: asyncio.Future | None) -> None:
+    """Once the last write of a send (`sent`; None: nothing was sent) is acknowledged: persist_offset."""
+    if sent is not None:
+        sent.add_done_callback(lambda done: persist_offset(table, partition, done))
 
 
 def persist_offset(table: faust.Table, partition: int, done: asyncio.Future) -> None:
@@ -311,7 +315,7 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
     positions.note_batch(partition, records)
     # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
     # worker's time) waits while the partition catches up: records expire a little later, never earlier.
-    behind = catching_up(positions.backlog_by_partition().get(partition, 0))
+    behind = catching_up(positions.backlog_of(partition))
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention and not behind)
     flush_local_writes()  # the batch's records and the sweep's deletes, before any of them goes to the changelog

@@ -67,8 +67,7 @@ class KafkaPositions:
             except Exception:  # noqa: BLE001 - not assigned any more (a rebalance): it no longer counts
                 highwater = None
             self._backlog[tp] = max(0, highwater - offset - 1) if highwater else 0
-        # The partition's backlog over both topics, as the exporter reads it (backlog_by_partition).
-        waiting = sum(count for tp, count in self._backlog.items() if tp.partition == partition)
+        waiting = self.backlog_of(partition)
         behind = catching_up(waiting)
         if behind and partition not in self._catching_up:
             self._catching_up.add(partition)
@@ -79,6 +78,10 @@ class KafkaPositions:
         elif not behind and partition in self._catching_up:
             self._catching_up.discard(partition)
             log.info("partition %d has caught up", partition)
+
+    def backlog_of(self, partition: int) -> int:
+        """The partition's backlog over its topics after their last batch (note_batch)."""
+        return sum(count for tp, count in self._backlog.items() if tp.partition == partition)
 
     def backlog_by_partition(self) -> dict[int, int]:
         """Per partition, its topics' backlog after their last batch (note_batch)."""

@@ -107,6 +107,7 @@ def test_the_backlog_after_a_batch_counts_records_waiting_behind_records_no_long
     assert positions.backlog_by_partition() == {1: 100, 3: 0, 0: 0, 2: 0}
     positions.note_batch(2, [SourceRecord("chat-events", 2, 101, b"{}", old_ms)])  # late again: counted
     assert positions.backlog_by_partition()[2] == 4_898
+    assert [positions.backlog_of(p) for p in (0, 1, 2, 3, 5)] == [0, 100, 4_898, 0, 0]
 
 
 
