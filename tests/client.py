@@ -68,7 +68,7 @@ class Api:
                   for name, raw in zip(keys, values, strict=True)}
         workers = range(1, int(self.stack.env.get("KEFU_WORKERS", "1")) + 1)
         logs = [line for i in workers for line in self.stack.log(f"worker-{i}").splitlines()
-                if ("WARNING" in line or "ERROR" in line) and "is overlapping" not in line]
+                if "WARNING" in line or "ERROR" in line]
         return f"exported (processed, watermark) per partition: {counts}; worker warnings: {logs[-20:]}"
 
 

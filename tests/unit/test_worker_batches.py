@@ -7,6 +7,8 @@ what is counted, so the exactness argument of streams/core/cursors.py keeps hold
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -171,3 +173,33 @@ async def test_an_expiry_goes_after_the_records_and_before_the_cursors(
         ("changelog", table, 1, {cursor_key(chat, 1): b"7"}),
         ("dead letters", [6]),
     ]
+
+
+async def test_a_paced_round_waits_the_whole_tick_after_a_round_longer_than_the_tick(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`paced` (the export and alert ticks) keeps app.timer's pace for short ticks — the whole interval of
+    sleep before each round, however long the last round took, so the batch loop always gets its turn —
+    without app.timer's "Timer … is overlapping" warning: the rounds run in one app.task."""
+    fake_app = SimpleNamespace(should_stop=False, tasks=[])
+    fake_app.task = fake_app.tasks.append
+    monkeypatch.setattr(worker, "app", fake_app)
+    real_sleep = asyncio.sleep
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(worker.asyncio, "sleep", sleep)
+    rounds = 0
+
+    async def export_round() -> None:
+        nonlocal rounds
+        rounds += 1
+        time.sleep(0.08)  # longer than the tick
+        fake_app.should_stop = rounds == 3
+
+    assert worker.paced(0.05)(export_round) is export_round
+    assert len(fake_app.tasks) == 1
+    await fake_app.tasks[0]()
+    assert (rounds, sleeps) == (3, [0.05, 0.05, 0.05])
