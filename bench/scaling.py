@@ -137,16 +137,45 @@ def run_scale(factor: int, base_events: int, base_agents: int = 12) -> dict[str,
     return row
 
 
+def _worker_like(agents: int, events: int, prefix: str) -> tuple[list[tuple[str, int, bytes, bytes]], int]:
+    """A shop's dataset as a worker would meet it: only the Kafka records (the simulated events dropped),
+    left out of the garbage collector's passes (gc.freeze, as the worker freezes what start-up loaded):
+    a worker reads its records from Kafka, it never holds a day of them in its heap."""
+    data = build(1, agents, events, PARTITIONS, prefix=prefix)
+    records, count = data.records, data.count
+    del data
+    gc.collect()
+    gc.freeze()
+    return records, count
+
+
 def _small_shop_runs(agents: int, events: int, started: Any, stop: Any, results: Any) -> None:
     """The 12-agent shop's run, again and again until `stop`: (start, end, events/s) per run."""
-    small = build(1, agents, events, PARTITIONS, prefix="small")
-    gc.collect()
+    records, count = _worker_like(agents, events, "small")
     started.set()
     while not stop.is_set():
         t0 = time.monotonic()
-        eps = run(small.records, small.count, PARTITIONS, batch=256).eps
+        eps = run(records, count, PARTITIONS, batch=256).eps
         results.put((t0, time.monotonic(), eps))
         gc.collect()
+
+
+def _large_shop_run(agents: int, events: int, ready: Any, go: Any, results: Any) -> None:
+    """The large shop's one run, once `go` is set: its start, end and figures."""
+    records, count = _worker_like(agents, events, "large")
+    ready.set()
+    go.wait()
+    t0 = time.monotonic()
+    result = run(records, count, PARTITIONS, batch=256)
+    t1 = time.monotonic()
+    results.put((t0, t1, {
+        "large_events": count,
+        "large_buyers": sum(len(p.store) for p in result.processors.values()),
+        "large_eps": round(result.eps),
+        "large_export_bytes_avg": round(result.export_bytes / max(result.exports, 1)),
+        "large_export_ms_avg": round(result.export_seconds / max(result.exports, 1) * 1000, 2),
+        "large_export_share": round(result.export_seconds / result.seconds, 3),
+    }))
 
 
 def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents: int = 1200,
@@ -154,29 +183,44 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
     """`large_shop_ratio`: events/s of one large shop (1,200 agents; 1,000,000 events of its Double-11
     day ≈ 130,000 buyers) ÷ events/s of one 12-agent shop (the first `small_events` of its day), both
     through the worker's path (bench.offline, exports at the worker's cadence), measured side by side
-    in time: the small shop runs again and again in a second process (the other core) while this one
-    runs the large shop, and the median of the small runs that lie within the large run is taken.
+    in time: the small shop runs again and again in one process while another runs the large shop once,
+    and the median of the small runs that lie within the large run is taken.
     This machine's speed drifts by up to 1.6× within minutes (the same small run measured 55,000 and
-    34,000 events/s two minutes apart), so runs one after the other compare two different machines."""
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of this one's heap
-    started, stop, results = context.Event(), context.Event(), context.Queue()
+    34,000 events/s two minutes apart), so runs one after the other compare two different machines.
+    Both shops run in fresh interpreters that hold only their own records (_worker_like), so neither
+    carries what this process ran before (the 100× scale run, the simulated events) in its heap."""
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no copy of this one's heap
+    started, stop, small_results = context.Event(), context.Event(), context.Queue()
+    ready, go, large_results = context.Event(), context.Event(), context.Queue()
     small_process = context.Process(target=_small_shop_runs, daemon=True,
-                                    args=(small_agents, small_events, started, stop, results))
+                                    args=(small_agents, small_events, started, stop, small_results))
+    large_process = context.Process(target=_large_shop_run, daemon=True,
+                                    args=(large_agents, large_events, ready, go, large_results))
     small_process.start()
+    large_process.start()
     try:
-        large = build(1, large_agents, large_events, PARTITIONS, prefix="large")
-        gc.collect()
-        if not started.wait(300):
-            raise RuntimeError("the small shop's process did not start within 300 s")
-        t0 = time.monotonic()  # one clock for both processes (CLOCK_MONOTONIC is system-wide)
-        result = run(large.records, large.count, PARTITIONS, batch=256)
-        t1 = time.monotonic()
+        for name, event, process in (("small", started, small_process), ("large", ready, large_process)):
+            while not event.wait(5):
+                if not process.is_alive():
+                    raise RuntimeError(f"the {name} shop's process ended before it was ready "
+                                       f"(exit code {process.exitcode})")
+        go.set()
+        while True:
+            try:
+                t0, t1, large = large_results.get(timeout=5)
+                break
+            except queue.Empty:
+                if not large_process.is_alive():
+                    raise RuntimeError(f"the large shop's process ended without a result "
+                                       f"(exit code {large_process.exitcode})") from None
     finally:
         stop.set()
+        go.set()
+    large_process.join(30)
     runs = []
-    while small_process.is_alive() or not results.empty():
+    while small_process.is_alive() or not small_results.empty():
         try:
-            runs.append(results.get(timeout=1))
+            runs.append(small_results.get(timeout=1))
         except queue.Empty:
             continue
     small_process.join(30)
@@ -184,12 +228,7 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
     if not small_eps:
         raise RuntimeError(f"no run of the small shop lay within the large shop's run ({len(runs)} runs)")
     row: dict[str, Any] = {
-        "large_agents": large_agents, "large_events": large.count,
-        "large_buyers": sum(len(p.store) for p in result.processors.values()),
-        "large_eps": round(result.eps),
-        "large_export_bytes_avg": round(result.export_bytes / max(result.exports, 1)),
-        "large_export_ms_avg": round(result.export_seconds / max(result.exports, 1) * 1000, 2),
-        "large_export_share": round(result.export_seconds / result.seconds, 3),
+        "large_agents": large_agents, **large,
         "small_agents": small_agents, "small_events": small_events,
         "small_runs": len(small_eps),
         "small_eps_quartiles": [round(q) for q in statistics.quantiles(small_eps, n=4)] if len(small_eps) > 1
@@ -197,7 +236,7 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
         "small_eps": round(statistics.median(small_eps)),
     }
     row["large_shop_ratio"] = round(row["large_eps"] / row["small_eps"], 3)
-    say(f"  large shop: {large_agents} agents, {row['large_buyers']:,} buyers, {large.count:,} events: "
+    say(f"  large shop: {large_agents} agents, {row['large_buyers']:,} buyers, {row['large_events']:,} events: "
         f"{row['large_eps']:,} events/s (exports {row['large_export_share']:.0%} of it); {small_agents}-agent "
         f"shop beside it {row['small_eps']:,} events/s (median of {len(small_eps)} runs, quartiles "
         f"{row['small_eps_quartiles']}); ratio {row['large_shop_ratio']}")
