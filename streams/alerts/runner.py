@@ -1,4 +1,4 @@
-"""The worker side of the alert hooks: evaluation on a Faust timer (streams/worker/app.py calls `tick`).
+"""The worker side of the alert hooks: evaluation on a paced worker task (streams/worker/app.py calls `tick`).
 
 Each shop is evaluated by exactly one worker: the one that owns partition partition_for(shop_id) of
 chat-events. It reads the shop's merged snapshot from Redis (every partition's export, so it sees the

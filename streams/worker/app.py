@@ -1,4 +1,4 @@
-"""The Faust app: agents and timers are plumbing around the pure processor.
+"""The Faust app: agents, timers and paced tasks are plumbing around the pure processor.
 
 - `buyer_events` takes chat-events and order-events (co-partitioned by shop|buyer) in batches, runs
   each partition's batch through its PartitionProcessor, writes the changed buyer records to RocksDB in
@@ -7,7 +7,8 @@
   the commit (streams/worker/changelog.py).
 - `agent_events` keeps each agent's last status in the `agents` table.
 - After every recovery/rebalance the agent tables are rebuilt from the records and fully re-exported.
-- A timer on every worker exports changed figures to Redis.
+- A paced task on every worker (`paced`: app.timer's pace without its overlap warnings) exports changed
+  figures to Redis.
 - A timer seeks a source partition back to its offset cursor when its last records never reached the
   worker (streams/worker/kafka_positions.py).
 
