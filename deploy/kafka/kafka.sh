@@ -277,6 +277,7 @@ start_node() {
     -cp "$LIBS/*" kafka.Kafka "$DATA_DIR/kafka-$i/server.properties" >>"$LOGDIR/kafka-$i/kafka.out" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "$i")"
   say "broker $i starting (pid $!, 127.0.0.1:$(node_port "$i"), controller $(node_cport "$i"))"
+  wait_exec $! "$CMDLINE"  # before its exec, wait_nodes's node_pid would take the broker for gone
 }
 
 # wait_nodes <budget s> <broker count>: ports open and that many brokers in the metadata.

@@ -33,8 +33,23 @@ pid_from_file() {
   pid="$(cat "$file" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE -- "$pattern" || return 1
+  cmdline_matches "$pid" "$pattern" || return 1
   echo "$pid"
+}
+
+# cmdline_matches <pid> <extended regex>: true when the process's command line matches.
+cmdline_matches() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qE -- "$2"; }
+
+# wait_exec <pid> <extended regex>: true once <pid>'s command line matches (it has exec'd: until then the
+# child of `cmd &` shows this shell's command line, and pid_from_file takes it for gone) or once it has
+# exited (the caller's own check reports that); gives up after 5 s.
+wait_exec() {
+  local pid="$1" pattern="$2" i
+  for ((i = 0; i < 100; i++)); do
+    proc_alive "$pid" || return 0
+    cmdline_matches "$pid" "$pattern" && return 0
+    sleep 0.05
+  done
 }
 
 # wait_gone <tenths of a second> <pid>...: true as soon as none of the pids runs, false at the deadline.

@@ -348,16 +348,9 @@ start_proc() {
     echo "==== $(date '+%F %T') starting $name: $*"
   } >>"$log"
   setsid "$@" >>"$log" 2>&1 </dev/null 8>&- 9>&- &
-  local pid=$! i
-  echo "$pid" >"$(pidfile "$name")"
-  # Until the child has exec'd, /proc/<pid>/cmdline is still this shell's, and svc_pid takes the service for
-  # gone: wait_ready once reported a starting API as "exited" on a loaded machine. Up to 5 s; a child that
-  # exits at once is left to the caller's check, which shows its log.
-  for ((i = 0; i < 100; i++)); do
-    svc_pid "$name" >/dev/null && return 0
-    proc_alive "$pid" || return 0
-    sleep 0.05
-  done
+  echo $! >"$(pidfile "$name")"
+  # Before its exec, wait_ready's svc_pid took a starting API for "exited" on a loaded machine.
+  wait_exec $! "$(marker "$name")"
 }
 
 # stop_procs <name>...: SIGTERM to all, up to 15 s, then SIGKILL; removes the pid files (stale ones too).
