@@ -406,6 +406,11 @@ class PartitionProcessor:
         buyer = self._buyers.get(key)
         return None if buyer is None else (buyer.record, buyer.derivation)
 
+    def event_clock(self, shop_id: str) -> int:
+        """The shop's event clock in the partition: the largest event ts of its batches so far. Settling
+        the buyers waiting never moves the tables' watermark past it."""
+        return self._event_clock.get(shop_id, 0)
+
     def evict(self, key: str) -> None:
         """Forget a buyer whose record was deleted (expired: streams/core/retention.py; settled before)."""
         self._buyers.pop(key, None)

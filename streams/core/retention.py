@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from streams.core.agent_tables import DAY_SCOPES, PartitionTables
-from streams.core.buyer_state import BuyerRecord, Position, right_sized
+from streams.core.buyer_state import KEY_ARRIVED, KEY_TIMELINE, BuyerRecord, Position, right_sized
 from streams.core.checkpoint import FINAL_PREFIX
 from streams.core.facts import Delta, Derivation, advance
 from streams.core.scopes import SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE
@@ -203,6 +203,35 @@ def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key
         shop.add(buyer_id, minutes)
     shop.live.pop(buyer_id, None)
     expiry.expired += 1
+
+
+def may_expire(keys: list[tuple[str, bytes]], settings: Any, now_at_least: Callable[[str], int],
+               cached: Callable[[str], tuple[BuyerRecord, Derivation] | None]) -> list[tuple[str, bytes]]:
+    """The keys among `keys` that sweep() must examine, found without decoding a record whole, deriving
+    one or settling the tables: those whose last_seen is before the shop's cutoff under its newest
+    settings at `now_at_least(shop)`, a now no earlier than the one sweep() will use. A record's own
+    cutoff (expiry_cutoff: the largest inquiry_valid_days of its versions and the newest) is never later
+    than that, so every record left out here sweep() would leave alone too. Most records are recent,
+    and this is what a sweep costs for them."""
+    cutoffs: dict[str, int] = {}
+    kept = []
+    for key, raw in keys:
+        shop_id = key.partition("|")[0]
+        cutoff = cutoffs.get(shop_id)
+        if cutoff is None:
+            newest = settings.get(shop_id, settings.latest_version(shop_id))
+            cutoff = cutoffs[shop_id] = now_at_least(shop_id) - (newest.inquiry_valid_days + 1) * DAY_MS
+        hit = cached(key)
+        if hit is not None:
+            record = hit[0]
+            if record.timeline and last_seen(record) < cutoff:
+                kept.append((key, raw))
+            continue
+        stored = orjson.loads(raw)  # only the newest row and the arrival: no TimelineEvents, no sort
+        timeline = stored[KEY_TIMELINE]
+        if timeline and max(timeline[-1][0], stored.get(KEY_ARRIVED, 0)) < cutoff:
+            kept.append((key, raw))
+    return kept
 
 
 def sweep(tables: PartitionTables, store: MutableMapping[str, bytes], keys: list[tuple[str, bytes]],

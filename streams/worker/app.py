@@ -314,8 +314,8 @@ async def apply_buyer_batch(partition: int, store: PartitionStore, records: list
             await asyncio.sleep(1)
     metrics.on_buyer_batch(split.ready, result)  # worker metrics
     positions.note_batch(partition, records)
-    # Checkpoint, retention. Retention's sweep (decoding 1,000 records per partition every 5 s, 3.5 % of a
-    # worker's time) waits while the partition catches up: records expire a little later, never earlier.
+    # Checkpoint, retention. Retention's sweep (reading 1,000 records per partition every 5 s) waits while
+    # the partition catches up: records expire a little later, never earlier.
     behind = catching_up(positions.backlog_of(partition))
     expired = upkeep(processor_for(partition), upkeep_for(partition), config.clock,
                      retention=config.retention and not behind)

@@ -30,7 +30,7 @@ import streams.core
 from streams.core.checkpoint import JournaledStore, restore
 from streams.core.clock import ClockMode, now_ms
 from streams.core.processor import PartitionProcessor
-from streams.core.retention import scan_from, sweep
+from streams.core.retention import may_expire, scan_from, sweep
 
 log = logging.getLogger("kefu.worker.recovery")
 CHECKPOINT_INTERVAL_S = 10.0
@@ -38,8 +38,9 @@ JOURNAL_MAX = 20_000  # keys changed since the checkpoint: bounds the fix-up aft
 # ... the timer's checkpoints take at most this share of the worker's time (large tables pickle slowly).
 CHECKPOINT_CPU_SHARE = 0.05
 SWEEP_INTERVAL_S = 5.0
-# Records examined per sweep (decoded; derived only when old enough to expire): ~200 a second per
-# partition, a pass over 250,000 records in about 20 minutes, well inside the day retention works in.
+# Records examined per sweep (read; decoded whole and derived only when old enough to expire, see
+# retention.may_expire): ~200 a second per partition, a pass over 250,000 records in about 20 minutes,
+# well inside the day retention works in.
 SWEEP_CHUNK = 1_000
 
 
@@ -88,8 +89,9 @@ def recover(processor: PartitionProcessor, store: JournaledStore, fingerprint: s
 def upkeep(processor: PartitionProcessor, state: PartitionUpkeep, clock: ClockMode,
            fingerprint: str = FINGERPRINT, retention: bool = True) -> dict[str, bytes | None]:
     """After a batch: retention's sweep (if `retention`) and the checkpoint, when due; both read
-    `processor.tables`, which first derives the buyers waiting (so the tables equal what the records
-    derive to). Returns the sweep's changes for the changelog."""
+    `processor.tables` (the sweep only when a record is old enough to expire), which first derives the
+    buyers waiting (so the tables equal what the records derive to). Returns the sweep's changes for the
+    changelog."""
     changed: dict[str, bytes | None] = {}
     now = time.monotonic()
     if retention and now - state.last_sweep >= SWEEP_INTERVAL_S:
@@ -117,16 +119,26 @@ def sweep_chunk(processor: PartitionProcessor, state: PartitionUpkeep, clock: Cl
         if len(keys) >= chunk:
             break
     state.sweep_from = "" if last is None or len(keys) < chunk else last + "\x00"
-    tables = processor.tables
 
-    def retention_now(shop: str) -> int:
+    def retention_now(watermark: int) -> int:
         # The shop's event time, never ahead of the clock: events replayed or sent with old timestamps
         # (tests, back-fills) age only as the shop's own events move on, and an event dated up to a day
         # ahead (events.md allows it) cannot make records expire early.
-        watermark = tables.shop(shop).watermark
         return min(now_ms(clock, watermark), watermark)
 
-    expiry = sweep(tables, state.store, keys, processor.settings, retention_now, processor.cached)
+    derived = processor.tables_as_derived().shops
+
+    def now_at_least(shop: str) -> int:
+        # Settling would move the watermark at most to the shop's event clock: no earlier than sweep()'s now.
+        shop_tables = derived.get(shop)
+        return retention_now(max(processor.event_clock(shop), shop_tables.watermark if shop_tables else 0))
+
+    keys = may_expire(keys, processor.settings, now_at_least, processor.cached)
+    if not keys:
+        return {}  # the usual sweep: nothing old enough, nothing settled or derived for it
+    tables = processor.tables
+    expiry = sweep(tables, state.store, keys, processor.settings,
+                   lambda shop: retention_now(tables.shop(shop).watermark), processor.cached)
     for key, value in expiry.changed.items():
         if value is None:
             processor.evict(key)

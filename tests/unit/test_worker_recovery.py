@@ -14,6 +14,7 @@ from rocksdict import Options, Rdict
 
 from streams.core.checkpoint import JournaledStore
 from streams.core.processor import PartitionProcessor, SourceRecord
+from streams.core.retention import sweep
 from streams.core.topics import topic_for_type
 from streams.tools.engine import StaticSettings, figures_of
 from streams.worker.recovery import PartitionUpkeep, recover, sweep_chunk, upkeep
@@ -100,3 +101,31 @@ def test_the_sweep_walks_the_partition_in_chunks_and_expires_old_buyers(tmp_path
         assert_matches(got[part], want[part], part)
         assert_matches(want[part], got[part], part)
     db.close()
+
+
+def test_the_sweep_expires_what_a_sweep_of_every_record_on_settled_tables_expires(tmp_path: Path) -> None:
+    """sweep_chunk reads the records first (retention.may_expire) and settles and derives only for the old
+    ones: with buyers still waiting to be derived, it leaves the store as sweep() over every record, on
+    tables settled first, leaves it."""
+    days = simulated_days(date(2025, 11, 1), 5, rate=0.01)
+    stores = []
+    for how in ("sweep_chunk", "every record"):
+        db, store = open_store(tmp_path / how.replace(" ", "_"))
+        processor = processor_on(store)
+        recover(processor, store)
+        offset = 0
+        for events in days:
+            offset = feed(processor, events, offset)
+        assert processor.waiting_shops()
+        if how == "sweep_chunk":
+            state = PartitionUpkeep(store)
+            sweep_chunk(processor, state, "event", chunk=1 << 30)
+            assert state.expired > 20
+        else:
+            tables = processor.tables
+            keys = [(key, raw) for key, raw in store.items() if processor.belongs(key)]
+            sweep(tables, store, keys, processor.settings, lambda shop, tables=tables: tables.shop(shop).watermark,
+                  processor.cached)
+        stores.append(dict(store.items()))
+        db.close()
+    assert stores[0] == stores[1]
