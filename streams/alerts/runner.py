@@ -14,7 +14,9 @@ When a shop is evaluated:
   crossing its threshold, a window sliding, a hold ending) — so a waiting buyer fires on time, and a
   queuing buyer (queue_wait) or an away agent (agent_away) too;
 - for every owned shop after an assignment change and every SWEEP_S (catches lost notices).
-A shop is evaluated for new data at most every MIN_INTERVAL_S; a due time is honoured at the next tick.
+A shop is evaluated for new data at most every MIN_INTERVAL_S, and the worker's evaluations together take
+at most CPU_SHARE of its time (EvaluationBudget): a worker that owns many shops, or a very large one,
+evaluates each less often instead of slowing the figures. A due time is honoured at the next tick.
 
 The agent statuses (agent_away, staffing) and the now-cast's minute buckets (staffing) are read only
 when a rule needs them; the staffing figures are those of GET /live at the same "now" (views.live_view).
@@ -27,6 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -56,16 +59,53 @@ from streams.readside.keys import (
     version_key,
 )
 from streams.readside.settings_store import load_settings
-from streams.readside.snapshots import read_live_and_meta, read_minutes_at, read_statuses
+from streams.readside.snapshots import (
+    LiveMemo,
+    MinuteMemo,
+    read_live_and_meta,
+    read_minutes_at,
+    read_statuses,
+)
 
 log = logging.getLogger("kefu.alerts")
+
+
+@dataclass(slots=True)
+class EvaluationBudget:
+    """Which shops a tick evaluates. Shops due (the clock alone may change an outcome) always; shops with
+    new data once `min_interval_s` has passed since their last evaluation, longest waiting first, at most
+    `per_round` a tick, and only while the time the evaluations took (charge) stays within `share` of the
+    time: the budget grows by `share` of every second, up to `cap_s`, so a burst after a quiet spell is
+    bounded too. A per-shop share would not bound a worker that owns hundreds of shops (a platform cell):
+    their evaluations together could take all of its time."""
+
+    share: float
+    min_interval_s: float
+    per_round: int
+    cap_s: float
+    budget_s: float = 0.0
+    last_s: float | None = None
+
+    def pick(self, now_s: float, dirty: set[str], due: set[str], last_eval: dict[str, float]) -> list[str]:
+        self.budget_s = self.cap_s if self.last_s is None else \
+            min(self.cap_s, self.budget_s + (now_s - self.last_s) * self.share)
+        self.last_s = now_s
+        picked = sorted(due)
+        if self.budget_s > 0 and len(picked) < self.per_round:
+            never = float("-inf")
+            ready = [shop for shop in dirty - due if now_s - last_eval.get(shop, never) >= self.min_interval_s]
+            ready.sort(key=lambda shop: last_eval.get(shop, never))
+            picked += ready[:self.per_round - len(picked)]
+        return picked
+
+    def charge(self, seconds: float) -> None:
+        self.budget_s -= seconds
 
 
 class AlertRunner:
     TICK_S = 0.1
     MIN_INTERVAL_S = 0.2
-    # A shop's evaluations take at most this share of the time: a very large shop (its minute buckets
-    # merged over the partitions) is then evaluated less often, rather than slowing the pipeline.
+    # The worker's alert evaluations together take at most this share of its time (EvaluationBudget).
     CPU_SHARE = 0.2
     SWEEP_S = 30.0
     CONCURRENCY = 16
@@ -86,7 +126,9 @@ class AlertRunner:
         self._dirty: set[str] = set()
         self._due: dict[str, int] = {}  # shop → wall ms at which to evaluate again (wall clock only)
         self._last_eval: dict[str, float] = {}
-        self._min_gap: dict[str, float] = {}  # shop → least time between evaluations (CPU_SHARE)
+        self._minute_memos: dict[tuple[str, str], MinuteMemo] = {}  # (shop, window) → read_minutes_at's memo
+        self._live_memos: dict[str, LiveMemo] = {}  # shop → read_live_and_meta's memo
+        self._budget = EvaluationBudget(self.CPU_SHARE, self.MIN_INTERVAL_S, self.CONCURRENCY, cap_s=self.CPU_SHARE)
         self._outbox: set[str] = set()  # shops whose outbox may hold transitions not yet in Kafka
         self._last_sweep = float("-inf")
         self._producer_retry_at = 0.0
@@ -109,6 +151,9 @@ class AlertRunner:
         owned = set(self.owned_partitions())
         mono = time.monotonic()
         if owned != self._owned or mono - self._last_sweep >= self.SWEEP_S:
+            if owned != self._owned:
+                self._minute_memos.clear()  # of shops another worker may evaluate now
+                self._live_memos.clear()
             self._owned = owned
             self._last_sweep = mono
             if owned:
@@ -123,21 +168,21 @@ class AlertRunner:
             return
         wall_ms = int(self.wall_clock() * 1000)
         due = {shop for shop, at in self._due.items() if at <= wall_ms}
-        todo = []
         for shop in self._dirty | due:
             if not self.owns(shop):
                 self._dirty.discard(shop)
                 self._due.pop(shop, None)
-                continue
-            if shop not in due and mono - self._last_eval.get(shop, float("-inf")) < self._min_gap.get(
-                    shop, self.MIN_INTERVAL_S):
-                continue  # new data only: stays dirty for a later tick (a due time is never held back)
+                due.discard(shop)
+        # New data only may stay dirty for a later tick; a due time is never held back.
+        todo = self._budget.pick(mono, self._dirty, due, self._last_eval)
+        for shop in todo:
             self._dirty.discard(shop)
             self._due.pop(shop, None)
             self._last_eval[shop] = mono
-            todo.append(shop)
+        started = time.monotonic()
         for start in range(0, len(todo), self.CONCURRENCY):
             await asyncio.gather(*(self._evaluate_logged(shop) for shop in todo[start:start + self.CONCURRENCY]))
+        self._budget.charge(time.monotonic() - started)
         if self._outbox and time.monotonic() >= self._producer_retry_at:
             for shop in list(self._outbox):
                 if not await self.flush_outbox(shop):
@@ -148,10 +193,8 @@ class AlertRunner:
         return partition_for(shop, self.partitions) in self._owned
 
     async def _evaluate_logged(self, shop: str) -> None:
-        started = time.monotonic()
         try:
             await self.evaluate_shop(shop)
-            self._min_gap[shop] = max(self.MIN_INTERVAL_S, (time.monotonic() - started) / self.CPU_SHARE)
         except (RedisError, OSError) as exc:
             self._dirty.add(shop)
             log.warning("alert evaluation of %s failed (%s); will retry", shop, exc)
@@ -171,7 +214,7 @@ class AlertRunner:
         state = orjson.loads(state_raw) if state_raw else {"seq": 0, "firing": {}, "pending": {}}
         if not rules and not state.get("firing") and not state.get("pending"):
             return  # nothing to evaluate or resolve: the shop's figures are not even read
-        live, meta = await read_live_and_meta(self.redis, shop, self.partitions)
+        live, meta = await read_live_and_meta(self.redis, shop, self.partitions, self._live_memos.setdefault(shop, {}))
         if self.config.clock == "event":
             now = now_ms("event", int(meta["watermark"]))
             if now <= 0:
@@ -180,14 +223,15 @@ class AlertRunner:
             now = int(self.wall_clock() * 1000)  # injectable for tests; the live rule of core.clock
         settings = await self._shop_settings(shop, int(settings_version or 0))
         longest = max((r.window_s for r in rules if r.kind in WINDOW_KINDS), default=0)
-        minutes = (await read_minutes_at(self.redis, shop, self.partitions, window_minutes(now, longest))
-                   if longest else {})
+        minutes = (await read_minutes_at(self.redis, shop, self.partitions, window_minutes(now, longest),
+                                         self._minute_memo(shop, "window")) if longest else {})
         kinds = {rule.kind for rule in rules}
         statuses = await read_statuses(self.redis, shop) if kinds & {"agent_away", "staffing"} else {}
         staffing: dict[str, int] = {}
         if "staffing" in kinds:
             arrivals = await read_minutes_at(self.redis, shop, self.partitions,
-                                             window_minutes(now, ARRIVAL_WINDOW_MS / 1000))
+                                             window_minutes(now, ARRIVAL_WINDOW_MS / 1000),
+                                             self._minute_memo(shop, "arrivals"))
             view = live_view(shop, live, statuses, set(meta["agents"]), settings, now, arrivals)
             staffing = {group: nowcast["agents_needed"] for group, nowcast in view["groups"].items()}
         groups = {agent: settings.group_of(agent) for agent in set(statuses) | set(live.pending)}
@@ -207,6 +251,10 @@ class AlertRunner:
                 await self.flush_outbox(shop)
         if self.config.clock != "event" and result.next_due_ms is not None:
             self._due[shop] = result.next_due_ms
+
+    def _minute_memo(self, shop: str, window: str) -> MinuteMemo:
+        """The shop's merged minute buckets of one window, kept between its evaluations."""
+        return self._minute_memos.setdefault((shop, window), {})
 
     async def _shop_settings(self, shop: str, version: int) -> ShopSettings:
         settings = self._settings.get((shop, version))

@@ -123,27 +123,69 @@ async def read_meta(redis: Any, shop: str, partitions: int) -> dict[str, Any]:
     return merge_meta(_loads_all(await redis.mget(keys)))
 
 
-async def read_live_and_meta(redis: Any, shop: str, partitions: int) -> tuple[MergedLive, dict[str, Any]]:
+# Parsed live documents a reader keeps between calls: partition → (raw value, parsed). A large shop's are
+# megabytes, and a partition's changes only at its live exports (every 0.5–5 s), so a reader that asks
+# again and again (the alert runner) parses only the ones that changed.
+LiveMemo = dict[int, tuple[bytes, Any]]
+
+
+async def read_live_and_meta(redis: Any, shop: str, partitions: int, memo: LiveMemo | None = None,
+                             ) -> tuple[MergedLive, dict[str, Any]]:
     """The merged live facts and meta in one round trip: one MGET (the shop's keys share a cluster slot;
-    a cluster pipeline refuses MGET)."""
+    a cluster pipeline refuses MGET). With `memo` (the caller's, one per shop): a live document equal to
+    the last call's is not parsed again."""
     keys = [live_key(shop, p) for p in range(partitions)]
     keys += [meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)]
     values = await redis.mget(keys)
-    return merge_live(_loads_all(values[:partitions])), merge_meta(_loads_all(values[partitions:]))
+    if memo is None:
+        lives = _loads_all(values[:partitions])
+    else:
+        lives = []
+        for partition, raw in enumerate(values[:partitions]):
+            before = memo.get(partition)
+            if raw is None:
+                memo.pop(partition, None)
+                continue
+            if before is None or before[0] != raw:
+                before = memo[partition] = (raw, orjson.loads(raw))
+            lives.append(before[1])
+    return merge_live(lives), merge_meta(_loads_all(values[partitions:]))
 
 
-async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[int]) -> dict[int, Bucket]:
-    """Only these minute buckets (HMGET), merged over the partitions."""
+# Merged minute buckets a reader keeps between calls: minute → (every partition's raw value, the merged
+# bucket). A sliding window read again and again (the alert runner's, every 0.2 s) then parses and merges
+# only the minutes whose raw values changed: past minutes seldom do.
+MinuteMemo = dict[int, tuple[tuple[bytes | None, ...], Bucket]]
+
+
+async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[int],
+                          memo: MinuteMemo | None = None) -> dict[int, Bucket]:
+    """Only these minute buckets (HMGET), merged over the partitions. With `memo` (the caller's, one per
+    shop and window; it then keeps only these minutes): a minute whose raw values equal the last call's
+    is not parsed or merged again, and its bucket is the same object, so callers must not change one."""
     fields = [str(m) for m in minutes]
     pipe = redis.pipeline(transaction=False)
     for p in range(partitions):
         pipe.hmget(minutes_key(shop, p), fields)
-    by_minute: dict[int, list[Bucket]] = defaultdict(list)
-    for values in await pipe.execute():
-        for minute, raw in zip(minutes, values, strict=True):
-            if raw is not None:
-                by_minute[minute].append(orjson.loads(raw))
-    return {minute: merge_buckets(buckets) for minute, buckets in by_minute.items()}
+    rows = await pipe.execute()
+    merged: dict[int, Bucket] = {}
+    kept: MinuteMemo = {}
+    for index, minute in enumerate(minutes):
+        raws = tuple(values[index] for values in rows)
+        before = memo.get(minute) if memo is not None else None
+        if before is not None and before[0] == raws:
+            bucket = before[1]
+        else:
+            buckets = [orjson.loads(raw) for raw in raws if raw is not None]
+            if not buckets:
+                continue
+            bucket = merge_buckets(buckets)
+        merged[minute] = bucket
+        kept[minute] = (raws, bucket)
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
+    return merged
 
 
 async def read_minutes(redis: Any, shop: str, partitions: int, since_ms: int) -> dict[int, Bucket]:
