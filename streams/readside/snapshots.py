@@ -137,18 +137,16 @@ async def read_live_and_meta(redis: Any, shop: str, partitions: int, memo: LiveM
     keys = [live_key(shop, p) for p in range(partitions)]
     keys += [meta_key(shop, p) for p in range(partitions)] + [agent_meta_key(shop, p) for p in range(partitions)]
     values = await redis.mget(keys)
-    if memo is None:
-        lives = _loads_all(values[:partitions])
-    else:
-        lives = []
-        for partition, raw in enumerate(values[:partitions]):
-            before = memo.get(partition)
-            if raw is None:
-                memo.pop(partition, None)
-                continue
-            if before is None or before[0] != raw:
-                before = memo[partition] = (raw, orjson.loads(raw))
-            lives.append(before[1])
+    memo = {} if memo is None else memo
+    lives = []
+    for partition, raw in enumerate(values[:partitions]):
+        if raw is None:
+            memo.pop(partition, None)
+            continue
+        before = memo.get(partition)
+        if before is None or before[0] != raw:
+            before = memo[partition] = (raw, orjson.loads(raw))
+        lives.append(before[1])
     return merge_live(lives), merge_meta(_loads_all(values[partitions:]))
 
 
@@ -168,11 +166,12 @@ async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[
     for p in range(partitions):
         pipe.hmget(minutes_key(shop, p), fields)
     rows = await pipe.execute()
+    memo = {} if memo is None else memo
     merged: dict[int, Bucket] = {}
     kept: MinuteMemo = {}
     for index, minute in enumerate(minutes):
         raws = tuple(values[index] for values in rows)
-        before = memo.get(minute) if memo is not None else None
+        before = memo.get(minute)
         if before is not None and before[0] == raws:
             bucket = before[1]
         else:
@@ -182,9 +181,8 @@ async def read_minutes_at(redis: Any, shop: str, partitions: int, minutes: list[
             bucket = merge_buckets(buckets)
         merged[minute] = bucket
         kept[minute] = (raws, bucket)
-    if memo is not None:
-        memo.clear()
-        memo.update(kept)
+    memo.clear()
+    memo.update(kept)
     return merged
 
 
