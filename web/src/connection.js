@@ -3,7 +3,9 @@
 // - no frame for 20 s (heartbeats come at least every 15 s) = a dead connection → reconnect;
 // - close code 4401/4403, or a refused handshake while REST says 401/403 → auth error, no retry;
 // - after an outage longer than 5 minutes the page reloads itself (fresh assets, fresh state), but
-//   only once /healthz answers again, so a kiosk never lands on a browser error page.
+//   only once the server answers again (/healthz before a retry, or the first frame of a new
+//   connection: Chrome may hold a WebSocket back for seconds after failures, so the server can come
+//   back between a failed /healthz and that socket), and a kiosk never lands on a browser error page.
 // - asks for delta frames (?deltas=1, docs/websocket.md) and hands onFrame whole frames rebuilt from
 //   them (frameDelta.js); a gap in the sequence numbers sends {"type": "resync"}, and the snapshot that
 //   answers it comes to onFrame as an update. A new connection starts from its own snapshot.
@@ -67,6 +69,10 @@ export function connectStream({ url, onFrame, onState, onAuthError, checkAuth, r
         return;
       }
       if (!gotFrame) {
+        if (outageSince !== null && Date.now() - outageSince > reloadAfterMs) {
+          reloadPage();
+          return;
+        }
         gotFrame = true;
         attempt = 0;
         outageSince = null;
@@ -114,13 +120,18 @@ export function connectStream({ url, onFrame, onState, onAuthError, checkAuth, r
     retryTimer = setTimeout(async () => {
       retryTimer = null;
       if (Date.now() - outageSince > reloadAfterMs && (await serverUp())) {
-        stopped = true;
-        setState("reloading");
-        location.reload();
+        reloadPage();
         return;
       }
       open();
     }, delay);
+  }
+
+  function reloadPage() {
+    stopped = true;
+    generation += 1; // whatever a socket still says is for the page that replaces this one
+    setState("reloading");
+    location.reload();
   }
 
   async function serverUp() {
