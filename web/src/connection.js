@@ -3,9 +3,9 @@
 // - no frame for 20 s (heartbeats come at least every 15 s) = a dead connection → reconnect;
 // - close code 4401/4403, or a refused handshake while REST says 401/403 → auth error, no retry;
 // - after an outage longer than 5 minutes the page reloads itself (fresh assets, fresh state), but
-//   only once the server answers again (/healthz before a retry, or the first frame of a new
-//   connection: Chrome may hold a WebSocket back for seconds after failures, so the server can come
-//   back between a failed /healthz and that socket), and a kiosk never lands on a browser error page.
+//   only once the server answers again, so a kiosk never lands on a browser error page: /healthz
+//   before a retry, or the first frame of a new connection (the server can come back between a
+//   failed /healthz and the socket opened after it: Chrome delays WebSockets after failed ones).
 // - asks for delta frames (?deltas=1, docs/websocket.md) and hands onFrame whole frames rebuilt from
 //   them (frameDelta.js); a gap in the sequence numbers sends {"type": "resync"}, and the snapshot that
 //   answers it comes to onFrame as an update. A new connection starts from its own snapshot.

@@ -1,8 +1,8 @@
 // The stream's reconnects (connection.js): after a long outage the page reloads once the server
 // answers again, whichever way it first notices that — the /healthz probe before a retry, or a new
-// WebSocket that delivers a frame. Chrome may hold a WebSocket back for seconds after failures, so a
-// socket opened when /healthz still failed can reach the restarted server; a kiosk wall must reload
-// then too (the browser test that restarts the API showed it once on a loaded machine).
+// WebSocket that delivers a frame. A socket opened just after /healthz failed can reach the restarted
+// server (Chrome delays WebSockets after failed ones; a loaded machine stretches the gap); a kiosk
+// wall must reload then too (the browser test that restarts the API missed its reload once in CI).
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { connectStream } from "../src/connection.js";
 
