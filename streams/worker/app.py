@@ -6,6 +6,8 @@
   coalesced: a buyer changed in several batches between two offset commits is sent once, always before
   the commit (streams/worker/changelog.py).
 - `agent_events` keeps each agent's last status in the `agents` table.
+- Fetched records reach both agents' streams through `delivery.FastDrainConsumer`: Faust's own loop with
+  no asyncio tasks per record when a record's delivery does not have to wait.
 - After every recovery/rebalance the agent tables are rebuilt from the records and fully re-exported.
 - A paced task on every worker (`paced`: app.timer's pace without its overlap warnings) exports changed
   figures to Redis.
@@ -46,6 +48,7 @@ from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
 from streams.worker.changelog import CoalescedChangelog, install, send_as_one_batch
+from streams.worker.delivery import FastDrainTransport
 from streams.worker.exporter import AgentPartition, Exporter, catching_up
 from streams.worker.kafka_positions import TAIL_CHECK_S, KafkaPositions
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
@@ -86,6 +89,10 @@ app = faust.App(
     # RocksDB state per app and worker: another app id (the benchmark's runs) must not see this one's.
     datadir=f"{config.data_dir}/faust-{config.app_id}-worker-{config.worker_index}",
 )
+
+# Records reach the streams without Faust's four asyncio tasks per record (streams/worker/delivery.py). Set
+# before anything asks for the transport: declaring the topics below does.
+app.transport = FastDrainTransport(app.conf.broker_consumer, app)
 
 raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 buyer_topic = app.topic(CHAT_EVENTS, ORDER_EVENTS, partitions=config.partitions, schema=raw)
