@@ -16,7 +16,7 @@ from enum import Enum
 import orjson
 
 from streams.core.events import Event
-from streams.core.facts import TimelineEvent, timeline_order
+from streams.core.facts import TS, TimelineRow, timeline_order
 from streams.core.shop_settings import ShopSettings, local_day
 
 Position = tuple[int, int]  # (Kafka offset, index of the event inside the record's envelope)
@@ -24,11 +24,11 @@ Position = tuple[int, int]  # (Kafka offset, index of the event inside the recor
 # Keys of the stored records (RocksDB, the table changelogs): short because every record carries them, and
 # a stored format, so the values never change (existing data must read). The agent records
 # (streams/core/processor.py agent_state) use the same keys for the same things.
-KEY_TIMELINE = "t"  # the buyer's TimelineEvents as lists, in (ts, seq) order
+KEY_TIMELINE = "t"  # the buyer's timeline rows (facts.TimelineRow) as lists, in timeline order
 KEY_EVENT_IDS = "ids"  # event ids applied (a duplicate delivery counts once)
 KEY_APPLIED_THROUGH = "at"  # buyer: topic → last Position applied; agent: the last Position applied
 KEY_INGEST_EVENTS = "n"  # events that came through the ingest API (for /lag)
-KEY_NEXT_SEQ = "s"  # the seq the next TimelineEvent gets (arrival order among equal ts)
+KEY_NEXT_SEQ = "s"  # the seq the next timeline row gets (arrival order among equal ts)
 KEY_ARRIVED = "r"  # buyer: the partition's event clock at the last arrival (retention); absent when 0
 
 # Timelines shorter than this are encoded whole at each write (measured: keeping and joining the earlier
@@ -39,13 +39,6 @@ _ORDER_KINDS = {"order.created": "created", "order.deposit_paid": "deposit", "or
                 "order.closed": "closed", "order.refunded": "refunded"}
 
 
-_new_timeline_event = tuple.__new__
-# orjson's `default` for a TimelineEvent (a NamedTuple, which orjson does not encode): its fields as a JSON
-# array, the stored row. A record holds no other type orjson lacks (str, int, bool, None, lists, dicts,
-# tuples), and tuple() called from orjson is cheaper than a list of tuple(event) built beforehand.
-_as_row = tuple
-
-
 class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # same event_id seen before: counted as processed, changes no figure
@@ -54,7 +47,7 @@ class Outcome(Enum):
 
 @dataclass(slots=True)
 class BuyerRecord:
-    timeline: list[TimelineEvent] = field(default_factory=list)
+    timeline: list[TimelineRow] = field(default_factory=list)
     event_ids: set[str] = field(default_factory=set)
     applied_through: dict[str, Position] = field(default_factory=dict)  # topic → last position
     ingest_events: int = 0  # events that came through the ingest API (for /lag)
@@ -70,7 +63,7 @@ class BuyerRecord:
     # of ENCODE_WHOLE_BELOW events or more; shorter ones keep nothing).
     _encoded_timeline: bytes = field(default=b"[]", repr=False, compare=False)
     _encoded_count: int = field(default=0, repr=False, compare=False)
-    _encoded_last: TimelineEvent | None = field(default=None, repr=False, compare=False)
+    _encoded_last: TimelineRow | None = field(default=None, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         timeline: object
@@ -85,7 +78,7 @@ class BuyerRecord:
         }
         if self.arrived:
             data[KEY_ARRIVED] = self.arrived
-        return right_sized(orjson.dumps(data, default=_as_row))
+        return right_sized(orjson.dumps(data))
 
     def _timeline_json(self) -> bytes:
         """The timeline as to_bytes() stores it: the same bytes as encoding it whole (orjson is compact
@@ -96,7 +89,7 @@ class BuyerRecord:
             count = 0  # an event was put before the encoded ones (late or out of order): encode it all
         if count == len(timeline):
             return self._encoded_timeline if count else b"[]"
-        rows = orjson.dumps(timeline[count:], default=_as_row)
+        rows = orjson.dumps(timeline[count:])
         encoded = rows if count == 0 else self._encoded_timeline[:-1] + b"," + rows[1:]
         self._encoded_timeline, self._encoded_count, self._encoded_last = encoded, len(timeline), timeline[-1]
         return encoded
@@ -104,7 +97,7 @@ class BuyerRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> BuyerRecord:
         raw = orjson.loads(data)
-        timeline = [TimelineEvent(*row) for row in raw["t"]]
+        timeline = [tuple(row) for row in raw[KEY_TIMELINE]]
         # Records written before equal-ts buyer messages sorted first hold them after their reply; a
         # stable sort of an already ordered list is one linear pass.
         timeline.sort(key=timeline_order)
@@ -130,33 +123,29 @@ def is_filter_phrase(sender: str | None, text: str | None, settings: ShopSetting
     return sender == "buyer" and text is not None and text.strip() in settings.filter_phrases
 
 
-def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineEvent:
-    """Reduce an event to its timeline form, taking every settings decision now (at apply time).
+def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineRow:
+    """Reduce an event to its timeline row (facts.TimelineRow), taking every settings decision now (at apply time).
     The message text is used for the filter-phrase decision only (when ingest did not decide it)."""
     kind = event.type
     internal = event.buyer_id in settings.filter_buyers
     ts = event.ts
     day = local_day(ts, settings.timezone)
-    # tuple.__new__ straight: the same TimelineEvent as TimelineEvent(...), without its Python-level __new__
     if kind == "chat.message":
         if event.filter_phrase is not None:  # decided by ingest under the same settings version
             filter_phrase = event.sender == "buyer" and event.filter_phrase
         else:  # produced straight to Kafka, with its text
             filter_phrase = is_filter_phrase(event.sender, event.text, settings)
-        return _new_timeline_event(TimelineEvent, (ts, seq, event.sender or "", settings_version, day, internal,
-                                                   event.agent_id, None, filter_phrase, 0, 0))
+        return (ts, seq, event.sender or "", settings_version, day, internal, event.agent_id, None, filter_phrase,
+                0, 0)
     if kind == "chat.transfer":
-        return _new_timeline_event(TimelineEvent, (ts, seq, "transfer", settings_version, day, internal,
-                                                   event.to_agent, event.from_agent, False, 0, 0))
+        return (ts, seq, "transfer", settings_version, day, internal, event.to_agent, event.from_agent, False, 0, 0)
     if kind == "chat.queued":
-        return _new_timeline_event(TimelineEvent, (ts, seq, "queued", settings_version, day, internal,
-                                                   None, None, False, 0, 0))
+        return (ts, seq, "queued", settings_version, day, internal, None, None, False, 0, 0)
     if kind == "chat.rating":
-        return _new_timeline_event(TimelineEvent, (ts, seq, "rating", settings_version, day, internal,
-                                                   event.agent_id, None, False, event.score or 0, 0))
-    return _new_timeline_event(TimelineEvent, (ts, seq, _ORDER_KINDS[kind], settings_version, day, internal,
-                                               None, event.order_id, False, event.amount_fen or 0,
-                                               event.items or 0))
+        return (ts, seq, "rating", settings_version, day, internal, event.agent_id, None, False, event.score or 0,
+                0)
+    return (ts, seq, _ORDER_KINDS[kind], settings_version, day, internal, None, event.order_id, False,
+            event.amount_fen or 0, event.items or 0)
 
 
 def apply(
@@ -181,7 +170,7 @@ def apply(
     timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
     timeline = record.timeline
     # The usual case: after every event so far (keys are unique: seq). A later ts alone decides it.
-    if not timeline or timeline[-1].ts < timeline_event.ts \
+    if not timeline or timeline[-1][TS] < timeline_event[TS] \
             or timeline_order(timeline[-1]) < timeline_order(timeline_event):
         timeline.append(timeline_event)
     else:

@@ -73,10 +73,23 @@ class TimelineEvent(NamedTuple):
         return self.value
 
 
-def timeline_order(event: TimelineEvent) -> tuple[int, bool, int]:
+# A buyer's timeline holds its events as plain tuples in TimelineEvent's field order (TimelineRow), not
+# as TimelineEvent instances: the garbage collector stops tracking a plain tuple of ints, strings and None
+# at its first pass (never a tuple subclass), and a kept buyer's rows are most of the objects it holds;
+# orjson also encodes plain tuples itself. TimelineEvent(*row) names a row's fields where that reads better.
+TimelineRow = tuple[int, int, str, int, str, bool, str | None, str | None, bool, int, int]
+TS, SEQ, KIND, SETTINGS_VERSION = 0, 1, 2, 3  # a TimelineRow's first fields (the rest: TimelineEvent's order)
+
+
+def _named(row: TimelineRow) -> TimelineEvent:
+    """A row as a TimelineEvent (tuple.__new__ straight, without NamedTuple's Python-level __new__)."""
+    return tuple.__new__(TimelineEvent, row)
+
+
+def timeline_order(event: TimelineRow) -> tuple[int, bool, int]:
     """A buyer's events in metrics.md's order: by ts; at equal ts a buyer message first (so a reply
     with the same ts answers it); remaining ties by arrival (seq, unique per buyer)."""
-    return event.ts, event.kind != "buyer", event.seq
+    return event[TS], event[KIND] != "buyer", event[SEQ]
 
 
 @dataclass(slots=True)
@@ -186,11 +199,11 @@ ROUTED_MESSAGE = 1  # a buyer message of the day routed to an agent
 INTERNAL_MESSAGE = 2  # a buyer message of the day from a buyer in filter_buyers
 
 
-def derive(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings]) -> BuyerFacts:
+def derive(timeline: Sequence[TimelineRow], settings_for: Callable[[int], ShopSettings]) -> BuyerFacts:
     return derive_from(timeline, settings_for, None)[0]
 
 
-def derive_from(timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings],
+def derive_from(timeline: Sequence[TimelineRow], settings_for: Callable[[int], ShopSettings],
                 fold: Fold | None) -> tuple[BuyerFacts, Fold]:
     """derive(), resuming `fold` (a previous call's, for a prefix of this timeline) when it can.
 
@@ -248,7 +261,7 @@ class Derivation:
         return self.fold.max_ts
 
 
-def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
+def advance(derivation: Derivation | None, timeline: Sequence[TimelineRow],
             settings_for: Callable[[int], ShopSettings]) -> tuple[Derivation, list[Delta]]:
     """The buyer's facts after its timeline grew, and the counter changes that takes (to add to the
     agent tables): derive()'s counters, new minus old, without computing either in full.
@@ -300,13 +313,13 @@ def advance(derivation: Derivation | None, timeline: Sequence[TimelineEvent],
     return derivation, deltas
 
 
-def _resumable(timeline: Sequence[TimelineEvent], fold: Fold) -> bool:
+def _resumable(timeline: Sequence[TimelineRow], fold: Fold) -> bool:
     """The timeline still starts with the events folded (nothing was put before them)."""
     count = fold.count
-    return count == 0 or (len(timeline) >= count and timeline[count - 1].seq == fold.last_seq)
+    return count == 0 or (len(timeline) >= count and timeline[count - 1][SEQ] == fold.last_seq)
 
 
-def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[[int], ShopSettings],
+def _fold(fold: Fold, timeline: Sequence[TimelineRow], settings_for: Callable[[int], ShopSettings],
           deltas: list[Delta] | None) -> None:
     """The pass over the events not folded yet (in timeline_order); each add also goes to `deltas` when
     given."""
@@ -334,18 +347,18 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
     internal_now, internal_now_version = fold.internal_now, fold.internal_now_version
     settings_version, settings = None, None
     for index in range(fold.count, len(timeline)):
-        event = timeline[index]
-        ts, kind, day, internal, agent = event.ts, event.kind, event.day, event.internal, event.agent
+        row = timeline[index]
+        ts, _, kind, event_version, day, internal, agent, ref, filter_phrase, value, _ = row
         if ts > max_ts:
             max_ts = ts
-        if event.settings_version >= internal_now_version:
-            internal_now, internal_now_version = internal, event.settings_version
-        if event.settings_version != settings_version:
-            settings_version = event.settings_version
+        if event_version >= internal_now_version:
+            internal_now, internal_now_version = internal, event_version
+        if event_version != settings_version:
+            settings_version = event_version
             settings = settings_for(settings_version)
         assert settings is not None
         if kind in ("buyer", "robot", "transfer", "queued"):
-            fold_queue(fold.queue, kind, ts, day, agent, event.ref, internal, settings.active_window_s, add)
+            fold_queue(fold.queue, kind, ts, day, agent, ref, internal, settings.active_window_s, add)
         if kind == "robot":
             continue  # never an agent's activity, whatever its agent_id (metrics.md)
         if kind == "buyer" or kind == "agent":
@@ -374,7 +387,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 minute = minute_of(ts)
                 consult = consults.get((agent, day))
                 if consult is None:
-                    consult = consults[(agent, day)] = _Consult(ts, event.settings_version, internal,
+                    consult = consults[(agent, day)] = _Consult(ts, event_version, internal,
                                                                 clock_start=clock_start(ts, settings))
                     waiting = awaiting_first.get(agent)
                     if waiting is None:
@@ -383,11 +396,11 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                         waiting.append(consult)
                     add((SCOPE_AGENT_MINUTE, minute, agent), "new_consult")
                     version += 1
-                if (internal and not consult.internal) or (not event.filter_phrase and not consult.received):
+                if (internal and not consult.internal) or (not filter_phrase and not consult.received):
                     consult.internal |= internal
-                    consult.received |= not event.filter_phrase
+                    consult.received |= not filter_phrase
                     version += 1
-                if not event.filter_phrase:
+                if not filter_phrase:
                     if not routed_buyer_messages:
                         routed_buyer_messages = fold.routed_buyer_messages = []
                     routed_buyer_messages.append((ts, agent, day))
@@ -413,7 +426,7 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
                 human_messages = fold.human_messages
                 if not human_messages:
                     human_messages = fold.human_messages = []
-                human_messages.append((ts, agent, day, internal, event.settings_version))
+                human_messages.append((ts, agent, day, internal, event_version))
                 if orders and (settings.followup_not_lost or _any_open(orders)):
                     version += 1  # a chase, or (as a contact) an order's serving agent, may change
                 if internal:
@@ -442,10 +455,10 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             if not agents:
                 agents = fold.agents = set()
             agents.add(agent)
-            if event.ref is not None:
-                agents.add(event.ref)
-            if event.ref != agent and event.ref in pending_since:
-                del pending_since[event.ref]
+            if ref is not None:
+                agents.add(ref)
+            if ref != agent and ref in pending_since:
+                del pending_since[ref]
                 start = clock_start(ts, settings)
                 pending_since[agent] = min(pending_since.get(agent, start), start)
         elif kind == "rating":
@@ -456,44 +469,44 @@ def _fold(fold: Fold, timeline: Sequence[TimelineEvent], settings_for: Callable[
             if not internal:
                 group = settings.group_of(agent)
                 add_all(day, agent, group, "ratings")
-                add_all(day, agent, group, "satisfied", int(event.score >= 4))
+                add_all(day, agent, group, "satisfied", int(value >= 4))
         elif kind in ("created", "paid", "refunded", "deposit", "closed"):
-            order_id = event.ref
+            order_id = ref
             assert order_id is not None
             order = orders.get(order_id)
             if kind == "created":
                 if order is None:
-                    orders[order_id] = _Order(ts, day, event.settings_version, internal, creator=event)
+                    orders[order_id] = _Order(ts, day, event_version, internal, creator=_named(row))
                     version += 1
                 elif order.creator is not None and order.creator.kind != "created":
                     # The order's deposit or payment stood in for its creation: an order.created after
                     # them still sets it (metrics.md; only an order with no order.created is created at
                     # payment). The first order.created wins.
                     order.created_ts, order.created_day = ts, day
-                    order.settings_version, order.internal, order.creator = event.settings_version, internal, event
+                    order.settings_version, order.internal, order.creator = event_version, internal, _named(row)
                     version += 1
             elif kind == "paid" or kind == "deposit":
                 if order is None:  # paid (or deposit) without created: created at that event
-                    order = orders[order_id] = _Order(ts, day, event.settings_version, internal, creator=event)
+                    order = orders[order_id] = _Order(ts, day, event_version, internal, creator=_named(row))
                     version += 1
                 if kind == "paid" and order.paid is None:
-                    order.paid = event
+                    order.paid = _named(row)
                     version += 1
                 elif kind == "deposit" and order.deposit is None:
-                    order.deposit = event
+                    order.deposit = _named(row)
                     version += 1
             elif kind == "closed":
                 if order is not None and order.closed is None:
-                    order.closed = event
+                    order.closed = _named(row)
                     version += 1
             elif order is not None and order.paid is not None and order.refund is None:
-                order.refund = event
+                order.refund = _named(row)
                 version += 1
     fold.max_ts, fold.version = max_ts, version
     fold.internal_now, fold.internal_now_version = internal_now, internal_now_version
     fold.count = len(timeline)
     if timeline:
-        fold.last_seq = timeline[-1].seq
+        fold.last_seq = timeline[-1][SEQ]
 
 
 def _any_open(orders: dict[str, _Order]) -> bool:

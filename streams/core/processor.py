@@ -40,7 +40,7 @@ from streams.core.buyer_state import (
 )
 from streams.core.checkpoint import FINAL_PREFIX
 from streams.core.events import AGENT_TYPES, EVENT_TYPES, Event, InvalidEvent, parse_event
-from streams.core.facts import Derivation, advance
+from streams.core.facts import TS, Derivation, advance
 from streams.core.retention import apply_final, expired_through
 from streams.core.shop_settings import ShopSettings
 from streams.core.topics import partition_for, topic_for_type
@@ -361,7 +361,7 @@ class PartitionProcessor:
         for buyer in touched.values():
             timeline = buyer.record.timeline
             if timeline:
-                newest = timeline[-1].ts
+                newest = timeline[-1][TS]
                 if newest > batch_clock.get(buyer.shop_id, 0):
                     batch_clock[buyer.shop_id] = newest
         # Per shop of the batch, looked up once (not once per buyer): its tables, its buyers waiting, its

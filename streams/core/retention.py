@@ -39,7 +39,7 @@ import orjson
 from streams.core.agent_tables import DAY_SCOPES, PartitionTables
 from streams.core.buyer_state import KEY_ARRIVED, KEY_TIMELINE, BuyerRecord, Position, right_sized
 from streams.core.checkpoint import FINAL_PREFIX
-from streams.core.facts import Delta, Derivation, advance
+from streams.core.facts import SETTINGS_VERSION, TS, Delta, Derivation, advance
 from streams.core.scopes import SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE
 from streams.core.shop_settings import ShopSettings
 
@@ -105,7 +105,7 @@ def _counters(derivation: Derivation) -> dict[tuple, dict[str, int]]:
 def expiry_cutoff(record: BuyerRecord, settings_for: Callable[[int], ShopSettings], latest: int,
                   now_ms: int) -> int:
     """A record whose last event is before this may expire (if nothing of it is open)."""
-    versions = {event.settings_version for event in record.timeline} | {latest}
+    versions = {event[SETTINGS_VERSION] for event in record.timeline} | {latest}
     valid_days = max(settings_for(version).inquiry_valid_days for version in versions)
     return now_ms - (valid_days + 1) * DAY_MS
 
@@ -113,7 +113,7 @@ def expiry_cutoff(record: BuyerRecord, settings_for: Callable[[int], ShopSetting
 def last_seen(record: BuyerRecord) -> int:
     """Where the record's horizon starts: its newest event's ts, or the partition's event clock when an
     event of it last arrived if that is later (an event dated days before it arrived)."""
-    return max(record.timeline[-1].ts, record.arrived)
+    return max(record.timeline[-1][TS], record.arrived)
 
 
 def can_expire(record: BuyerRecord, derivation: Derivation, settings: ShopSettings, now_ms: int,
@@ -229,7 +229,7 @@ def may_expire(keys: list[tuple[str, bytes]], settings: Any, now_at_least: Calla
             continue
         stored = orjson.loads(raw)  # only the newest row and the arrival: no TimelineEvents, no sort
         timeline = stored[KEY_TIMELINE]
-        if timeline and max(timeline[-1][0], stored.get(KEY_ARRIVED, 0)) < cutoff:
+        if timeline and max(timeline[-1][TS], stored.get(KEY_ARRIVED, 0)) < cutoff:
             kept.append((key, raw))
     return kept
 

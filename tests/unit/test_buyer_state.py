@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.core.buyer_state import BuyerRecord, Outcome, apply
 from streams.core.events import parse_event
-from streams.core.facts import derive
+from streams.core.facts import TimelineEvent, derive
 from streams.core.scopes import SCOPE_AGENT_DAY
 from streams.core.shop_settings import ShopSettings
 
@@ -42,7 +42,7 @@ def test_late_event_is_placed_by_ts_and_round_trips() -> None:
     record = BuyerRecord()
     apply(record, event("reply", T + 30_000, sender="agent"), 1, ShopSettings())
     apply(record, event("question", T), 1, ShopSettings())
-    assert [e.kind for e in record.timeline] == ["buyer", "agent"]
+    assert [TimelineEvent(*e).kind for e in record.timeline] == ["buyer", "agent"]
     copy = BuyerRecord.from_bytes(record.to_bytes())
     assert copy == record
     facts = derive(copy.timeline, lambda v: ShopSettings())
@@ -58,4 +58,4 @@ def test_settings_are_those_in_force_for_each_event() -> None:
     settings = {1: old, 2: new}
     facts = derive(record.timeline, settings.__getitem__)
     assert facts.counters[(SCOPE_AGENT_DAY, "2026-11-11", "A")].get("received") == 1
-    assert [e.filter_phrase for e in record.timeline] == [False, True]
+    assert [TimelineEvent(*e).filter_phrase for e in record.timeline] == [False, True]

@@ -68,7 +68,7 @@ def kafka(partition: int, offset: int, *events: dict[str, Any]) -> SourceRecord:
 
 def test_a_reply_arriving_before_its_equal_ts_question_answers_it() -> None:
     record = timeline(chat("r", T, "agent", "A"), chat("q", T, "buyer", "A"))
-    assert [e.kind for e in record.timeline] == ["buyer", "agent"]
+    assert [TimelineEvent(*e).kind for e in record.timeline] == ["buyer", "agent"]
     facts = derive(record.timeline, lambda v: DEFAULT_SETTINGS)
     agent_day = facts.counters[("a", DAY, "A")]
     # zero sums are not kept: a 0 s response is responses 1 and no response_ms
@@ -93,7 +93,7 @@ def test_other_ties_keep_arrival_order() -> None:
     """Two buyer messages with one ts stay in arrival order; so do two non-buyer events."""
     record = timeline(chat("q2", T, "buyer", "B"), chat("r", T, "agent", "A"), chat("q1", T, "buyer", "A"),
                       chat("robot", T, "robot", None))
-    assert [(e.kind, e.agent) for e in record.timeline] == [
+    assert [(e.kind, e.agent) for e in map(TimelineEvent._make, record.timeline)] == [
         ("buyer", "B"), ("buyer", "A"), ("agent", "A"), ("robot", None)]
 
 
@@ -134,9 +134,9 @@ def test_a_record_stored_in_the_older_order_is_put_in_order_when_read() -> None:
     """Records written before this rule hold an equal-ts reply before its question (ts, then arrival)."""
     reply = TimelineEvent(T, 0, "agent", 1, DAY, False, "A", None, False, 0, 0)
     question = TimelineEvent(T, 1, "buyer", 1, DAY, False, "A", None, False, 0, 0)
-    stored = BuyerRecord(timeline=[reply, question], event_ids={"r", "q"}, next_seq=2).to_bytes()
+    stored = BuyerRecord(timeline=[tuple(reply), tuple(question)], event_ids={"r", "q"}, next_seq=2).to_bytes()
     record = BuyerRecord.from_bytes(stored)
-    assert [e.kind for e in record.timeline] == ["buyer", "agent"]
+    assert [TimelineEvent(*e).kind for e in record.timeline] == ["buyer", "agent"]
     assert derive(record.timeline, lambda v: DEFAULT_SETTINGS).counters[("a", DAY, "A")]["responses"] == 1
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from streams.core.buyer_state import ENCODE_WHOLE_BELOW, BuyerRecord, apply, right_sized
 from streams.core.events import parse_event
+from streams.core.facts import TS
 from streams.core.shop_settings import ShopSettings
 
 NOW = 1_795_000_000_000
@@ -50,7 +51,7 @@ def test_a_late_event_before_encoded_ones_is_encoded_in_its_place() -> None:
         apply(record, _event(index, T + index * 10 * 60_000, "buyer"), 1, ShopSettings(), "chat-events", (index, 0))
     record.to_bytes()
     apply(record, _event(count, T + 25 * 60_000, "agent"), 1, ShopSettings(), "chat-events", (count, 0))
-    assert record.timeline[3].ts == T + 25 * 60_000
+    assert record.timeline[3][TS] == T + 25 * 60_000
     assert record.to_bytes() == _whole(record)
 
 

@@ -18,7 +18,8 @@ STORED_BUYER = (b'{"t":[[1700000000000,0,"rating",3,"2023-11-15",false,"A",null,
 
 def test_buyer_record_reads_and_writes_the_same_bytes() -> None:
     record = BuyerRecord.from_bytes(STORED_BUYER)
-    rating, paid = record.timeline
+    rating, paid = map(TimelineEvent._make, record.timeline)
+    assert all(type(row) is tuple for row in record.timeline)  # plain tuples: untracked by the collector
     assert (rating.kind, rating.score, paid.kind, paid.amount_fen, paid.items) == ("rating", 5, "paid", 12345, 2)
     assert record.applied_through == {"chat-events": (7, 0), "order-events": (9, 1)}
     assert (record.event_ids, record.ingest_events, record.next_seq) == ({"e1", "e2"}, 2, 2)
