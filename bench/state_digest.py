@@ -1,7 +1,8 @@
 """A digest of everything the worker's code path leaves behind over the benchmark's events: every stored
 record (buyer and agent records, byte for byte) and the final agent tables (days, minutes, live facts,
-"now", unpaid orders, agents, watermark, processed count; dict orders included, since exports serialise
-them in that order).
+"now", unpaid orders, agents, watermark, processed count). The tables are compared as data, dict order
+left out: bench.offline exports (and so settles) by the wall clock, so the order in which buyers' changes
+reach the tables, and with it their dicts' order, differs from run to run of the same code.
 
 For changes that must not change a figure or a stored byte (performance work): run it on two checkouts
 over the same events and compare the two lines, e.g.
@@ -16,9 +17,19 @@ import argparse
 import hashlib
 import os
 import sys
+from typing import Any
 
 from bench.dataset import build
 from bench.offline import run
+
+
+def canonical(value: Any) -> Any:
+    """`value` with every dict as its items sorted by key (nested), so that dict order does not count."""
+    if isinstance(value, dict):
+        return sorted(((repr(key), canonical(item)) for key, item in value.items()), key=lambda pair: pair[0])
+    if isinstance(value, list | tuple):
+        return type(value)(canonical(item) for item in value) if type(value) in (list, tuple) else value
+    return value
 
 
 def digests(shops: int, agents: int, events: int, partitions: int = 8, batch: int = 256) -> tuple[str, str]:
@@ -31,10 +42,10 @@ def digests(shops: int, agents: int, events: int, partitions: int = 8, batch: in
             stored.update(key.encode() + b"\0" + processor.store[key] + b"\0")
         for shop in sorted(processor.tables.shops):
             tables = processor.tables.shops[shop]
-            tables_digest.update(repr((
-                shop, tables.days, tables.minutes, list(tables.live.items()), tables.now,
+            tables_digest.update(repr(canonical((
+                shop, tables.days, tables.minutes, tables.live, tables.now,
                 sorted(tables.unpaid_orders, key=repr), sorted(tables.agents), tables.watermark, tables.processed,
-            )).encode())
+            ))).encode())
     for key in sorted(result.agent_store):
         stored.update(key.encode() + b"\0" + result.agent_store[key] + b"\0")
     return stored.hexdigest()[:16], tables_digest.hexdigest()[:16]
