@@ -123,9 +123,10 @@ def is_filter_phrase(sender: str | None, text: str | None, settings: ShopSetting
     return sender == "buyer" and text is not None and text.strip() in settings.filter_phrases
 
 
-def to_timeline_event(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineRow:
-    """Reduce an event to its timeline row (facts.TimelineRow), taking every settings decision now (at apply time).
-    The message text is used for the filter-phrase decision only (when ingest did not decide it)."""
+def to_timeline_row(event: Event, seq: int, settings_version: int, settings: ShopSettings) -> TimelineRow:
+    """Reduce an event to its timeline row (facts.TimelineRow), taking every settings decision now (at
+    apply time). The message text is used for the filter-phrase decision only (when ingest did not
+    decide it)."""
     kind = event.type
     internal = event.buyer_id in settings.filter_buyers
     ts = event.ts
@@ -167,13 +168,13 @@ def apply(
     if event.event_id in record.event_ids:
         return Outcome.DUPLICATE
     record.event_ids.add(event.event_id)
-    timeline_event = to_timeline_event(event, record.next_seq, settings_version, settings)
+    row = to_timeline_row(event, record.next_seq, settings_version, settings)
     timeline = record.timeline
     # The usual case: after every event so far (keys are unique: seq). A later ts alone decides it.
-    if not timeline or timeline[-1][TS] < timeline_event[TS] \
-            or timeline_order(timeline[-1]) < timeline_order(timeline_event):
-        timeline.append(timeline_event)
+    if not timeline or timeline[-1][TS] < row[TS] \
+            or timeline_order(timeline[-1]) < timeline_order(row):
+        timeline.append(row)
     else:
-        insort(timeline, timeline_event, key=timeline_order)
+        insort(timeline, row, key=timeline_order)
     record.next_seq += 1
     return Outcome.APPLIED

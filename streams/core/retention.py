@@ -227,7 +227,7 @@ def may_expire(keys: list[tuple[str, bytes]], settings: Any, now_at_least: Calla
             if record.timeline and last_seen(record) < cutoff:
                 kept.append((key, raw))
             continue
-        stored = orjson.loads(raw)  # only the newest row and the arrival: no TimelineEvents, no sort
+        stored = orjson.loads(raw)  # only the newest row and the arrival: no record built, no sort
         timeline = stored[KEY_TIMELINE]
         if timeline and max(timeline[-1][TS], stored.get(KEY_ARRIVED, 0)) < cutoff:
             kept.append((key, raw))

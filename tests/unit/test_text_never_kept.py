@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from api.routes.ingest import filter_settings, to_wire
-from streams.core.buyer_state import to_timeline_event
+from streams.core.buyer_state import to_timeline_row
 from streams.core.events import InvalidEvent, parse_event
 from streams.core.facts import TimelineEvent
 from streams.core.processor import REDACTED, SourceRecord, decode_record, redact_message_text
@@ -108,7 +108,7 @@ def test_the_flag_must_be_a_boolean() -> None:
 ])
 def test_the_worker_uses_the_flag_and_else_the_text(event: dict, expected: bool) -> None:
     settings = ShopSettings(filter_phrases=frozenset({"在吗"}))
-    assert TimelineEvent(*to_timeline_event(parse_event(event, TS), 0, 1, settings)).filter_phrase is expected
+    assert TimelineEvent(*to_timeline_row(parse_event(event, TS), 0, 1, settings)).filter_phrase is expected
 
 
 # ------------------------------------------------------------------------------------------- ingest
