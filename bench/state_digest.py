@@ -27,8 +27,8 @@ def canonical(value: Any) -> Any:
     """`value` with every dict as its items sorted by key (nested), so that dict order does not count."""
     if isinstance(value, dict):
         return sorted(((repr(key), canonical(item)) for key, item in value.items()), key=lambda pair: pair[0])
-    if isinstance(value, list | tuple):
-        return type(value)(canonical(item) for item in value) if type(value) in (list, tuple) else value
+    if type(value) in (list, tuple):  # (not a NamedTuple: its repr already is its data)
+        return type(value)(canonical(item) for item in value)
     return value
 
 

@@ -473,34 +473,35 @@ def _fold(fold: Fold, timeline: Sequence[TimelineRow], settings_for: Callable[[i
         elif kind in ("created", "paid", "refunded", "deposit", "closed"):
             order_id = ref
             assert order_id is not None
+            event = _named(row)  # an order keeps its events by name (money.py reads their fields)
             order = orders.get(order_id)
             if kind == "created":
                 if order is None:
-                    orders[order_id] = _Order(ts, day, event_version, internal, creator=_named(row))
+                    orders[order_id] = _Order(ts, day, event_version, internal, creator=event)
                     version += 1
                 elif order.creator is not None and order.creator.kind != "created":
                     # The order's deposit or payment stood in for its creation: an order.created after
                     # them still sets it (metrics.md; only an order with no order.created is created at
                     # payment). The first order.created wins.
                     order.created_ts, order.created_day = ts, day
-                    order.settings_version, order.internal, order.creator = event_version, internal, _named(row)
+                    order.settings_version, order.internal, order.creator = event_version, internal, event
                     version += 1
             elif kind == "paid" or kind == "deposit":
                 if order is None:  # paid (or deposit) without created: created at that event
-                    order = orders[order_id] = _Order(ts, day, event_version, internal, creator=_named(row))
+                    order = orders[order_id] = _Order(ts, day, event_version, internal, creator=event)
                     version += 1
                 if kind == "paid" and order.paid is None:
-                    order.paid = _named(row)
+                    order.paid = event
                     version += 1
                 elif kind == "deposit" and order.deposit is None:
-                    order.deposit = _named(row)
+                    order.deposit = event
                     version += 1
             elif kind == "closed":
                 if order is not None and order.closed is None:
-                    order.closed = _named(row)
+                    order.closed = event
                     version += 1
             elif order is not None and order.paid is not None and order.refund is None:
-                order.refund = _named(row)
+                order.refund = event
                 version += 1
     fold.max_ts, fold.version = max_ts, version
     fold.internal_now, fold.internal_now_version = internal_now, internal_now_version

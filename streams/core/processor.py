@@ -186,7 +186,6 @@ def decode_keyed(record: SourceRecord, partitions: int, now_ms: int | None = Non
     if now_ms is None:  # one wall-clock reading for the record, not one per event
         now_ms = int(time.time() * 1000)
     topic, partition = record.topic, record.partition
-    known = _known_partitions.get(partitions)
     for index, item in enumerate(items):
         try:
             event = parse_event(item, now_ms)
@@ -198,9 +197,7 @@ def decode_keyed(record: SourceRecord, partitions: int, now_ms: int | None = Non
             bad.append(dead(index, f"type: {kind} does not belong on topic {topic}"))
             continue
         key = f"{event.shop_id}|{event.agent_id if kind in AGENT_TYPES else event.buyer_id}"
-        expected = known.get(key) if known is not None else None
-        if expected is None:
-            expected = partition_of(key, partitions)
+        expected = partition_of(key, partitions)
         if expected != partition:
             bad.append(dead(index, f"key {key!r} belongs to partition {expected}, not {partition}"))
             continue
