@@ -18,9 +18,9 @@ is settled.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Protocol
 
 import orjson
@@ -244,7 +244,10 @@ class PartitionProcessor:
         self.settings = settings
         self._tables = PartitionTables()
         self.clock = clock  # validation's "now" (None: wall clock)
-        self._buyers: OrderedDict[str, _Buyer] = OrderedDict()
+        # Least recently kept first: a plain dict, not an OrderedDict (a buyer is taken out and put back at
+        # the end, so insertion order is recency): the OrderedDict's linked list costs two more cache misses
+        # per touch among a large shop's 145,000 kept buyers, to unlink the buyer's neighbours.
+        self._buyers: dict[str, _Buyer] = {}
         self._cache_size = cache_size
         self._expired_through: dict[str, dict[str, Position]] = {}  # per shop (retention.expired_through)
         # Per shop, the buyers whose record changed since they were last derived (key → buyer).
@@ -313,9 +316,14 @@ class PartitionProcessor:
 
     def _keep(self, key: str, buyer: _Buyer) -> None:
         buyer.existed = True
-        self._buyers[key] = buyer
-        if len(self._buyers) > self._cache_size:
-            self._buyers.popitem(last=False)
+        buyers = self._buyers
+        buyers[key] = buyer
+        if len(buyers) > self._cache_size:
+            # Down to 15/16 of the cache at once: the oldest entries are found by iterating from the dict's
+            # start, past the slots of every buyer taken out since it last compacted, so that walk is paid
+            # once per many evictions rather than once each.
+            for old in list(islice(buyers, len(buyers) - self._cache_size * 15 // 16)):
+                del buyers[old]
 
     def process(self, records: list[SourceRecord]) -> BatchResult:
         """Apply a batch to the buyer records and write the changed ones (`BatchResult.changed`, and the

@@ -106,6 +106,25 @@ def test_a_small_buyer_cache_bounds_memory_and_changes_no_figure() -> None:
     assert tight.tables.shop("s").minutes == roomy.tables.shop("s").minutes
 
 
+def test_the_buyer_cache_forgets_the_least_recently_touched_first() -> None:
+    """A buyer touched again counts as new: when the cache overflows, the buyers touched longest ago go."""
+    keys = [f"s|b{n}" for n in range(200)]
+    mine = [key for key in keys if partition_for(key, PARTITIONS) == P][:17]
+    processor = PartitionProcessor(P, PARTITIONS, {}, Versions(), cache_size=16, clock=lambda: 2**62)
+
+    def touch(offset: int, key: str) -> None:
+        event = {**hello(f"e{offset}", 0), "buyer_id": key.partition("|")[2]}
+        processor.process([record(offset, event)])
+
+    for offset, key in enumerate(mine[:16]):
+        touch(offset, key)
+    touch(16, mine[0])  # the oldest becomes the newest
+    touch(17, mine[16])  # one too many: evicts down to 15, oldest first
+    kept = [key for key in mine if processor.cached(key) is not None]
+    assert kept == [mine[0], *mine[3:]]
+    assert list(processor._buyers) == [*mine[3:16], mine[0], mine[16]]
+
+
 def test_stored_records_own_only_their_bytes() -> None:
     """orjson ≥ 3.12 returns bytes keeping a 4 KB+ buffer; kept per buyer, that was most of the worker's
     memory (10-minute soak: 130 → 834 MB). Stored records must be right-sized."""
