@@ -188,7 +188,10 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
     This machine's speed drifts by up to 1.6× within minutes (the same small run measured 55,000 and
     34,000 events/s two minutes apart), so runs one after the other compare two different machines.
     Both shops run in fresh interpreters that hold only their own records (_worker_like), so neither
-    carries what this process ran before (the 100× scale run, the simulated events) in its heap."""
+    carries what this process ran before (the 100× scale run, the simulated events) in its heap.
+    The processors keep their default cache (20,000 decoded buyers per partition), which holds every
+    buyer of both shops: a worker whose KEFU_BUYER_CACHE_SIZE holds the shop's buyers (the default
+    30,000 per worker holds ~a fifth of the large shop's, which then runs ~0.8× as fast: performance.md)."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no copy of this one's heap
     started, stop, small_results = context.Event(), context.Event(), context.Queue()
     ready, go, large_results = context.Event(), context.Event(), context.Queue()
