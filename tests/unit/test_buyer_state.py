@@ -3,6 +3,8 @@ settings are taken per event (a settings change never rewrites figures already c
 
 from __future__ import annotations
 
+import orjson
+
 from streams.core.buyer_state import BuyerRecord, Outcome, apply
 from streams.core.events import parse_event
 from streams.core.facts import TimelineEvent, derive
@@ -59,3 +61,17 @@ def test_settings_are_those_in_force_for_each_event() -> None:
     facts = derive(record.timeline, settings.__getitem__)
     assert facts.counters[(SCOPE_AGENT_DAY, "2026-11-11", "A")].get("received") == 1
     assert [TimelineEvent(*e).filter_phrase for e in record.timeline] == [False, True]
+
+
+def test_rows_of_different_buyers_share_their_sender_and_agent_strings() -> None:
+    """Kept buyers hold one copy of each agent id and sender, not the decoded event's own copy per row."""
+    rows = []
+    for buyer in ("b1", "b2"):
+        raw = orjson.dumps({"event_id": f"e-{buyer}", "shop_id": "s", "type": "chat.message", "ts": T,
+                            "buyer_id": buyer, "agent_id": "agent-" + "7" * 3, "sender": "agent"})
+        record = BuyerRecord()
+        apply(record, parse_event(orjson.loads(raw), NOW), 1, ShopSettings())
+        rows.append(record.timeline[0])
+    first, second = (TimelineEvent(*row) for row in rows)
+    assert first.agent == second.agent == "agent-777" and first.agent is second.agent
+    assert first.kind == second.kind == "agent" and first.kind is second.kind
