@@ -17,7 +17,9 @@ import orjson
 from api.hub import MIN_UPDATE_INTERVAL_S, Client, Hub
 from api.state import ApiCounters
 from streams.config import Config
+from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.readside.reader import ReadModel
+from streams.readside.snapshots import live_key
 from tests.unit.test_hub_ageing import SHOP, MemoryRedis, export
 
 
@@ -31,13 +33,16 @@ class TimedSocket:
         self.frames.append((time.monotonic(), orjson.loads(text)["live"]["team"]["waiting_buyers"]))
 
 
-async def run(stall_at: int, steps: int) -> tuple[list[float], list[float]]:
-    """A change every 0.5 s (one more waiting buyer), noticed 10 ms later, the event loop stalled for
-    0.4 s when change `stall_at` is noticed: each change's delay to its first frame, and the frame times."""
+async def run(stall_at: int | None, steps: int, interval: float = 0.5, clock: str = "event",
+              ) -> tuple[list[float], list[float]]:
+    """A change every `interval` s (one more waiting buyer), noticed 10 ms later, the event loop stalled
+    for 0.4 s when change `stall_at` is noticed: each change's delay to its first frame, and the frame
+    times. With clock="wall" each change also carries a conversation that leaves the active window
+    0.3 s later: the clock alone changes the frame between two changes."""
     now = int(time.time() * 1000)
     values: dict[str, Any] = export(now, [], [])
     redis = MemoryRedis(values)
-    hub = Hub(redis, ReadModel(redis, Config(partitions=1, clock="event", _env_file=None)), ApiCounters())
+    hub = Hub(redis, ReadModel(redis, Config(partitions=1, clock=clock, _env_file=None)), ApiCounters())
     socket = TimedSocket()
     client = Client(socket)  # type: ignore[arg-type]
     hub.add(SHOP, client)
@@ -48,16 +53,20 @@ async def run(stall_at: int, steps: int) -> tuple[list[float], list[float]]:
         await asyncio.sleep(0.01)
         if step == stall_at:
             time.sleep(0.4)  # (blocks the loop, as a long frame build or a GC pause would)
-        hub._dirty.setdefault(SHOP, time.monotonic())
-        hub._wake.set()
+        hub.changed(SHOP)
 
     try:
         t0 = time.monotonic()
         for step in range(1, steps + 1):
             values.update(export(now, [now - 1_000] * step, []))
+            if clock == "wall":
+                live = orjson.loads(values[live_key(SHOP, 0)])
+                leaves_at = int(time.time() * 1000) + 300
+                live["agents"]["a1"]["activity"] = [leaves_at - DEFAULT_SETTINGS.active_window_s * 1000 - 1]
+                values[live_key(SHOP, 0)] = orjson.dumps(live)
             changed_at[step] = time.monotonic()
             asyncio.create_task(notice(step))
-            await asyncio.sleep(max(0.0, t0 + step * 0.5 - time.monotonic()))
+            await asyncio.sleep(max(0.0, t0 + step * interval - time.monotonic()))
         await asyncio.sleep(0.6)
     finally:
         for task in tasks:
@@ -84,3 +93,14 @@ async def test_a_stall_delays_changes_by_no_more_than_itself() -> None:
     assert delays[2] > 0.35  # the stalled one is late, of course
     assert all(d < 0.4 + MIN_UPDATE_INTERVAL_S for d in delays[3:]), delays
     assert all(d < 0.1 for d in delays[:2]), delays  # before the stall: at once
+
+
+async def test_clock_frames_do_not_take_the_slots_of_changes() -> None:
+    """Changes a little slower than twice a second while the clock changes the frame every second (buyers
+    wait): each change reaches the screen at once. A clock frame built in between would hold the next
+    change back by up to 0.5 s (the slot it took), frame after frame."""
+    delays, times = await run(stall_at=None, steps=12, interval=0.55, clock="wall")
+    assert len(times) > len(delays)  # the clock did change frames (once changes stopped, at least)
+    assert all(d < 0.1 for d in delays), [round(d, 3) for d in delays]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= MIN_UPDATE_INTERVAL_S - 0.01, gaps
