@@ -96,9 +96,10 @@ async def test_a_stall_delays_changes_by_no_more_than_itself() -> None:
 
 
 async def test_clock_frames_do_not_take_the_slots_of_changes() -> None:
-    """Changes a little slower than twice a second while the clock changes the frame every second (buyers
-    wait): each change reaches the screen at once. A clock frame built in between would hold the next
-    change back by up to 0.5 s (the slot it took), frame after frame."""
+    """Changes a little slower than twice a second, each with a conversation that leaves the active window
+    0.3 s later (the clock alone changes the frame between two changes): each change reaches the screen
+    at once. A clock frame built in between would hold the next change back by up to 0.5 s (the slot it
+    took), frame after frame."""
     delays, times = await run(stall_at=None, steps=12, interval=0.55, clock="wall")
     assert len(times) > len(delays)  # the clock did change frames (once changes stopped, at least)
     assert all(d < 0.1 for d in delays), [round(d, 3) for d in delays]
