@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.errors import ApiError
+from api.frame_pace import ShopPace
 from api.state import ApiCounters
 from streams.core.frame_delta import ShopFrames
 from streams.readside.client import psubscribe
@@ -39,9 +40,6 @@ from streams.readside.keys import ALERTS, UPDATES, channel_pattern, parse_channe
 from streams.readside.reader import ReadModel
 
 log = logging.getLogger("kefu.hub")
-MIN_UPDATE_INTERVAL_S = 0.5  # api.md: update frames "at most every 0.5 s", so never two closer than this
-# A change of the clock alone waits until this long after the shop's last change (Hub._build_due).
-CLOCK_AFTER_CHANGE_S = 2 * MIN_UPDATE_INTERVAL_S
 HEARTBEAT_S = 10.0
 SEND_TIMEOUT_S = 10.0  # ≥ HEARTBEAT_S (Client._arm)
 MAX_PENDING_ALERTS = 100
@@ -200,10 +198,7 @@ class Hub:
         self.counters = counters
         self.clients: dict[str, set[Client]] = {}
         self.latest: dict[str, dict[str, Any]] = {}  # shop → its newest snapshot, while it has clients
-        self._dirty: dict[str, float] = {}  # shop → monotonic time of the first unsent change
-        self._clock_due: dict[str, float] = {}  # shop → monotonic time at which the clock changes its frame
-        self._last_built: dict[str, float] = {}  # shop → when its last frame was built (monotonic)
-        self._last_change: dict[str, float] = {}  # shop → when its last change notice came (monotonic)
+        self.pace: dict[str, ShopPace] = {}  # shop → when its next frame may be built (api/frame_pace.py)
         self.frames: dict[str, ShopFrames] = {}  # shop → its newest numbered frame (while it has screens)
         self._frames_at: dict[str, float] = {}  # shop → when that frame was built (monotonic)
         self._building: dict[str, asyncio.Lock] = {}
@@ -233,7 +228,7 @@ class Hub:
             if not clients:
                 del self.clients[shop]
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
-                self._last_change.pop(shop, None)
+                self.pace.pop(shop, None)
                 self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
                 self._caches.pop(shop, None)
@@ -250,10 +245,11 @@ class Hub:
         cache = self._caches.setdefault(shop, FrameCache()) if shop in self.clients else None
         snapshot, until_ms = await self.readmodel.snapshot_until(shop, cache)
         if until_ms is None:
-            self._clock_due.pop(shop, None)
-        else:
+            if shop in self.pace:
+                self.pace[shop].clock_due = None
+        elif shop in self.clients:
             delay_s = max(0.0, until_ms / 1000 - time.time())  # wall → monotonic (the loop's clock)
-            self._clock_due[shop] = time.monotonic() + delay_s
+            self.pace.setdefault(shop, ShopPace()).clock_due = time.monotonic() + delay_s
             self._wake.set()
         if shop in self.clients:
             self.latest[shop] = snapshot
@@ -290,7 +286,7 @@ class Hub:
             try:
                 await psubscribe(self.redis, pubsub, channel_pattern(UPDATES), channel_pattern(ALERTS))
                 for shop in self.clients:  # (re)connected: whatever we missed, screens get it now
-                    self._dirty.setdefault(shop, time.monotonic())
+                    self.pace.setdefault(shop, ShopPace()).mark_changed(time.monotonic())
                 self._wake.set()
                 async for message in pubsub.listen():
                     if message["type"] != "pmessage":
@@ -313,61 +309,30 @@ class Hub:
 
     def changed(self, shop: str) -> None:
         """The shop's figures changed (an exporter's update notice): its screens get a frame."""
-        now = time.monotonic()
-        self._dirty.setdefault(shop, now)
-        self._last_change[shop] = now
+        self.pace.setdefault(shop, ShopPace()).changed(time.monotonic())
         self._wake.set()
-
-    def _build_due(self, shop: str) -> float | None:
-        """When the shop's next frame may be built (monotonic), or None: none is wanted.
-
-        At once when it changed, but never within MIN_UPDATE_INTERVAL_S of the previous frame: api.md
-        allows an update "at most every 0.5 s". (A pace that let a late frame's successor catch up by
-        sending two frames 0.25 s apart was measured and dropped: it breaks that contract.)
-
-        A change of the clock alone (a conversation leaving the active window, an SLA clock running out)
-        waits until CLOCK_AFTER_CHANGE_S after the shop's last change: while changes come in, the next
-        one's frame shows the clock's change too. Built at once, a clock frame takes the slot of the
-        change that follows it, and with changes coming twice a second every later change then stays
-        that late (the pace forbids catching up): `make bench`'s fan-out with delta frames measured a p50
-        of 529 ms so. When changes stop, a clock change shows at most CLOCK_AFTER_CHANGE_S after the last
-        one (a wait's own refresh is due that long after a frame anyway: views.WAIT_REFRESH_MS)."""
-        changed = self._dirty.get(shop)
-        clock = self._clock_due.get(shop)
-        if clock is not None and changed is None:
-            clock = max(clock, self._last_change.get(shop, float("-inf")) + CLOCK_AFTER_CHANGE_S)
-        wanted = [t for t in (changed, clock) if t is not None]
-        if not wanted:
-            return None
-        return max(min(wanted), self._last_built.get(shop, float("-inf")) + MIN_UPDATE_INTERVAL_S)
 
     async def _build_loop(self) -> None:
         """Build each shop's frame as soon as it may: when it changed or the clock changes it, at once
-        or when the pace allows (_build_due).
+        or when the pace allows (api/frame_pace.py).
 
         Woken by each change and timed to the next due shop (no polling tick: a polling tick added its
         overshoot to every frame and let the phase drift, delaying frames by up to 0.5 s for nothing)."""
         while True:
             now = time.monotonic()
-            for shop in list(self._dirty.keys() | self._clock_due.keys()):
+            for shop, pace in list(self.pace.items()):
                 if shop not in self.clients:
-                    self._dirty.pop(shop, None)
-                    self._clock_due.pop(shop, None)
+                    del self.pace[shop]
                     continue
-                due = self._build_due(shop)
+                due = pace.due()
                 if due is None or now < due:
                     continue
-                since = self._dirty.pop(shop, None)  # None: only the clock changed the figures
-                clock_due = self._clock_due.pop(shop, None)
-                self._last_built[shop] = now
+                since, clock_due = pace.take(now)  # since None: only the clock changed the figures
                 try:
                     frames = await self.advance(shop)
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
-                    if since is not None:
-                        self._dirty[shop] = since
-                    if clock_due is not None:
-                        self._clock_due.setdefault(shop, clock_due)
+                    pace.untake(since, clock_due)
                     continue
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
@@ -376,8 +341,7 @@ class Hub:
                     client.offer(frames)  # each form encoded once, by the first screen that takes it
                 now = time.monotonic()
             now = time.monotonic()
-            dues = [due for shop in self._dirty.keys() | self._clock_due.keys()
-                    if (due := self._build_due(shop)) is not None]
+            dues = [due for pace in self.pace.values() if (due := pace.due()) is not None]
             if dues and min(dues) <= now:
                 continue  # due already (changed while a frame was built): go round again
             self._wake.clear()

@@ -26,7 +26,8 @@ from redis.exceptions import RedisError
 
 from api.auth import ALL_SHOPS, VIEW_ROLES, Tokens, authorize, grants_of
 from api.errors import ApiError
-from api.hub import MIN_UPDATE_INTERVAL_S, Client, Hub
+from api.frame_pace import MIN_UPDATE_INTERVAL_S
+from api.hub import Client, Hub
 from streams.alerts.store import empty_state
 from streams.core.events import SHOP_ID_RE
 from streams.core.shop_sets import InvalidShopSet, firing_count, parse_shop_set, shop_set_payload

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from api.frame_pace import ShopPace
 from api.hub import Client, Hub
 from api.state import ApiCounters
 from streams.config import Config
@@ -53,7 +54,8 @@ async def test_a_delta_screen_sees_what_a_full_frame_screen_sees() -> None:
         for agents in changes:
             await asyncio.sleep(0.7)  # the clock's re-sends in between: waits grow
             values.update(export(int(time.time() * 1000), agents))
-            hub._dirty[SHOP] = time.monotonic()
+            # a change without a notice (as after a reconnect): the clock's re-sends are not postponed
+            hub.pace.setdefault(SHOP, ShopPace()).mark_changed(time.monotonic())
             hub._wake.set()
         await asyncio.sleep(0.7)
     finally:
