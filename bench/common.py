@@ -39,6 +39,21 @@ def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
+def stolen_cpu_s() -> float:
+    """CPU seconds (all cores) the hypervisor gave to other guests since boot (/proc/stat "steal"): on a
+    shared virtual machine the same code runs up to 2× slower while this grows fast, so the bench reports
+    it beside every throughput it measures. 0 where the kernel does not count it."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def stolen_share(stolen_s: float, elapsed_s: float) -> float:
+    """The share of the machine's cores the hypervisor gave to other guests over `elapsed_s`."""
+    return stolen_s / (elapsed_s * (os.cpu_count() or 1)) if elapsed_s > 0 else 0.0
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     with contextlib.suppress(OSError):

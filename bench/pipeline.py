@@ -26,6 +26,8 @@ from bench.common import (
     reset_topics,
     rss_bytes,
     say,
+    stolen_cpu_s,
+    stolen_share,
     wait_group_stable,
 )
 from bench.dataset import Dataset
@@ -58,6 +60,7 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
             cpu0 = sum(cpu_seconds(p) for p in pids)
             kafka_pid = stack.pid("kafka")
             kafka_cpu0 = cpu_seconds(kafka_pid) if kafka_pid else 0.0
+            stolen0 = stolen_cpu_s()
             stack.signal_workers(workers, signal.SIGCONT)
         t0 = time.monotonic()
         say(f"  {workers} worker(s): {data.count:,} events in {len(data.records):,} records produced in "
@@ -86,6 +89,7 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
         finally:
             await client.aclose()
         elapsed = time.monotonic() - t0
+        stolen = stolen_cpu_s() - stolen0
         cpu = sum(cpu_seconds(p) for p in pids) - cpu0
         kafka_cpu = cpu_seconds(kafka_pid) - kafka_cpu0 if kafka_pid else 0.0
         rss = [rss_bytes(p) for p in pids]
@@ -93,7 +97,8 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
         stack.stop_workers(workers)
     eps = data.count / elapsed
     say(f"  {workers} worker(s): {data.count:,} events reflected in Redis in {elapsed:.2f}s = {eps:,.0f} events/s "
-        f"(CPU per event: workers {cpu / data.count * 1e6:.0f} µs, Kafka {kafka_cpu / data.count * 1e6:.0f} µs)")
+        f"(CPU per event: workers {cpu / data.count * 1e6:.0f} µs, Kafka {kafka_cpu / data.count * 1e6:.0f} µs; "
+        f"stolen by the host: {stolen_share(stolen, elapsed):.0%} of the cores)")
     return {
         "workers": workers,
         "events": data.count,
@@ -106,6 +111,7 @@ async def run_pipeline(stack: BenchStack, data: Dataset, workers: int, app_id: s
         "kafka_cpu_us_per_event": round(kafka_cpu / data.count * 1e6, 1),
         "worker_rss_mib": [round(r / 2**20, 1) for r in rss],
         "produce_s": round(produce_s, 2),
+        "stolen_cpu_share": round(stolen_share(stolen, elapsed), 3),
     }
 
 

@@ -38,7 +38,18 @@ from typing import Any
 import orjson
 
 from bench import dataset
-from bench.common import REPO, BenchStack, flush_redis, loadavg, machine, reset_topics, say, wait_group_stable
+from bench.common import (
+    REPO,
+    BenchStack,
+    flush_redis,
+    loadavg,
+    machine,
+    reset_topics,
+    say,
+    stolen_cpu_s,
+    stolen_share,
+    wait_group_stable,
+)
 
 RESULTS = REPO / "bench" / "results"
 
@@ -90,6 +101,12 @@ async def measure(stack: BenchStack, plan: dict[str, Any], parts: set[str], out:
                           "bytes": dataset.size_of(data.records)}
         say(f"dataset: {data.count:,} events in {len(data.records):,} records, {data.buyers:,} buyers, "
             f"{dataset.size_of(data.records) / 2**20:.1f} MiB")
+        # The broker starts with the bench, and its JIT compiles the hot paths during the first runs: there
+        # its compiler threads took 2–3 s of CPU and its request threads 2–3× their later CPU per event
+        # (docs/performance.md, 2026-12-03 evening). One run first, not counted: the runs below, the
+        # ceiling and the Quix peer all meet a warm broker.
+        say("pipeline: warm-up run, 2 workers (the broker's JIT; not counted)")
+        warm_up = await run_pipeline(stack, data, 2, f"kefu-bench-{run_id}-warm-up")
         runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
         for attempt in range(plan["pipeline_runs"]):
             for workers in (1, 2):
@@ -97,7 +114,8 @@ async def measure(stack: BenchStack, plan: dict[str, Any], parts: set[str], out:
                 app_id = f"kefu-bench-{run_id}-{workers}w{attempt}"
                 runs[workers].append(await run_pipeline(stack, data, workers, app_id))
         pipe = {w: median_by(r, "eps") for w, r in runs.items()}
-        out["pipeline"] = {"1w": pipe[1], "2w": pipe[2], "runs": {f"{w}w": r for w, r in runs.items()}}
+        out["pipeline"] = {"1w": pipe[1], "2w": pipe[2], "runs": {f"{w}w": r for w, r in runs.items()},
+                           "warm_up": warm_up}
         out["pipeline_eps_1w"], out["pipeline_eps_2w"] = pipe[1]["eps"], pipe[2]["eps"]
         say("state: buyer and agent records in the table changelogs (last 2-worker run)")
         out["changelog_state"] = await changelog_state(stack, f"kefu-bench-{run_id}-2w{plan['pipeline_runs'] - 1}")
@@ -321,7 +339,7 @@ def main() -> None:
         if "e2e" not in parts:
             parser.error("--peaks sets the e2e part's surges: run it with e2e (e.g. --only e2e)")
         plan["peak_rounds"] = 2
-    started = time.monotonic()
+    started, stolen_before = time.monotonic(), stolen_cpu_s()
     out: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
@@ -356,6 +374,7 @@ def main() -> None:
                 traceback.print_exc()
     out["machine"]["load_after"] = loadavg()
     out["seconds"] = round(time.monotonic() - started, 1)
+    out["machine"]["stolen_cpu_share"] = round(stolen_share(stolen_cpu_s() - stolen_before, out["seconds"]), 3)
     if failed is not None:
         out["error"] = f"{type(failed).__name__}: {failed}"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -364,8 +383,9 @@ def main() -> None:
     rows = verdicts(out)
     if rows:
         print_table(rows)
-    print(f"load average before {out['machine']['load_before']}, after {out['machine']['load_after']}; "
-          f"{out['seconds']:.0f}s; results: {path.relative_to(REPO)}")
+    print(f"load average before {out['machine']['load_before']}, after {out['machine']['load_after']}; CPU "
+          f"stolen by the host {out['machine']['stolen_cpu_share']:.0%}; {out['seconds']:.0f}s; results: "
+          f"{path.relative_to(REPO)}")
     if failed is not None:
         print(f"bench: FAILED: {out['error']}", file=sys.stderr)
         sys.exit(1)
