@@ -320,7 +320,10 @@ class Hub:
         overshoot to every frame and let the phase drift, delaying frames by up to 0.5 s for nothing)."""
         while True:
             now = time.monotonic()
-            for shop, pace in list(self.pace.items()):
+            for shop in list(self.pace):
+                pace = self.pace.get(shop)  # (gone when its last screen left while a frame was built)
+                if pace is None:
+                    continue
                 if shop not in self.clients:
                     del self.pace[shop]
                     continue
