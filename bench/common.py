@@ -42,7 +42,7 @@ def loadavg() -> list[float]:
 def stolen_cpu_s() -> float:
     """CPU seconds (all cores) the hypervisor gave to other guests since boot (/proc/stat "steal"): on a
     shared virtual machine the same code runs up to 2× slower while this grows fast, so the bench reports
-    it beside every throughput it measures. 0 where the kernel does not count it."""
+    it for each pipeline run and for the whole bench. 0 where the kernel does not count it."""
     with contextlib.suppress(OSError, IndexError, ValueError):
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
         return int(fields[8]) / os.sysconf("SC_CLK_TCK")
