@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 MIN_UPDATE_INTERVAL_S = 0.5  # api.md: update frames "at most every 0.5 s", so never two closer than this
 CLOCK_AFTER_CHANGE_S = 2 * MIN_UPDATE_INTERVAL_S
-LOCK_FRAMES = 4  # frames held back alike, in a row, that show a phase lock (2 s of them)
+LOCK_FRAMES = 2  # frames held back alike, in a row, that show a phase lock (1 s of them)
 LOCK_MIN_WAIT_S = 0.1  # a shorter lock is not worth holding a frame for
 LOCK_SPREAD_S = 0.05  # "about the same time": the waits of a lock differ by at most this
 
