@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -44,6 +44,7 @@ HEARTBEAT_S = 10.0
 SEND_TIMEOUT_S = 10.0  # ≥ HEARTBEAT_S (Client._arm)
 MAX_PENDING_ALERTS = 100
 FRESH_FOR_JOINING_S = 1.0  # a joining delta screen gets the shop's last frame if it is this recent
+RESTART_AFTER_S = 1.0  # a hub loop that failed starts again after this long (supervised)
 
 
 class Client:
@@ -161,6 +162,17 @@ class Client:
         self._arm(loop)
 
 
+async def supervised(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    """Run one of the hub's loops for good: an unexpected error is logged and the loop started again a
+    second later, rather than leaving this replica's screens without frames until it is restarted."""
+    while True:
+        try:
+            await loop()
+        except Exception:  # noqa: BLE001 - logged, and the loop goes on
+            log.exception("the hub's %s failed; starting it again in %s s", name, RESTART_AFTER_S)
+        await asyncio.sleep(RESTART_AFTER_S)
+
+
 async def refuse(websocket: WebSocket, exc: ApiError) -> None:
     """Close a stream that may not be served with 4400 + the HTTP status's last two digits (4401, 4403…)."""
     # Accept first: a close before the handshake reaches browsers as 1006, hiding why.
@@ -204,6 +216,7 @@ class Hub:
         self._building: dict[str, asyncio.Lock] = {}
         self._caches: dict[str, FrameCache] = {}  # shop → what its next build can reuse (while it has clients)
         self._wake = asyncio.Event()  # set on each change: the build loop looks again
+        self._failing: set[str] = set()  # shops whose last frame build failed with an unexpected error
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -211,7 +224,8 @@ class Hub:
         return sum(len(c) for c in self.clients.values())
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._build_loop())]
+        self._tasks = [asyncio.create_task(supervised("pub/sub listener", self._listen)),
+                       asyncio.create_task(supervised("frame builder", self._build_loop))]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -229,6 +243,7 @@ class Hub:
                 del self.clients[shop]
                 self.frames.pop(shop, None)  # a later screen starts a new sequence
                 self.pace.pop(shop, None)
+                self._failing.discard(shop)
                 self._frames_at.pop(shop, None)
                 self._building.pop(shop, None)
                 self._caches.pop(shop, None)
@@ -335,8 +350,15 @@ class Hub:
                     frames = await self.advance(shop)
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
-                    pace.untake(since, clock_due)
+                    pace.untake(since, clock_due)  # due again after the pace's interval
                     continue
+                except Exception:  # noqa: BLE001 - one shop's bad data must not stop every shop's screens
+                    if shop not in self._failing:
+                        log.exception("could not build frame for %s; its screens keep their last frame "
+                                      "until a build succeeds (logged once until then)", shop)
+                        self._failing.add(shop)
+                    continue  # (this change is dropped: the next one, or the clock, tries again)
+                self._failing.discard(shop)
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
                     del self.counters.push_latency_ms[:-1000]

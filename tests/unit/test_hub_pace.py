@@ -120,32 +120,3 @@ async def test_clock_frames_do_not_take_the_slots_of_changes() -> None:
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= MIN_UPDATE_INTERVAL_S - 0.01, gaps
 
-
-async def test_a_shop_whose_last_screen_leaves_while_another_frame_is_built() -> None:
-    """The build loop goes on (a shop's pace is dropped with its last screen, also while the loop awaits
-    another shop's frame and still has the first shop on its list)."""
-    hub = Hub(None, None, ApiCounters())  # type: ignore[arg-type]
-    first, second = Client(TimedSocket()), Client(TimedSocket())  # type: ignore[arg-type]
-    hub.add("shop-a", first)
-    hub.add("shop-b", second)
-    built: list[str] = []
-
-    async def advance(shop: str) -> Any:
-        built.append(shop)
-        if shop == "shop-a":
-            hub.remove("shop-b", second)
-        return object()
-
-    hub.advance = advance  # type: ignore[method-assign]
-    hub.changed("shop-a")
-    hub.changed("shop-b")
-    loop_task = asyncio.create_task(hub._build_loop())
-    try:
-        await asyncio.sleep(0.05)
-        hub.changed("shop-a")
-        await asyncio.sleep(MIN_UPDATE_INTERVAL_S + 0.1)
-        assert not loop_task.done(), loop_task.exception()
-        assert built == ["shop-a", "shop-a"] and "shop-b" not in hub.pace
-    finally:
-        loop_task.cancel()
-        await asyncio.gather(loop_task, return_exceptions=True)

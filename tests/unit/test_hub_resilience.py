@@ -1,0 +1,99 @@
+"""The hub goes on when something goes wrong around it: a screen leaving mid-build, one shop's frame
+that cannot be built, one of its loops failing. Without this a single bad document or bug would leave
+every screen of the replica without frames until it is restarted."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from api import hub as hub_module
+from api.frame_pace import MIN_UPDATE_INTERVAL_S
+from api.hub import Client, Hub
+from api.state import ApiCounters
+from tests.unit.test_hub_pace import TimedSocket
+
+
+async def test_a_shop_whose_last_screen_leaves_while_another_frame_is_built() -> None:
+    """The build loop goes on (a shop's pace is dropped with its last screen, also while the loop awaits
+    another shop's frame and still has the first shop on its list)."""
+    hub = Hub(None, None, ApiCounters())  # type: ignore[arg-type]
+    first, second = Client(TimedSocket()), Client(TimedSocket())  # type: ignore[arg-type]
+    hub.add("shop-a", first)
+    hub.add("shop-b", second)
+    built: list[str] = []
+
+    async def advance(shop: str) -> Any:
+        built.append(shop)
+        if shop == "shop-a":
+            hub.remove("shop-b", second)
+        return object()
+
+    hub.advance = advance  # type: ignore[method-assign]
+    hub.changed("shop-a")
+    hub.changed("shop-b")
+    loop_task = asyncio.create_task(hub._build_loop())
+    try:
+        await asyncio.sleep(0.05)
+        hub.changed("shop-a")
+        await asyncio.sleep(MIN_UPDATE_INTERVAL_S + 0.1)
+        assert not loop_task.done(), loop_task.exception()
+        assert built == ["shop-a", "shop-a"] and "shop-b" not in hub.pace
+    finally:
+        loop_task.cancel()
+        await asyncio.gather(loop_task, return_exceptions=True)
+
+
+async def test_a_shop_whose_frames_cannot_be_built_does_not_stop_the_others(caplog: Any) -> None:
+    """An unexpected error building one shop's frame (bad data) is logged once, and the other shops'
+    screens keep getting frames; the shop gets frames again once a build succeeds."""
+    hub = Hub(None, None, ApiCounters())  # type: ignore[arg-type]
+    hub.add("shop-a", Client(TimedSocket()))  # type: ignore[arg-type]
+    hub.add("shop-b", Client(TimedSocket()))  # type: ignore[arg-type]
+    built: list[str] = []
+    broken = {"shop-a"}
+
+    async def advance(shop: str) -> Any:
+        if shop in broken:
+            raise ValueError("a malformed snapshot document")
+        built.append(shop)
+        return object()
+
+    hub.advance = advance  # type: ignore[method-assign]
+    loop_task = asyncio.create_task(hub._build_loop())
+    try:
+        for _ in range(3):
+            hub.changed("shop-a")
+            hub.changed("shop-b")
+            await asyncio.sleep(MIN_UPDATE_INTERVAL_S + 0.05)
+        assert not loop_task.done()
+        assert built == ["shop-b"] * 3
+        assert sum("could not build frame for shop-a" in r.getMessage() for r in caplog.records) == 1
+        broken.clear()
+        hub.changed("shop-a")
+        await asyncio.sleep(0.05)
+        assert built[-1] == "shop-a"
+    finally:
+        loop_task.cancel()
+        await asyncio.gather(loop_task, return_exceptions=True)
+
+
+async def test_a_hub_loop_that_fails_is_started_again(monkeypatch: Any) -> None:
+    monkeypatch.setattr(hub_module, "RESTART_AFTER_S", 0.01)
+    calls: list[int] = []
+    again = asyncio.Event()
+
+    async def loop() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("a bug")
+        again.set()
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(hub_module.supervised("test loop", loop))
+    try:
+        await asyncio.wait_for(again.wait(), 1)
+        assert len(calls) == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
