@@ -162,14 +162,16 @@ class Client:
         self._arm(loop)
 
 
-async def supervised(name: str, loop: Callable[[], Awaitable[None]]) -> None:
-    """Run one of the hub's loops for good: an unexpected error is logged and the loop started again a
-    second later, rather than leaving this replica's screens without frames until it is restarted."""
+async def supervised(name: str, loop: Callable[[], Awaitable[None]], counters: ApiCounters) -> None:
+    """Run one of the hub's loops for good: an unexpected error is logged, counted
+    (kefu_hub_loop_restarts_total) and the loop started again a second later, rather than leaving this
+    replica's screens without frames until it is restarted."""
     while True:
         try:
             await loop()
         except Exception:  # noqa: BLE001 - logged, and the loop goes on
             log.exception("the hub's %s failed; starting it again in %s s", name, RESTART_AFTER_S)
+            counters.hub_loop_restarts += 1
         await asyncio.sleep(RESTART_AFTER_S)
 
 
@@ -224,8 +226,8 @@ class Hub:
         return sum(len(c) for c in self.clients.values())
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(supervised("pub/sub listener", self._listen)),
-                       asyncio.create_task(supervised("frame builder", self._build_loop))]
+        self._tasks = [asyncio.create_task(supervised("pub/sub listener", self._listen, self.counters)),
+                       asyncio.create_task(supervised("frame builder", self._build_loop, self.counters))]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -350,9 +352,11 @@ class Hub:
                     frames = await self.advance(shop)
                 except (RedisError, OSError) as exc:
                     log.warning("could not build frame for %s (%s)", shop, exc)
+                    self.counters.frame_build_failures += 1
                     pace.untake(since, clock_due)  # due again after the pace's interval
                     continue
                 except Exception:  # noqa: BLE001 - one shop's bad data must not stop every shop's screens
+                    self.counters.frame_build_failures += 1
                     if shop not in self._failing:
                         log.exception("could not build frame for %s; its screens keep their last frame "
                                       "until a build succeeds (logged once until then)", shop)

@@ -9,6 +9,8 @@ several apps in one process (tests) do not collide. Names (no labels unless show
   kefu_ws_frames_sent_total            update frames sent to clients
   kefu_ws_clients_dropped_total        clients dropped (stopped reading)
   kefu_push_latency_p99_ms             p99 of Redis change → frame built (ms), over the last 1000 frames
+  kefu_frame_build_failures_total      shop frames that could not be built (the screens keep the last one)
+  kefu_hub_loop_restarts_total         hub loops (pub/sub listener, frame builder) that failed and restarted
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class _ApiCollector:
                                   value=c.ws_frames_sent)
         yield CounterMetricFamily("kefu_ws_clients_dropped_total", "WebSocket clients dropped",
                                   value=c.ws_clients_dropped)
+        yield CounterMetricFamily("kefu_frame_build_failures_total", "Shop frames that could not be built",
+                                  value=c.frame_build_failures)
+        yield CounterMetricFamily("kefu_hub_loop_restarts_total", "Hub loops that failed and were started again",
+                                  value=c.hub_loop_restarts)
         latencies = sorted(c.push_latency_ms)
         p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
         yield GaugeMetricFamily("kefu_push_latency_p99_ms", "p99 of Redis change to frame built (ms), last 1000 frames",

@@ -23,6 +23,8 @@ class ApiCounters:
     ingest_events_rejected: int = 0
     ws_frames_sent: int = 0
     ws_clients_dropped: int = 0
+    frame_build_failures: int = 0  # a shop's frame could not be built (Redis, or an unexpected error)
+    hub_loop_restarts: int = 0  # a hub loop failed and was started again (api/hub.py supervised)
     push_latency_ms: list[float] = field(default_factory=list)
 
 

@@ -19,7 +19,8 @@ def samples(text: str) -> dict[str, float]:
 
 def test_names_types_and_values() -> None:
     counters = ApiCounters(ingest_requests=3, ingest_events_accepted=40, ingest_events_rejected=2,
-                           ws_frames_sent=7, ws_clients_dropped=1, push_latency_ms=[9.0, 1.5, 2.25])
+                           ws_frames_sent=7, ws_clients_dropped=1, frame_build_failures=2, hub_loop_restarts=1,
+                           push_latency_ms=[9.0, 1.5, 2.25])
     text = render_metrics(counters, ws_clients=4)
     assert samples(text) == {
         "kefu_ingest_requests_total": 3,
@@ -28,11 +29,14 @@ def test_names_types_and_values() -> None:
         "kefu_ws_clients": 4,
         "kefu_ws_frames_sent_total": 7,
         "kefu_ws_clients_dropped_total": 1,
+        "kefu_frame_build_failures_total": 2,
+        "kefu_hub_loop_restarts_total": 1,
         "kefu_push_latency_p99_ms": 2.25,  # the (⌊0.99 n⌋)-th of the sorted latencies
     }
     assert dict(re.findall(r"^# TYPE (\w+) (\w+)$", text, re.MULTILINE)) == {
         "kefu_ingest_requests_total": "counter", "kefu_ingest_events_total": "counter", "kefu_ws_clients": "gauge",
         "kefu_ws_frames_sent_total": "counter", "kefu_ws_clients_dropped_total": "counter",
+        "kefu_frame_build_failures_total": "counter", "kefu_hub_loop_restarts_total": "counter",
         "kefu_push_latency_p99_ms": "gauge",
     }
     assert samples(render_metrics(ApiCounters(), ws_clients=0))["kefu_push_latency_p99_ms"] == 0  # no push yet

@@ -69,6 +69,7 @@ async def test_a_shop_whose_frames_cannot_be_built_does_not_stop_the_others(capl
         assert not loop_task.done()
         assert built == ["shop-b"] * 3
         assert sum("could not build frame for shop-a" in r.getMessage() for r in caplog.records) == 1
+        assert hub.counters.frame_build_failures == 3  # each failed build counted, logged once
         broken.clear()
         hub.changed("shop-a")
         await asyncio.sleep(0.05)
@@ -90,10 +91,11 @@ async def test_a_hub_loop_that_fails_is_started_again(monkeypatch: Any) -> None:
         again.set()
         await asyncio.sleep(3600)
 
-    task = asyncio.create_task(hub_module.supervised("test loop", loop))
+    counters = ApiCounters()
+    task = asyncio.create_task(hub_module.supervised("test loop", loop, counters))
     try:
         await asyncio.wait_for(again.wait(), 1)
-        assert len(calls) == 2
+        assert len(calls) == 2 and counters.hub_loop_restarts == 1
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
