@@ -2,7 +2,8 @@
 buyer records → facts → agent tables → snapshot exports (serialised as write_export would send them).
 
 Batches are taken like the Faust agent takes them (`batch` records across all partitions, grouped per
-partition), exports run like the exporter's timer (each shop/partition at most every
+partition; BATCH_MAX while a partition is catching up, as streams/worker/catch_up.py's longer wait fills
+them), exports run like the exporter's timer (each shop/partition at most every
 export_interval_s of run time, or every CATCH_UP_EXPORT_INTERVAL_S while more than CATCH_UP_RECORDS
 records of its partition are still to come; settled first; live facts every 0.5 s and at most 10 % of
 the CPU for all partitions together, as the exporter paces them). Used for profiling
@@ -27,11 +28,11 @@ from streams.core.shop_settings import DEFAULT_SETTINGS
 from streams.core.snapshot import ShopExport, export_shop
 from streams.core.topics import AGENT_EVENTS
 from streams.tools.engine import StaticSettings
+from streams.worker.catch_up import BATCH_MAX, catching_up, export_interval
 from streams.worker.exporter import (
     SERIES_KEEP_MS,
     cpu_mark,
     export_cpu_since,
-    export_interval,
     next_live_export,
     pairs_with_live_facts,
 )
@@ -89,16 +90,21 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
             still_to_come[partition] += 1
     gc.collect()
     t0 = time.perf_counter()
-    for start in range(0, len(records), batch):
+    start = 0
+    while start < len(records):
+        # As the worker's batches: up to BATCH_MAX records while a partition catches up (batch_window's
+        # longer wait fills them: docs/performance.md), else `batch`.
+        size = BATCH_MAX if any(catching_up(waiting) for waiting in still_to_come.values()) else batch
         by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
         agent_records: dict[int, list[SourceRecord]] = defaultdict(list)
-        for topic, partition, _, value in records[start:start + batch]:
+        for topic, partition, _, value in records[start:start + size]:
             offset = offsets[(topic, partition)]
             offsets[(topic, partition)] = offset + 1
             target = agent_records if topic == AGENT_EVENTS else by_partition
             target[partition].append(SourceRecord(topic, partition, offset, value))
             if target is by_partition:
                 still_to_come[partition] -= 1
+        start += size
         for partition, batch_records in by_partition.items():
             batch_records.sort(key=lambda r: (r.offset, r.topic))
             processors[partition].process(batch_records)

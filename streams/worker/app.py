@@ -47,9 +47,10 @@ from streams.core.topics import (
 from streams.readside.client import async_redis, sync_redis
 from streams.readside.ownership import PUBLISH_INTERVAL_S, OwnershipPublisher
 from streams.readside.settings_store import SettingsCache
+from streams.worker.catch_up import BATCH_MAX, batch_window, catching_up
 from streams.worker.changelog import CoalescedChangelog, install, send_as_one_batch
-from streams.worker.delivery import FastDrainTransport
-from streams.worker.exporter import AgentPartition, Exporter, catching_up
+from streams.worker.delivery import FastDrainTransport, take_batches
+from streams.worker.exporter import AgentPartition, Exporter
 from streams.worker.kafka_positions import TAIL_CHECK_S, KafkaPositions
 from streams.worker.prometheus import WorkerMetrics, install_metrics_server
 from streams.worker.recovery import PartitionUpkeep, journal_restored, recover, upkeep
@@ -57,12 +58,6 @@ from streams.worker.state_store import ROCKSDB_OPTIONS, BufferedStore, Estimated
 
 log = logging.getLogger("kefu.worker")
 config = get_config()
-BATCH_MAX = 2000
-# Faust's take_events waits this long after each batch (unless BATCH_MAX records came first). A longer wait
-# gives larger batches and less CPU per event under load, but a batch of up to BATCH_MAX records is then
-# processed before any of it is exported: with 0.1 s a full `make bench` missed the end-to-end p99 at 80 % of
-# the sustainable rate (2.4 s against ≤ 1 s) and two workers' events/s did not rise (docs/performance.md).
-BATCH_WITHIN_S = 0.02
 EXPORT_TICK_S = 0.05  # the export tick; each (shop, partition) at most every config.export_interval_s
 
 app = faust.App(
@@ -288,7 +283,8 @@ async def apply_in_partition_batches(
     stream: faust.StreamT, table: faust.Table,
     apply: Callable[[int, PartitionStore, list[SourceRecord], Split], Awaitable[Applied]],
 ) -> None:
-    """The loop of both agents: batches of up to BATCH_MAX records, one partition at a time.
+    """The loop of both agents: batches of up to BATCH_MAX records (waiting longer for them while the worker
+    catches up: streams/worker/catch_up.py), one partition at a time.
 
     Per partition, in this order: the records up to the first offset gap are applied (`apply`, which
     also updates the table's store), the changed records go to the table's changelog, then retention's
@@ -296,7 +292,7 @@ async def apply_in_partition_batches(
     partition's new cursors (same changelog partition, so never durable before the records they cover:
     streams/core/cursors.py), then the in-memory follow-up, then the dead letters. Faust flushes the producer
     before it commits offsets; what a crash or a seek brings back again, the records skip as replays."""
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+    async for events in take_batches(stream, BATCH_MAX, within=lambda: batch_window(positions.behind())):
         for partition, records in records_by_partition(events).items():
             store = PartitionStore(table, partition)
             split = await without_gaps(store, partition, records)
@@ -370,6 +366,7 @@ async def rebuild_buyer_tables() -> None:
     for partition in list(processors):
         if partition not in assigned:
             del processors[partition]
+    positions.keep_only(assigned)
     for partition in assigned:
         processors.pop(partition, None)
         processor_for(partition)

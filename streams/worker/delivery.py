@@ -18,17 +18,27 @@ task runs before the other three are looked at.
 Invariants kept from Faust's loop (copied from faust-streaming 0.15.3, faust/transport/consumer.py):
 read offsets and gaps per partition, the commit every `commit_every` acks, a yield to the event loop every
 100 records.
+
+`take_batches` is Faust's `Stream.take_events` (same version) with one change: how long a batch waits for
+records is asked before each batch (`within()`), not fixed for the stream's life, so the worker can wait
+longer while it catches up (streams/worker/catch_up.py). As in Faust's: at most `max_` events per batch,
+handed over when that many came or the wait ended; the batch's events are acknowledged only after the
+loop's body returns (so offsets are never committed past what was processed); while the body runs, the
+stream adds nothing to the buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import EventT, StreamT
 from mode import Service
+from mode.utils.aiter import aiter
+from mode.utils.futures import notify
 
 
 async def _resumed(coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> Any:
@@ -130,3 +140,73 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
 
 class FastDrainTransport(faust_aiokafka.Transport):
     Consumer = FastDrainConsumer
+
+
+def take_batches(stream: StreamT, max_: int, within: Callable[[], float]) -> AsyncGenerator[Sequence[EventT], None]:
+    """`stream.take_events(max_, within)`, with `within()` read before each batch (see the module's
+    docstring); the rest is Faust's, line for line. Registered with the stream as Faust registers its
+    own, so the stream's stop closes it (and acks what it holds) even when nobody iterates it any more."""
+    batches = _take_batches(stream, max_, within)
+    stream._active_agens.add(batches)  # type: ignore[attr-defined]
+    return batches
+
+
+async def _take_batches(stream: StreamT, max_: int, within: Callable[[], float],
+                        ) -> AsyncGenerator[Sequence[EventT], None]:
+    buffer: list[Any] = []
+    events: list[EventT] = []
+    buffer_add = buffer.append
+    event_add = events.append
+    buffer_size = buffer.__len__
+    buffer_full = asyncio.Event()
+    buffer_consumed = asyncio.Event()
+    stream_enable_acks: bool = stream.enable_acks
+    buffer_consuming: asyncio.Future | None = None
+    channel_it = aiter(stream.channel)
+
+    # The processor that fills the buffer while the stream is consumed in the background (passively).
+    async def add_to_buffer(value: Any) -> Any:
+        try:
+            nonlocal buffer_consuming
+            if buffer_consuming is not None:  # the loop's body runs: wait until it returned
+                try:
+                    await buffer_consuming
+                finally:
+                    buffer_consuming = None
+            buffer_add(value)
+            event = stream.current_event
+            if event is None:
+                raise RuntimeError("Take buffer found current_event is None")
+            event_add(event)
+            if buffer_size() >= max_:
+                buffer_full.set()
+                buffer_consumed.clear()
+                await stream.wait(buffer_consumed)  # never more than max_ in a batch
+        except asyncio.CancelledError:  # pragma: no cover
+            raise
+        except Exception as exc:
+            stream.log.exception("Error adding to take buffer: %r", exc)
+            await stream.crash(exc)
+        return value
+
+    stream.enable_acks = False  # acknowledged here, once the loop's body is done with them
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(channel_it)  # type: ignore[attr-defined]
+    try:
+        while not stream.should_stop:
+            await stream.wait_for_stopped(buffer_full, timeout=within())  # type: ignore[arg-type]
+            if buffer:
+                buffer_consuming = stream.loop.create_future()
+                try:
+                    yield list(events)
+                finally:
+                    buffer.clear()
+                    for event in events:
+                        await stream.ack(event)
+                    events.clear()
+                    notify(buffer_consuming)
+                    buffer_full.clear()
+                    buffer_consumed.set()
+    finally:
+        stream.enable_acks = stream_enable_acks
+        stream._processors.remove(add_to_buffer)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from streams.core.snapshot import export_shop
 from streams.readside.keys import agent_meta_key, exported_marker_key, status_key
 from streams.readside.settings_store import SettingsCache
 from streams.readside.snapshots import announce_export, write_export
+from streams.worker.catch_up import export_interval
 
 log = logging.getLogger(__name__)
 SERIES_KEEP_MS = 25 * 3600 * 1000  # the series shows 24 h; keep an hour more for late events
@@ -38,20 +39,6 @@ LIVE_EXPORT_CPU_SHARE = 0.1
 # ... but a pair's live facts (and with them its processed count: the meta's count waits for them) are
 # never held back longer than this, whatever one export measured.
 LIVE_EXPORT_MAX_WAIT_S = 5.0
-# A worker that is behind (more than CATCH_UP_RECORDS records of a partition wait in Kafka after its last
-# batch, and that batch's records are no longer fresh: streams/worker/kafka_positions.py; a restart, an
-# overload beyond its rate) exports that partition's shops at most every
-# CATCH_UP_EXPORT_INTERVAL_S: each export first derives the buyers its batches touched (settle), and a
-# buyer touched in many batches is derived once per export rather than once per batch. Its screens are
-# seconds behind then anyway; once it has caught up, exports go every config.export_interval_s again.
-# 3 s rather than 1 s: a buyer touched in several batches within 3 s is derived once instead of up to three
-# times; two workers caught up 300,000 events 1.04–1.33× faster (4 pairs, docs/performance.md), and a wall
-# already seconds behind moves in 3-second steps for as long as the backlog lasts.
-# 1,000 records is ~4 s of a worker's work on a partition at the benchmark's rates: well above the
-# backlog of a stack that keeps up (< 1 s by the definition of the sustainable rate). At 200 a full
-# `make bench` switched to catch-up exports during the surge at 80 % of S and missed its p99 (2.45 s).
-CATCH_UP_RECORDS = 1_000
-CATCH_UP_EXPORT_INTERVAL_S = 3.0
 
 
 def next_live_export(now: float, cost: float, live_pairs: int) -> float:
@@ -99,17 +86,6 @@ def pairs_with_live_facts(processors: Iterable[PartitionProcessor]) -> int:
     """The worker's (shop, partition) pairs that have live facts: next_live_export's `live_pairs`."""
     return sum(1 for processor in processors for tables in processor.tables_as_derived().shops.values()
                if tables.live)
-
-
-def catching_up(records_waiting: int) -> bool:
-    """A partition with more than CATCH_UP_RECORDS records waiting in Kafka after its last batch."""
-    return records_waiting > CATCH_UP_RECORDS
-
-
-def export_interval(interval_s: float, records_waiting: int) -> float:
-    """How long a (shop, partition) waits between exports: `interval_s` (config.export_interval_s), or
-    CATCH_UP_EXPORT_INTERVAL_S while the partition is catching up."""
-    return CATCH_UP_EXPORT_INTERVAL_S if catching_up(records_waiting) else interval_s
 
 
 @dataclass(slots=True)

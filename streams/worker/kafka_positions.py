@@ -2,8 +2,9 @@
 
 - **Backlog** (`note_batch`, `backlog_by_partition`): after each batch, how many records of the partition
   wait in Kafka after it — counted only when the batch's newest record was produced more than
-  FRESH_S ago. While a partition catches up (a backlog of more than exporter.CATCH_UP_RECORDS) the
-  exporter exports it less often and retention's sweep waits (streams/worker/exporter.py `catching_up`).
+  FRESH_S ago. While a partition catches up (a backlog of more than catch_up.CATCH_UP_RECORDS) the
+  exporter exports it less often, the worker's batches wait longer and retention's sweep waits
+  (streams/worker/catch_up.py).
   A worker that keeps up processes records a fraction of a second old, however many its consumer has
   fetched ahead (a surge); a restart's or an overload's backlog is seconds to hours old. A partition
   starting or ending a catch-up is logged (INFO), with how many records wait and how old they are.
@@ -25,7 +26,7 @@ from faust.types import TP
 
 from streams.core.cursors import TailWatch
 from streams.core.processor import SourceRecord
-from streams.worker.exporter import CATCH_UP_EXPORT_INTERVAL_S, catching_up
+from streams.worker.catch_up import CATCH_UP_EXPORT_INTERVAL_S, catching_up
 
 log = logging.getLogger("kefu.worker")
 TAIL_CHECK_S = 1.0  # one TailWatch tick
@@ -42,7 +43,7 @@ class KafkaPositions:
         self._backlog: dict[TP, int] = {}  # (topic, partition) → records late after its last batch
         self.tail_watch = TailWatch()
         self._wall_clock = wall_clock
-        self._catching_up: set[int] = set()  # partitions whose last batch left a backlog (exporter.catching_up)
+        self._catching_up: set[int] = set()  # partitions whose last batch left a backlog (catch_up.catching_up)
 
     def note_batch(self, partition: int, records: list[SourceRecord]) -> None:
         """Per topic of the batch, the records waiting in Kafka after it (the consumer's highwater as of its
@@ -78,6 +79,18 @@ class KafkaPositions:
         elif not behind and partition in self._catching_up:
             self._catching_up.discard(partition)
             log.info("partition %d has caught up", partition)
+
+    def behind(self) -> bool:
+        """Whether a partition of this worker is catching up (its last batch left a backlog):
+        catch_up.batch_window."""
+        return bool(self._catching_up)
+
+    def keep_only(self, partitions: Collection[int]) -> None:
+        """Forget the partitions not in `partitions` (after a rebalance took them away): a partition
+        revoked while catching up must not keep the worker's batches in the catch-up window."""
+        for tp in [tp for tp in self._backlog if tp.partition not in partitions]:
+            del self._backlog[tp]
+        self._catching_up &= set(partitions)
 
     def backlog_of(self, partition: int) -> int:
         """The partition's backlog over its topics after their last batch (note_batch)."""

@@ -11,7 +11,12 @@ from faust.types import TP
 
 from streams.core.cursors import TAIL_STALL_TICKS, TailWatch, cursor_key, is_cursor_key, split_at_gaps
 from streams.core.processor import SourceRecord
-from streams.worker.exporter import CATCH_UP_EXPORT_INTERVAL_S
+from streams.worker.catch_up import (
+    BATCH_WITHIN_S,
+    CATCH_UP_BATCH_WITHIN_S,
+    CATCH_UP_EXPORT_INTERVAL_S,
+    batch_window,
+)
 from streams.worker.kafka_positions import FRESH_S, KafkaPositions
 
 
@@ -126,3 +131,20 @@ def test_a_partition_starting_and_ending_a_catch_up_is_logged_once_each(caplog: 
     assert lines == ["partition 4 is catching up: 4989 records wait after a batch whose newest record is 12.5 s "
                      f"old; its shops are exported every {CATCH_UP_EXPORT_INTERVAL_S:.0f} s until it has caught up",
                      "partition 4 has caught up"]
+
+
+def test_the_worker_is_behind_while_a_partition_it_still_owns_catches_up() -> None:
+    consumer = FakeConsumer({TP("chat-events", 4): 5_000, TP("chat-events", 6): 5_000})
+    now_s = 1_800_000_000.0
+    positions = KafkaPositions(lambda: consumer, wall_clock=lambda: now_s)
+    old_ms = int((now_s - 12.5) * 1000)
+    assert not positions.behind()
+    positions.note_batch(4, [SourceRecord("chat-events", 4, 10, b"{}", old_ms)])
+    positions.note_batch(6, [SourceRecord("chat-events", 6, 10, b"{}", old_ms)])
+    assert positions.behind()
+    assert batch_window(positions.behind()) == CATCH_UP_BATCH_WITHIN_S
+    positions.note_batch(4, [SourceRecord("chat-events", 4, 4_999, b"{}", old_ms)])  # 4 caught up, 6 not yet
+    assert positions.behind()
+    positions.keep_only({4, 5})  # a rebalance took 6 away while it was catching up
+    assert not positions.behind() and positions.backlog_of(6) == 0
+    assert batch_window(positions.behind()) == BATCH_WITHIN_S

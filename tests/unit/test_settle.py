@@ -16,13 +16,8 @@ from streams.core.processor import PartitionProcessor
 from streams.core.shop_settings import DEFAULT_SETTINGS, ShopSettings
 from streams.tools.engine import StaticSettings
 from streams.worker import exporter as exporter_module
-from streams.worker.exporter import (
-    CATCH_UP_EXPORT_INTERVAL_S,
-    CATCH_UP_RECORDS,
-    Exporter,
-    catching_up,
-    export_interval,
-)
+from streams.worker.catch_up import CATCH_UP_EXPORT_INTERVAL_S, CATCH_UP_RECORDS, catching_up, export_interval
+from streams.worker.exporter import Exporter
 from tests.unit.test_processor import PARTITIONS, P, Versions, _partition_of_simulated_day, hello, record
 
 

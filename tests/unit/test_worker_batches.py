@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 import streams.worker.app as worker
 from streams.core.cursors import cursor_key
 from streams.core.processor import AgentStatusResult, BatchResult, DeadLetter
+from streams.worker.catch_up import BATCH_MAX, BATCH_WITHIN_S
 
 
 def message(topic: str, partition: int, offset: int) -> SimpleNamespace:
@@ -30,10 +31,18 @@ class Stream:
     def __init__(self, *batches: list[SimpleNamespace]) -> None:
         self.batches = batches
 
-    async def take_events(self, max_: int, within: float) -> AsyncIterator[list[SimpleNamespace]]:
-        assert (max_, within) == (worker.BATCH_MAX, worker.BATCH_WITHIN_S)
-        for batch in self.batches:
+
+@pytest.fixture(autouse=True)
+def batches_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop takes the fake stream's batches (in place of delivery.take_batches over a Faust stream)."""
+
+    async def take_batches(stream: Stream, max_: int, within: Callable[[], float],
+                           ) -> AsyncIterator[list[SimpleNamespace]]:
+        for batch in stream.batches:
+            assert (max_, within()) == (BATCH_MAX, BATCH_WITHIN_S)  # (no partition of the worker is behind)
             yield batch
+
+    monkeypatch.setattr(worker, "take_batches", take_batches)
 
 
 @pytest.fixture
