@@ -30,11 +30,11 @@ BATCH_MAX = 2000  # records per batch, at most
 # only while the loop waits. Live, a short wait: a longer one delays every figure by it, and with 0.1 s a
 # full `make bench` missed the end-to-end p99 at 80 % of the sustainable rate (2.4 s against ≤ 1 s).
 BATCH_WITHIN_S = 0.02
-# While behind, a longer one: batches of ~1,000 records instead of ~150 per worker (4 partitions each), so
+# While behind, a longer one: batches of ~650–1,000 records instead of ~100–190 per worker (4 partitions), so
 # a buyer with several events waiting is applied and written once for them rather than once per event, and
 # the per-batch work (RocksDB write, changelog, cursors) is paid less often. A 1,200-agent shop caught up
 # 1.08–1.40× faster in the pipeline (2 workers, 3 pairs; four 12-agent shops 0.89–1.05×, within the
-# noise); the 0.2 s are far inside the catch-up's 3-second exports, and 0.5 s gave batches no larger
+# noise); the 0.2 s are far inside the catch-up's 3-second exports, and 0.5 s gave batches hardly larger
 # (docs/performance.md).
 CATCH_UP_BATCH_WITHIN_S = 0.2
 
