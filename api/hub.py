@@ -361,7 +361,7 @@ class Hub:
                         log.exception("could not build frame for %s; its screens keep their last frame "
                                       "until a build succeeds (logged once until then)", shop)
                         self._failing.add(shop)
-                    continue  # (this change is dropped: the next one, or the clock, tries again)
+                    continue  # (dropped, its clock re-send too: the shop's next change tries again)
                 self._failing.discard(shop)
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
