@@ -39,7 +39,7 @@ import orjson
 from streams.core.agent_tables import DAY_SCOPES, PartitionTables
 from streams.core.buyer_state import KEY_ARRIVED, KEY_TIMELINE, BuyerRecord, Position, right_sized
 from streams.core.checkpoint import FINAL_PREFIX
-from streams.core.facts import SETTINGS_VERSION, TS, Delta, Derivation, advance
+from streams.core.facts import SETTINGS_VERSION, TS, Delta, Derivation, advance, derived_counters
 from streams.core.scopes import SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE
 from streams.core.shop_settings import ShopSettings
 
@@ -90,18 +90,6 @@ def apply_final(tables: PartitionTables, key: str, raw: bytes | None, sign: int)
         shop.dirty_live = True
 
 
-def _counters(derivation: Derivation) -> dict[tuple, dict[str, int]]:
-    """The buyer's whole counters (the fold's and finishing's), zeros left out."""
-    summed: dict[tuple, dict[str, int]] = defaultdict(dict)
-    for part in (derivation.fold.counters, derivation.extra):
-        for scope, values in part.items():
-            target = summed[scope]
-            for name, value in values.items():
-                target[name] = target.get(name, 0) + value
-    return {scope: {n: v for n, v in values.items() if v} for scope, values in summed.items()
-            if any(values.values())}
-
-
 def expiry_cutoff(record: BuyerRecord, settings_for: Callable[[int], ShopSettings], latest: int,
                   now_ms: int) -> int:
     """A record whose last event is before this may expire (if nothing of it is open)."""
@@ -116,8 +104,8 @@ def last_seen(record: BuyerRecord) -> int:
     return max(record.timeline[-1][TS], record.arrived)
 
 
-def can_expire(record: BuyerRecord, derivation: Derivation, settings: ShopSettings, now_ms: int,
-               cutoff: int) -> bool:
+def can_expire(record: BuyerRecord, derivation: Derivation, settings_for: Callable[[int], ShopSettings],
+               settings: ShopSettings, now_ms: int, cutoff: int) -> bool:
     if not record.timeline or last_seen(record) >= cutoff:
         return False
     live = derivation.live
@@ -129,7 +117,8 @@ def can_expire(record: BuyerRecord, derivation: Derivation, settings: ShopSettin
     if any(order.paid is None and order.closed is None and order.refund is None
            for order in derivation.fold.orders.values()):
         return False
-    return all(scope[0] in DAY_SCOPES or scope[0] in MINUTE_SCOPES for scope in _counters(derivation))
+    return all(scope[0] in DAY_SCOPES or scope[0] in MINUTE_SCOPES
+               for scope in derived_counters(derivation, record.timeline, settings_for))
 
 
 def scan_from(store: MutableMapping[str, bytes], start: str) -> Iterator[tuple[str, bytes]]:
@@ -152,13 +141,13 @@ class Expiry:
 
 
 def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key: str, record: BuyerRecord,
-                 derivation: Derivation, expiry: Expiry) -> None:
+                 derivation: Derivation, settings_for: Callable[[int], ShopSettings], expiry: Expiry) -> None:
     """Freeze the buyer's day counters into the final records, take its minute counters and live entry
     out of the tables, delete the record."""
     shop_id, _, buyer_id = key.partition("|")
     by_day: dict[str, list[tuple[tuple, dict[str, int]]]] = defaultdict(list)
     minutes: list[Delta] = []
-    for scope, counters in _counters(derivation).items():
+    for scope, counters in derived_counters(derivation, record.timeline, settings_for).items():
         if scope[0] in DAY_SCOPES:
             by_day[scope[1]].append((scope, counters))
         else:
@@ -257,6 +246,6 @@ def sweep(tables: PartitionTables, store: MutableMapping[str, bytes], keys: list
             continue  # the usual case: decoded, not derived
         derivation = hit[1] if hit is not None and hit[1] is not None else \
             advance(None, record.timeline, settings_for)[0]
-        if can_expire(record, derivation, settings.get(shop_id, latest), now, cutoff):
-            expire_buyer(tables, store, key, record, derivation, expiry)
+        if can_expire(record, derivation, settings_for, settings.get(shop_id, latest), now, cutoff):
+            expire_buyer(tables, store, key, record, derivation, settings_for, expiry)
     return expiry

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from streams.core.agent_tables import live_entry
 from streams.core.buyer_state import BuyerRecord, apply
 from streams.core.events import parse_event
-from streams.core.facts import Derivation, advance, derive
+from streams.core.facts import Derivation, advance, derive, derived_counters
 from streams.core.shop_settings import parse_settings
 from tests.event_logs import event_logs
 
@@ -82,7 +82,8 @@ def buyer_timelines(draw: st.DrawFn) -> list[dict[str, Any]]:
 def _advance_in_batches(events: list[Any], cuts: list[int], shop: Any) -> None:
     """Apply `events` in the order given, `cuts` events at a time; after each batch the deltas summed
     so far, the open SLA clocks and the live facts (as a BuyerLive and as the tables' entry) equal
-    derive()'s from scratch."""
+    derive()'s from scratch; and before each advance, with the batch's events in the record but not yet
+    folded (a buyer waiting to be settled), derived_counters() gives what the tables hold for it."""
     settings_for = lambda version: shop  # noqa: E731
     record = BuyerRecord()
     derivation: Derivation | None = None
@@ -94,6 +95,8 @@ def _advance_in_batches(events: list[Any], cuts: list[int], shop: Any) -> None:
         for event in events[start:start + size]:
             apply(record, event, 1, shop)
         start += size
+        if derivation is not None:
+            assert derived_counters(derivation, record.timeline, settings_for) == _without_zeros(tables)
         derivation, deltas = advance(derivation, record.timeline, settings_for)
         _sum_deltas(tables, deltas)
         want = derive(record.timeline, settings_for)
