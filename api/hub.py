@@ -361,7 +361,10 @@ class Hub:
                         log.exception("could not build frame for %s; its screens keep their last frame "
                                       "until a build succeeds (logged once until then)", shop)
                         self._failing.add(shop)
-                    continue  # (dropped, its clock re-send too: the shop's next change tries again)
+                    # Due again after the pace's interval, as for Redis errors: a one-off failure costs the
+                    # screens half a second, not every frame until the shop's next change.
+                    pace.untake(since, clock_due)
+                    continue
                 self._failing.discard(shop)
                 if since is not None:  # push latency is event → screen; the clock's re-sends have none
                     self.counters.push_latency_ms.append((time.monotonic() - since) * 1000)
