@@ -39,7 +39,7 @@ import orjson
 from streams.core.agent_tables import DAY_SCOPES, PartitionTables
 from streams.core.buyer_state import KEY_ARRIVED, KEY_TIMELINE, BuyerRecord, Position, right_sized
 from streams.core.checkpoint import FINAL_PREFIX
-from streams.core.facts import SETTINGS_VERSION, TS, Delta, Derivation, advance, derived_counters
+from streams.core.facts import SETTINGS_VERSION, TS, Counters, Delta, Derivation, advance, derived_counters
 from streams.core.scopes import SCOPE_AGENT_MINUTE, SCOPE_TEAM_MINUTE
 from streams.core.shop_settings import ShopSettings
 
@@ -104,21 +104,25 @@ def last_seen(record: BuyerRecord) -> int:
     return max(record.timeline[-1][TS], record.arrived)
 
 
-def can_expire(record: BuyerRecord, derivation: Derivation, settings_for: Callable[[int], ShopSettings],
-               settings: ShopSettings, now_ms: int, cutoff: int) -> bool:
+def expirable_counters(record: BuyerRecord, derivation: Derivation, settings_for: Callable[[int], ShopSettings],
+                       settings: ShopSettings, now_ms: int, cutoff: int) -> Counters | None:
+    """The buyer's whole counters if its record may expire (nothing of it open, every counter in a
+    day or minute scope), else None."""
     if not record.timeline or last_seen(record) >= cutoff:
-        return False
+        return None
     live = derivation.live
     if live.pending_since or live.open_sla or live.queue_wait is not None:
-        return False
+        return None
     oldest_active = now_ms - settings.active_window_s * 1000
     if any(ts >= oldest_active for ts in live.activity.values()):
-        return False
+        return None
     if any(order.paid is None and order.closed is None and order.refund is None
            for order in derivation.fold.orders.values()):
-        return False
-    return all(scope[0] in DAY_SCOPES or scope[0] in MINUTE_SCOPES
-               for scope in derived_counters(derivation, record.timeline, settings_for))
+        return None
+    counters = derived_counters(derivation, record.timeline, settings_for)
+    if all(scope[0] in DAY_SCOPES or scope[0] in MINUTE_SCOPES for scope in counters):
+        return counters
+    return None
 
 
 def scan_from(store: MutableMapping[str, bytes], start: str) -> Iterator[tuple[str, bytes]]:
@@ -141,30 +145,30 @@ class Expiry:
 
 
 def expire_buyer(tables: PartitionTables, store: MutableMapping[str, bytes], key: str, record: BuyerRecord,
-                 derivation: Derivation, settings_for: Callable[[int], ShopSettings], expiry: Expiry) -> None:
-    """Freeze the buyer's day counters into the final records, take its minute counters and live entry
-    out of the tables, delete the record."""
+                 derivation: Derivation, counters: Counters, expiry: Expiry) -> None:
+    """Freeze the buyer's day counters (of its whole `counters`) into the final records, take its minute
+    counters and live entry out of the tables, delete the record."""
     shop_id, _, buyer_id = key.partition("|")
     by_day: dict[str, list[tuple[tuple, dict[str, int]]]] = defaultdict(list)
     minutes: list[Delta] = []
-    for scope, counters in derived_counters(derivation, record.timeline, settings_for).items():
+    for scope, values in counters.items():
         if scope[0] in DAY_SCOPES:
-            by_day[scope[1]].append((scope, counters))
+            by_day[scope[1]].append((scope, values))
         else:
-            minutes += [(scope, name, -value) for name, value in counters.items()]
+            minutes += [(scope, name, -value) for name, value in values.items()]
     puts: dict[str, bytes] = {}
     for day, entries in by_day.items():
         day_key = final_day_key(shop_id, day)
         raw = store.get(day_key)
         merged: dict[tuple, dict[str, int]] = {}
         if raw:
-            merged = {tuple(scope): counters for scope, counters in orjson.loads(raw)[KEY_COUNTERS]}
-        for scope, counters in entries:
+            merged = {tuple(scope): values for scope, values in orjson.loads(raw)[KEY_COUNTERS]}
+        for scope, values in entries:
             target = merged.setdefault(scope, {})
-            for name, value in counters.items():
+            for name, value in values.items():
                 target[name] = target.get(name, 0) + value
-        puts[day_key] = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), counters]
-                                                               for scope, counters in merged.items()]}))
+        puts[day_key] = right_sized(orjson.dumps({KEY_COUNTERS: [[list(scope), values]
+                                                               for scope, values in merged.items()]}))
     shop_key = final_shop_key(shop_id)
     raw = store.get(shop_key)
     shop_final: dict[str, Any] = orjson.loads(raw) if raw else {KEY_PROCESSED: 0, KEY_WATERMARK: 0,
@@ -246,6 +250,7 @@ def sweep(tables: PartitionTables, store: MutableMapping[str, bytes], keys: list
             continue  # the usual case: decoded, not derived
         derivation = hit[1] if hit is not None and hit[1] is not None else \
             advance(None, record.timeline, settings_for)[0]
-        if can_expire(record, derivation, settings_for, settings.get(shop_id, latest), now, cutoff):
-            expire_buyer(tables, store, key, record, derivation, settings_for, expiry)
+        counters = expirable_counters(record, derivation, settings_for, settings.get(shop_id, latest), now, cutoff)
+        if counters is not None:
+            expire_buyer(tables, store, key, record, derivation, counters, expiry)
     return expiry
