@@ -14,8 +14,8 @@ def tune_gc() -> None:
     """Collect young objects every 50,000 allocations instead of 700, older generations rarely, and
     leave what start-up loaded (modules, the app) out of every pass. A frame's rows and the hub's
     per-shop memo live from one frame to the next, so with the defaults each frame pushed thousands of
-    objects into the older generations and made full passes frequent (docs/performance.md, "Frame
-    builds from what changed"); most objects are freed by reference counting anyway."""
+    objects into the older generations and made full passes frequent (docs/performance-journal.md,
+    "Frame builds from what changed"); most objects are freed by reference counting anyway."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -39,7 +39,7 @@ def main() -> None:
         server_header=False,
         # No permessage-deflate: compressing each ~30 KB frame once per client (zlib, per connection)
         # was ~75 % of the API's CPU with 1,000 screens and pushed delivery p99 past 250 ms on 2 cores
-        # (docs/performance.md). Frames cost ~60 KB/s per screen uncompressed instead.
+        # (docs/performance-journal.md). Frames cost ~60 KB/s per screen uncompressed instead.
         ws_per_message_deflate=False,
     )
 

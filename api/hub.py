@@ -102,7 +102,7 @@ class Client:
 
         Both clocks are one timer per client, re-armed about every HEARTBEAT_S (_on_timer), not an
         asyncio.timeout per wait and per send: those cost ~9 µs each, ~18 ms of CPU per frame with 1,000
-        screens (docs/performance.md, "Frame builds from what changed")."""
+        screens (docs/performance-journal.md, "Frame builds from what changed")."""
         loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._last_sent = loop.time()

@@ -6,7 +6,7 @@ agents change per update), then per update builds the shop's numbered frame as t
 (Hub.advance: ReadModel.snapshot_until, then ShopFrames) and encodes its delta, with the hub's
 per-shop FrameCache and without it (the build before issue 16's incremental frames), and prints the
 median, p95 and max CPU time per frame and stage, and the collector's pauses. `--profile` adds a
-cProfile of the loop. Used to find where the fan-out's frame time goes (docs/performance.md).
+cProfile of the loop. Used to find where the fan-out's frame time goes (docs/performance-journal.md).
 """
 
 from __future__ import annotations

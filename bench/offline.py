@@ -93,7 +93,7 @@ def _run(records: list[tuple[str, int, bytes, bytes]], events: int, partitions: 
     start = 0
     while start < len(records):
         # As the worker's batches: up to BATCH_MAX records while a partition catches up (batch_window's
-        # longer wait fills them: docs/performance.md), else `batch`.
+        # longer wait fills them: docs/performance-journal.md), else `batch`.
         size = BATCH_MAX if any(catching_up(waiting) for waiting in still_to_come.values()) else batch
         by_partition: dict[int, list[SourceRecord]] = defaultdict(list)
         agent_records: dict[int, list[SourceRecord]] = defaultdict(list)

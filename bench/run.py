@@ -103,7 +103,7 @@ async def measure(stack: BenchStack, plan: dict[str, Any], parts: set[str], out:
             f"{dataset.size_of(data.records) / 2**20:.1f} MiB")
         # The broker starts with the bench, and its JIT compiles the hot paths during the first runs: there
         # its compiler threads took 2–3 s of CPU and its request threads 2–3× their later CPU per event
-        # (docs/performance.md, 2026-12-03 evening). One run first, not counted: the runs below, the
+        # (docs/performance-journal.md, 2026-12-03 evening). One run first, not counted: the runs below, the
         # ceiling and the Quix peer all meet a warm broker.
         say("pipeline: warm-up run, 2 workers (the broker's JIT; not counted)")
         warm_up = await run_pipeline(stack, data, 2, f"kefu-bench-{run_id}-warm-up")

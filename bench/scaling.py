@@ -191,7 +191,7 @@ def large_shop_ratio(large_events: int, small_events: int = 20_000, large_agents
     carries what this process ran before (the 100× scale run, the simulated events) in its heap.
     The processors keep their default cache (20,000 decoded buyers per partition), which holds every
     buyer of both shops: a worker whose KEFU_BUYER_CACHE_SIZE holds the shop's buyers (the default
-    30,000 per worker holds ~a fifth of the large shop's, which then runs ~0.8× as fast: performance.md)."""
+    30,000 per worker holds ~a fifth of the large shop's, which then runs ~0.8× as fast: performance-journal.md)."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no copy of this one's heap
     started, stop, small_results = context.Event(), context.Event(), context.Queue()
     ready, go, large_results = context.Event(), context.Event(), context.Queue()

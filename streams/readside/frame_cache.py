@@ -99,8 +99,9 @@ class FrameCache:
 
 # The day hash as one JSON array [field, value, field, value, ...], encoded by Redis: one bulk string
 # per partition instead of 2 × rows of them, which redis-py's pure-Python parser read at ~4 µs each
-# (~10–20 ms per frame for 1,200 agents; docs/performance.md "Frame builds from what changed"). An empty
-# hash encodes as {} (cjson cannot tell an empty array from an empty object). One key: cluster-safe.
+# (~10–20 ms per frame for 1,200 agents; docs/performance-journal.md "Frame builds from what changed").
+# An empty hash encodes as {} (cjson cannot tell an empty array from an empty object). One key:
+# cluster-safe.
 DAY_ROWS_SCRIPT = "return cjson.encode(redis.call('HGETALL', KEYS[1]))"
 
 

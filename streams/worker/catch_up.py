@@ -21,7 +21,7 @@ from __future__ import annotations
 CATCH_UP_RECORDS = 1_000
 # Each export first derives the buyers its batches touched (settle): a buyer touched in many batches is
 # derived once per export rather than once per batch. 3 s rather than 1 s: two workers caught up 300,000
-# events 1.04–1.33× faster (4 pairs, docs/performance.md), and a wall already seconds behind moves in
+# events 1.04–1.33× faster (4 pairs, docs/performance-journal.md), and a wall already seconds behind moves in
 # 3-second steps for as long as the backlog lasts.
 CATCH_UP_EXPORT_INTERVAL_S = 3.0
 
@@ -35,7 +35,7 @@ BATCH_WITHIN_S = 0.02
 # the per-batch work (RocksDB write, changelog, cursors) is paid less often. A 1,200-agent shop caught up
 # 1.08–1.40× faster in the pipeline (2 workers, 3 pairs; four 12-agent shops 0.89–1.05×, within the
 # noise); the 0.2 s are far inside the catch-up's 3-second exports, and 0.5 s gave batches hardly larger
-# (docs/performance.md).
+# (docs/performance-journal.md).
 CATCH_UP_BATCH_WITHIN_S = 0.2
 
 

@@ -33,7 +33,7 @@ TAIL_CHECK_S = 1.0  # one TailWatch tick
 # A batch whose newest record was produced at most this long ago is no backlog, whatever waits after it.
 # At 80 % of the sustainable rate the end-to-end p99 is ~0.6 s, records are processed well inside this;
 # counting the records waiting alone, a full `make bench` on a fast machine (S = 21,348 ev/s) put the
-# surge at 80 % of S into one-second exports: p99 2,624 ms (docs/performance.md).
+# surge at 80 % of S into one-second exports: p99 2,624 ms (docs/performance-journal.md).
 FRESH_S = 2.0
 
 
